@@ -1,0 +1,205 @@
+//! Building the application: state, router, and a running server handle that tests start on
+//! port 0.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::routing::get;
+use chrono::Utc;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use zizhi_shared::CertificateNumber;
+
+use crate::cache::StatusCache;
+use crate::keys::KeyRing;
+use crate::ratelimit::{self, RateLimiter};
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::{copies, register, verify};
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub cache: StatusCache,
+    pub keys: Arc<KeyRing>,
+    pub settings: Arc<Settings>,
+    pub limiter: RateLimiter,
+    pub issuer_token: Arc<SecretString>,
+}
+
+impl AppState {
+    /// Connects the store and cache and loads (or, on first start, creates) the keys.
+    pub async fn build(settings: Settings) -> anyhow::Result<AppState> {
+        let store = Store::connect(&settings.database_url)
+            .await
+            .context("cannot open the database")?;
+        let ttl = Duration::from_secs(settings.cache_ttl_secs.max(1));
+        let cache = match &settings.redis_url {
+            Some(url) => StatusCache::redis(url, ttl)
+                .await
+                .context("cannot connect to Redis")?,
+            None => StatusCache::memory(ttl),
+        };
+        let now = Utc::now();
+        let keys = KeyRing::load_or_create(
+            &settings.data_dir,
+            &settings.issuer_name,
+            now.date_naive(),
+            now,
+        )?;
+        let issuer_token = match &settings.issuer_token {
+            Some(t) => t.clone(),
+            None => load_or_create_token(&settings.data_dir)?,
+        };
+        let limiter = RateLimiter::new(&settings.rate_limit, cache.redis_connection());
+        Ok(AppState {
+            store,
+            cache,
+            keys: Arc::new(keys),
+            settings: Arc::new(settings),
+            limiter,
+            issuer_token: Arc::new(issuer_token),
+        })
+    }
+
+    /// Drops the cached status of a certificate after a committed change. A failure is logged,
+    /// not returned: the change itself has committed, and cache entries expire on their own.
+    pub async fn invalidate(&self, number: &CertificateNumber) {
+        if let Err(e) = self.cache.invalidate(number).await {
+            tracing::error!(certificate = %number, error = %e, "cache invalidation failed");
+        }
+    }
+}
+
+/// The issuer token lives in `<data_dir>/issuer-token` (mode 0600) unless configured.
+fn load_or_create_token(data_dir: &Path) -> anyhow::Result<SecretString> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = data_dir.join("issuer-token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        let t = t.trim().to_owned();
+        if !t.is_empty() {
+            return Ok(t.into());
+        }
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let mut raw = [0u8; 24];
+    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+    let token = hex::encode(raw);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(token.as_bytes())?;
+    tracing::info!(path = %path.display(), "generated the issuer API token");
+    Ok(token.into())
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let public = Router::new()
+        .merge(verify::api::router())
+        .merge(register::api::public_router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit,
+        ));
+    let issuer = Router::new()
+        .merge(register::api::issuer_router())
+        .merge(copies::api::issuer_router());
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(public)
+        .merge(issuer)
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                // The path can carry a scanned payload; log only the route shape.
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// A server bound to its port, running until `shutdown` is called or the handle dropped.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Binds `settings.bind` (port 0 picks a free port) and starts serving.
+    pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
+        let state = AppState::build(settings).await?;
+        Self::start_with_state(state).await
+    }
+
+    pub async fn start_with_state(state: AppState) -> anyhow::Result<RunningServer> {
+        let listener = TcpListener::bind(state.settings.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", state.settings.bind))?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        Ok(RunningServer {
+            addr,
+            state,
+            shutdown: Some(tx),
+            task,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Stops accepting, finishes in-flight requests, closes the database.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+        self.state.store.close().await;
+    }
+
+    /// Waits until the server stops (for the `serve` command).
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        (&mut self.task).await??;
+        Ok(())
+    }
+
+    /// Takes the trigger that stops the server, e.g. to wire it to Ctrl-C.
+    pub fn shutdown_trigger(&mut self) -> Option<oneshot::Sender<()>> {
+        self.shutdown.take()
+    }
+}

@@ -1,0 +1,148 @@
+//! Live-status cache (实时状态缓存) in front of the register: in-process by default, Redis when
+//! configured so every instance sees a change at once.
+//!
+//! Correctness rests on generations, not on timing: a writer bumps the certificate's
+//! generation after its transaction commits; an entry is only served while it carries the
+//! generation current when its data was read, so a reader that loaded old data just before a
+//! commit can never make it live again.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use serde::{Deserialize, Serialize};
+use zizhi_shared::CertificateNumber;
+
+use crate::register::model::CertificateStatus;
+use crate::store::{Store, StoreError};
+
+#[derive(Clone)]
+pub enum StatusCache {
+    Memory(Arc<MemoryCache>),
+    Redis(RedisCache),
+}
+
+pub struct MemoryCache {
+    entries: moka::future::Cache<CertificateNumber, Arc<Option<CertificateStatus>>>,
+    generation: AtomicU64,
+}
+
+#[derive(Clone)]
+pub struct RedisCache {
+    conn: ConnectionManager,
+    ttl_secs: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RedisEntry {
+    generation: u64,
+    status: Option<CertificateStatus>,
+}
+
+fn entry_key(n: &CertificateNumber) -> String {
+    format!("zizhi:status:{n}")
+}
+
+fn generation_key(n: &CertificateNumber) -> String {
+    format!("zizhi:gen:{n}")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+impl StatusCache {
+    pub fn memory(ttl: Duration) -> StatusCache {
+        StatusCache::Memory(Arc::new(MemoryCache {
+            entries: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl)
+                .build(),
+            generation: AtomicU64::new(0),
+        }))
+    }
+
+    pub async fn redis(url: &str, ttl: Duration) -> Result<StatusCache, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let conn = ConnectionManager::new(client).await?;
+        Ok(StatusCache::Redis(RedisCache {
+            conn,
+            ttl_secs: ttl.as_secs().max(1),
+        }))
+    }
+
+    /// The certificate's status, from the cache when it is current, from the store otherwise.
+    pub async fn status(
+        &self,
+        store: &Store,
+        number: &CertificateNumber,
+    ) -> Result<Arc<Option<CertificateStatus>>, CacheError> {
+        match self {
+            StatusCache::Memory(m) => {
+                if let Some(hit) = m.entries.get(number).await {
+                    return Ok(hit);
+                }
+                let generation = m.generation.load(Ordering::Acquire);
+                let loaded = Arc::new(store.certificate_status(number).await?);
+                m.entries.insert(number.clone(), loaded.clone()).await;
+                if m.generation.load(Ordering::Acquire) != generation {
+                    // A change committed while we read: our copy may predate it.
+                    m.entries.invalidate(number).await;
+                }
+                Ok(loaded)
+            }
+            StatusCache::Redis(r) => {
+                let mut conn = r.conn.clone();
+                let (generation, entry): (Option<u64>, Option<Vec<u8>>) = redis::pipe()
+                    .get(generation_key(number))
+                    .get(entry_key(number))
+                    .query_async(&mut conn)
+                    .await?;
+                let generation = generation.unwrap_or(0);
+                if let Some(bytes) = entry {
+                    if let Ok(e) = serde_json::from_slice::<RedisEntry>(&bytes) {
+                        if e.generation == generation {
+                            return Ok(Arc::new(e.status));
+                        }
+                    }
+                }
+                let status = store.certificate_status(number).await?;
+                let bytes = serde_json::to_vec(&RedisEntry {
+                    generation,
+                    status: status.clone(),
+                })
+                .expect("status serialises");
+                let _: () = conn.set_ex(entry_key(number), bytes, r.ttl_secs).await?;
+                Ok(Arc::new(status))
+            }
+        }
+    }
+
+    /// Called after a change to the certificate has committed.
+    pub async fn invalidate(&self, number: &CertificateNumber) -> Result<(), CacheError> {
+        match self {
+            StatusCache::Memory(m) => {
+                m.generation.fetch_add(1, Ordering::AcqRel);
+                m.entries.invalidate(number).await;
+            }
+            StatusCache::Redis(r) => {
+                let mut conn = r.conn.clone();
+                let _: u64 = conn.incr(generation_key(number), 1u64).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn redis_connection(&self) -> Option<ConnectionManager> {
+        match self {
+            StatusCache::Redis(r) => Some(r.conn.clone()),
+            StatusCache::Memory(_) => None,
+        }
+    }
+}

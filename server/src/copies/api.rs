@@ -1,0 +1,143 @@
+//! Issuer endpoints for copies: issue approval and usage copies, withdraw, fetch, QR images.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{NaiveDate, Utc};
+use serde::Deserialize;
+use zizhi_shared::UsageTerms;
+
+use super::ops::CopyRecord;
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::extract::{ApiJson, Issuer};
+use crate::register::api::parse_number;
+
+pub fn issuer_router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/issuer/certificates/{number}/approval-copy",
+            post(issue_approval),
+        )
+        .route(
+            "/api/v1/issuer/certificates/{number}/usage-copies",
+            post(issue_usage),
+        )
+        .route("/api/v1/issuer/certificates/{number}/copies", get(list))
+        .route("/api/v1/issuer/copies/{id}", get(show))
+        .route("/api/v1/issuer/copies/{id}/withdraw", post(withdraw))
+        .route("/api/v1/issuer/copies/{id}/qr.svg", get(qr_svg))
+        .route("/api/v1/issuer/copies/{id}/qr.png", get(qr_png))
+}
+
+async fn issue_approval(
+    State(state): State<AppState>,
+    issuer: Issuer,
+    Path(number): Path<String>,
+) -> AppResult<(StatusCode, Json<CopyRecord>)> {
+    let number = parse_number(&number)?;
+    let copy = state
+        .store
+        .issue_copy(
+            &issuer.actor,
+            &number,
+            None,
+            &state.keys,
+            &state.settings.public_host,
+            Utc::now(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(copy)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsageBody {
+    purpose: String,
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+async fn issue_usage(
+    State(state): State<AppState>,
+    issuer: Issuer,
+    Path(number): Path<String>,
+    ApiJson(body): ApiJson<UsageBody>,
+) -> AppResult<(StatusCode, Json<CopyRecord>)> {
+    let number = parse_number(&number)?;
+    let terms = UsageTerms::new(&body.purpose, body.from, body.to)?;
+    let copy = state
+        .store
+        .issue_copy(
+            &issuer.actor,
+            &number,
+            Some(terms),
+            &state.keys,
+            &state.settings.public_host,
+            Utc::now(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(copy)))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _issuer: Issuer,
+    Path(number): Path<String>,
+) -> AppResult<Json<Vec<CopyRecord>>> {
+    let number = parse_number(&number)?;
+    Ok(Json(state.store.copies_of(&number).await?))
+}
+
+async fn find(state: &AppState, id: u64) -> AppResult<CopyRecord> {
+    state
+        .store
+        .copy(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("copy_not_found", format!("未找到编号为 {id} 的证书件")))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    _issuer: Issuer,
+    Path(id): Path<u64>,
+) -> AppResult<Json<CopyRecord>> {
+    Ok(Json(find(&state, id).await?))
+}
+
+async fn withdraw(
+    State(state): State<AppState>,
+    issuer: Issuer,
+    Path(id): Path<u64>,
+) -> AppResult<Json<CopyRecord>> {
+    let copy = state
+        .store
+        .withdraw_copy(&issuer.actor, id, Utc::now())
+        .await?;
+    state.invalidate(&copy.certificate_number).await;
+    Ok(Json(copy))
+}
+
+async fn qr_svg(
+    State(state): State<AppState>,
+    _issuer: Issuer,
+    Path(id): Path<u64>,
+) -> AppResult<impl IntoResponse> {
+    let copy = find(&state, id).await?;
+    let svg = zizhi_shared::render::svg(&copy.qr_text, 8)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg))
+}
+
+async fn qr_png(
+    State(state): State<AppState>,
+    _issuer: Issuer,
+    Path(id): Path<u64>,
+) -> AppResult<impl IntoResponse> {
+    let copy = find(&state, id).await?;
+    let png = zizhi_shared::render::png(&copy.qr_text, 8)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png))
+}

@@ -1,0 +1,131 @@
+//! The server's one error type and its single mapping to HTTP: a status, a stable machine code
+//! and a Chinese message. Details of 5xx errors are logged, never returned.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use zizhi_shared::{DomainError, PayloadError};
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{message}")]
+    NotFound { code: &'static str, message: String },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    /// The request is well-formed but the register's rules forbid it (410/422 semantics).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+    #[error("需要发证机关授权（Authorization: Bearer …）")]
+    Unauthorized,
+    #[error("请求体过大（上限 {limit} 字节）")]
+    TooLarge { limit: usize },
+    #[error("请求过于频繁，请稍后再试")]
+    RateLimited { retry_after_secs: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::NotFound {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Refused {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Invalid { .. } | AppError::Domain(_) | AppError::Payload(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            AppError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound { code, .. }
+            | AppError::Conflict { code, .. }
+            | AppError::Invalid { code, .. }
+            | AppError::Refused { code, .. } => code,
+            AppError::Domain(e) => e.code(),
+            AppError::Payload(e) => e.code(),
+            AppError::Unauthorized => "unauthorized",
+            AppError::TooLarge { .. } => "body_too_large",
+            AppError::RateLimited { .. } => "rate_limited",
+            AppError::Store(_) | AppError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: String,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+            "服务器内部错误，请稍后再试".to_owned()
+        } else {
+            self.to_string()
+        };
+        let mut res = (
+            status,
+            Json(ErrorBody {
+                error: self.code(),
+                message,
+            }),
+        )
+            .into_response();
+        if let AppError::RateLimited { retry_after_secs } = self {
+            res.headers_mut()
+                .insert("retry-after", retry_after_secs.max(1).into());
+        }
+        if matches!(self, AppError::Unauthorized) {
+            res.headers_mut()
+                .insert("www-authenticate", "Bearer".parse().expect("static header"));
+        }
+        res
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,6 @@
+//! The register (登记簿): enterprises, their qualifications and certificate versions.
+
+pub mod api;
+pub mod lookup;
+pub mod model;
+pub mod ops;

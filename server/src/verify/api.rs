@@ -1,0 +1,81 @@
+//! Public verification endpoints and the trust list.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::verdict::Verdict;
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::keys::PublishedTrustList;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/verify", post(verify_body))
+        .route("/api/v1/verify/{code}", get(verify_path))
+        .route("/.well-known/zizhi/trust-list", get(trust_list))
+}
+
+/// Verifies any scanned text (URL or bare base32, any case).
+pub async fn verify(state: &AppState, text: &str) -> AppResult<Verdict> {
+    let now = Utc::now();
+    let verified = match zizhi_shared::verify_text(text, state.keys.trust_list(), now) {
+        Ok(v) => v,
+        Err(e) => return Verdict::rejected(&e, now).ok_or(AppError::Payload(e)),
+    };
+    let status = state
+        .cache
+        .status(&state.store, &verified.claims.certificate_number)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Verdict::judge(
+        &verified,
+        status.as_ref().as_ref(),
+        now.date_naive(),
+        now,
+    ))
+}
+
+async fn verify_path(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> AppResult<Json<Verdict>> {
+    Ok(Json(verify(&state, &code).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyRequest {
+    text: String,
+}
+
+/// The body is the scanned text itself, or `{"text": "…"}` when sent as JSON.
+async fn verify_body(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Json<Verdict>> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let text = if is_json {
+        serde_json::from_slice::<VerifyRequest>(&body)
+            .map_err(|e| {
+                AppError::invalid("malformed_json", format!("请求体不是有效的 JSON：{e}"))
+            })?
+            .text
+    } else {
+        String::from_utf8(body.to_vec())
+            .map_err(|_| AppError::invalid("malformed_text", "请求体不是 UTF-8 文本"))?
+    };
+    Ok(Json(verify(&state, &text).await?))
+}
+
+async fn trust_list(State(state): State<AppState>) -> Json<PublishedTrustList> {
+    Json(PublishedTrustList::from_ring(&state.keys))
+}

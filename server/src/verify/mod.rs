@@ -1,0 +1,7 @@
+//! Verification (验证): a scanned QR text in, the inspector's verdict out. The signature is
+//! checked against the trust list before anything touches the register.
+
+pub mod api;
+pub mod verdict;
+
+pub use verdict::Verdict;

@@ -1,0 +1,44 @@
+//! zizhi payload crate: the register's domain types, the signed QR payload of a certificate
+//! copy (电子资质证书二维码), and the issuer trust list. No I/O; compiles to wasm32 for the app.
+//!
+//! - [`claims`]: what a copy's QR code asserts, and its compact CBOR form (claim table there).
+//! - [`payload`]: the signed bytes (format byte + COSE_Sign1, Ed25519) and offline verification.
+//! - [`text`]: the QR text `HTTPS://<HOST>/V/<BASE32>`.
+//! - [`trust`]: the root-signed list of issuer keys with their validity windows.
+//! - [`keys`]: key ids and issuer signing keys (from caller-provided seeds; no randomness here).
+//! - `render` (feature `render`): QR code as SVG or PNG, level M, alphanumeric mode.
+//!
+//! ```
+//! use zizhi_shared::{Claims, CopyKind, IssuerKey, KeyId, TrustList, TrustedKey, QrText};
+//! use chrono::{TimeZone, Utc};
+//!
+//! let now = Utc.with_ymd_and_hms(2026, 1, 10, 8, 0, 0).unwrap();
+//! let key = IssuerKey::from_seed(KeyId::new(*b"SH01"), [7; 32]);
+//! let root = IssuerKey::from_seed(KeyId::new(*b"ROOT"), [9; 32]);
+//! let trusted = TrustedKey::for_key(&key, "上海市住房和城乡建设管理委员会", now.date_naive(), None);
+//! let list = TrustList::new(vec![trusted], now).sign(&root);
+//! let trust = list.open(&root.verifying_key()).unwrap();
+//!
+//! let claims = Claims::example_usage();
+//! let text = QrText::encode("ZZ.EXAMPLE.CN", &claims.sign(&key));
+//! let verified = zizhi_shared::verify_text(&text, &trust, now).unwrap();
+//! assert_eq!(verified.claims, claims);
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod claims;
+mod cose;
+pub mod domain;
+pub mod keys;
+pub mod payload;
+#[cfg(feature = "render")]
+pub mod render;
+pub mod text;
+pub mod trust;
+
+pub use claims::Claims;
+pub use domain::*;
+pub use keys::{IssuerKey, KeyId};
+pub use payload::{PayloadError, SignedPayload, Verified, verify_bytes, verify_text};
+pub use text::QrText;
+pub use trust::{SignedTrustList, TrustList, TrustedKey};

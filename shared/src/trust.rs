@@ -1,0 +1,442 @@
+//! The trust list: which issuer keys a verifier accepts, for which issue dates.
+//!
+//! The server publishes it as a [`SignedTrustList`] signed by a long-lived root key whose
+//! public half is pinned in the app; the app caches the signed bytes and verifies payloads
+//! offline against the opened list. Rotating an issuer key means adding the new key and
+//! closing the old key's window (`valid_to`); copies signed by the old key keep verifying while
+//! the old key stays listed.
+//!
+//! # Wire form
+//!
+//! An untagged COSE_Sign1 like a payload's, with protected header
+//! `{1: -8 (EdDSA), 3: "application/zizhi-trust-list+cbor", 4: root kid}` (the content type
+//! keeps a trust list from ever being taken for something else the root might sign), and as
+//! payload the canonical CBOR map
+//!
+//! | key | field | CBOR |
+//! |----:|-------|------|
+//! | 1 | issued at | uint, seconds since 1970-01-01T00:00Z |
+//! | 2 | keys | array of key maps |
+//!
+//! where each key map is
+//!
+//! | key | field | CBOR |
+//! |----:|-------|------|
+//! | 1 | kid | bstr (4), ASCII letters or digits |
+//! | 2 | public key | bstr (32), Ed25519 |
+//! | 3 | issuer | tstr (UTF-8) |
+//! | 4 | valid from | uint, days since 1970-01-01 (UTC date, inclusive) |
+//! | 5 | valid to | uint, days since 1970-01-01 (inclusive); absent if open-ended |
+
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use ciborium::Value;
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
+
+use crate::cose::{self, Fault};
+use crate::keys::{IssuerKey, KeyId};
+use crate::payload::PayloadError;
+
+/// COSE content type of a signed trust list.
+pub const TRUST_LIST_CONTENT_TYPE: &str = "application/zizhi-trust-list+cbor";
+
+/// One issuer key a verifier accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedKey {
+    pub kid: KeyId,
+    #[serde(with = "hex_key")]
+    pub public_key: [u8; 32],
+    /// 发证机关, shown to the inspector as the signer.
+    pub issuer: String,
+    /// First UTC date on which the key may have signed a copy.
+    pub valid_from: NaiveDate,
+    /// Last UTC date on which the key may have signed a copy; `None` while it is current.
+    pub valid_to: Option<NaiveDate>,
+}
+
+impl TrustedKey {
+    pub fn for_key(
+        key: &IssuerKey,
+        issuer: &str,
+        valid_from: NaiveDate,
+        valid_to: Option<NaiveDate>,
+    ) -> TrustedKey {
+        TrustedKey {
+            kid: key.kid(),
+            public_key: key.public_key_bytes(),
+            issuer: issuer.to_owned(),
+            valid_from,
+            valid_to,
+        }
+    }
+
+    /// Whether a copy issued on this UTC date falls inside the key's window.
+    pub fn covers(&self, date: NaiveDate) -> bool {
+        date >= self.valid_from && self.valid_to.is_none_or(|to| date <= to)
+    }
+
+    pub(crate) fn verifying_key(&self) -> Result<VerifyingKey, PayloadError> {
+        VerifyingKey::from_bytes(&self.public_key)
+            .map_err(|_| PayloadError::TrustListInvalid(format!("密钥 {} 的公钥无效", self.kid)))
+    }
+}
+
+/// The keys a verifier accepts, as of `issued_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustList {
+    /// Kept to whole seconds, the precision of the signed form.
+    pub issued_at: DateTime<Utc>,
+    pub keys: Vec<TrustedKey>,
+}
+
+impl TrustList {
+    pub fn new(keys: Vec<TrustedKey>, issued_at: DateTime<Utc>) -> TrustList {
+        TrustList {
+            issued_at: issued_at.with_nanosecond(0).unwrap_or(issued_at),
+            keys,
+        }
+    }
+
+    pub fn find(&self, kid: &KeyId) -> Option<&TrustedKey> {
+        self.keys.iter().find(|k| k.kid == *kid)
+    }
+
+    /// Signs the list with the root key. The list is not validated here; [`SignedTrustList::open`]
+    /// refuses a list with duplicate kids, bad public keys or inverted windows.
+    pub fn sign(&self, root: &IssuerKey) -> SignedTrustList {
+        SignedTrustList(cose::seal(
+            root,
+            Some(TRUST_LIST_CONTENT_TYPE),
+            &[],
+            self.to_cbor(),
+        ))
+    }
+
+    /// The canonical CBOR map (the COSE payload); see the module docs.
+    pub fn to_cbor(&self) -> Vec<u8> {
+        let uint = |n: u64| Value::Integer(n.into());
+        let int = |n: i64| Value::Integer(n.into());
+        let days = |d: NaiveDate| int((d - epoch_day()).num_days());
+        let keys = self
+            .keys
+            .iter()
+            .map(|k| {
+                let mut m = vec![
+                    (uint(1), Value::Bytes(k.kid.as_bytes().to_vec())),
+                    (uint(2), Value::Bytes(k.public_key.to_vec())),
+                    (uint(3), Value::Text(k.issuer.clone())),
+                    (uint(4), days(k.valid_from)),
+                ];
+                if let Some(to) = k.valid_to {
+                    m.push((uint(5), days(to)));
+                }
+                Value::Map(m)
+            })
+            .collect();
+        let map = Value::Map(vec![
+            (uint(1), int(self.issued_at.timestamp())),
+            (uint(2), Value::Array(keys)),
+        ]);
+        let mut out = Vec::new();
+        ciborium::ser::into_writer(&map, &mut out)
+            .expect("encoding a CBOR value into memory cannot fail");
+        out
+    }
+
+    /// Decodes the canonical CBOR form and checks the list is usable.
+    pub fn from_cbor(bytes: &[u8]) -> Result<TrustList, PayloadError> {
+        let list = decode(bytes).map_err(PayloadError::TrustListInvalid)?;
+        if list.to_cbor() != bytes {
+            return Err(bad("不是规范编码"));
+        }
+        list.validate()?;
+        Ok(list)
+    }
+
+    /// Duplicate kids would make the verdict depend on list order; a bad public key or an
+    /// inverted window would fail every copy of that key with a misleading reason.
+    pub fn validate(&self) -> Result<(), PayloadError> {
+        for (i, k) in self.keys.iter().enumerate() {
+            if self.keys[..i].iter().any(|o| o.kid == k.kid) {
+                return Err(bad(format!("密钥标识 {} 重复", k.kid)));
+            }
+            if k.issuer.trim().is_empty() {
+                return Err(bad(format!("密钥 {} 缺少发证机关名称", k.kid)));
+            }
+            if k.valid_to.is_some_and(|to| to < k.valid_from) {
+                return Err(bad(format!("密钥 {} 的有效期结束早于开始", k.kid)));
+            }
+            if k.verifying_key()?.is_weak() {
+                return Err(bad(format!("密钥 {} 的公钥为弱密钥", k.kid)));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn bad(reason: impl Into<String>) -> PayloadError {
+    PayloadError::TrustListInvalid(reason.into())
+}
+
+fn epoch_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()
+}
+
+/// A trust list signed by the root key, as published and cached.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SignedTrustList(Vec<u8>);
+
+impl SignedTrustList {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
+    /// Wraps bytes without any check; [`SignedTrustList::open`] does the checking.
+    pub fn from_bytes(bytes: Vec<u8>) -> SignedTrustList {
+        SignedTrustList(bytes)
+    }
+
+    /// The root key id named in the envelope, read without verifying.
+    pub fn root_kid(&self) -> Result<KeyId, PayloadError> {
+        Ok(self.envelope()?.kid)
+    }
+
+    /// Verifies the root signature and returns the list. Every fault is `TrustListInvalid`.
+    pub fn open(&self, root: &VerifyingKey) -> Result<TrustList, PayloadError> {
+        let envelope = self.envelope()?;
+        if !envelope.verify(root, &[]) {
+            return Err(bad("根密钥签名无效"));
+        }
+        TrustList::from_cbor(envelope.payload())
+    }
+
+    fn envelope(&self) -> Result<cose::Envelope, PayloadError> {
+        cose::open(&self.0, Some(TRUST_LIST_CONTENT_TYPE)).map_err(|f| match f {
+            Fault::Truncated => bad("数据被截断"),
+            Fault::Trailing => bad("末尾有多余数据"),
+            Fault::Malformed(why) => bad(why),
+        })
+    }
+}
+
+fn decode(bytes: &[u8]) -> Result<TrustList, String> {
+    let value: Value =
+        ciborium::de::from_reader(bytes).map_err(|e| format!("不是有效的 CBOR ({e})"))?;
+    let mut top = fields(value, 2)?;
+    let issued_at = top[1]
+        .take()
+        .and_then(as_i64)
+        .and_then(|s| DateTime::from_timestamp(s, 0))
+        .ok_or("签发时间缺失或无效")?;
+    let Some(Value::Array(items)) = top[2].take() else {
+        return Err("缺少密钥数组".into());
+    };
+    let keys = items
+        .into_iter()
+        .map(|item| {
+            let mut f = fields(item, 5)?;
+            let kid = match f[1].take() {
+                Some(Value::Bytes(b)) => KeyId::from_slice(&b),
+                _ => None,
+            }
+            .ok_or("密钥标识应为 4 位字母或数字")?;
+            let public_key = match f[2].take() {
+                Some(Value::Bytes(b)) => <[u8; 32]>::try_from(b.as_slice()).ok(),
+                _ => None,
+            }
+            .ok_or("公钥应为 32 字节")?;
+            let issuer = match f[3].take() {
+                Some(Value::Text(s)) => s,
+                _ => return Err("缺少发证机关名称".into()),
+            };
+            let valid_from = f[4].take().and_then(as_day).ok_or("有效期开始日期无效")?;
+            let valid_to = match f[5].take() {
+                None => None,
+                Some(v) => Some(as_day(v).ok_or("有效期结束日期无效")?),
+            };
+            Ok(TrustedKey {
+                kid,
+                public_key,
+                issuer,
+                valid_from,
+                valid_to,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(TrustList { issued_at, keys })
+}
+
+/// A map with unsigned keys 1..=max into slots (index = key); unknown keys are refused.
+fn fields(value: Value, max: usize) -> Result<Vec<Option<Value>>, String> {
+    let Value::Map(entries) = value else {
+        return Err("应为 CBOR 映射".into());
+    };
+    let mut slots = vec![None; max + 1];
+    for (k, v) in entries {
+        let k = match k {
+            Value::Integer(i) => usize::try_from(i).ok(),
+            _ => None,
+        }
+        .filter(|k| (1..=max).contains(k))
+        .ok_or("未知的字段键")?;
+        if slots[k].replace(v).is_some() {
+            return Err("字段键重复".into());
+        }
+    }
+    Ok(slots)
+}
+
+fn as_i64(v: Value) -> Option<i64> {
+    match v {
+        Value::Integer(i) => i64::try_from(i).ok(),
+        _ => None,
+    }
+}
+
+fn as_day(v: Value) -> Option<NaiveDate> {
+    let days = u64::try_from(as_i64(v)?).ok()?;
+    epoch_day().checked_add_days(chrono::Days::new(days))
+}
+
+/// Public keys as lowercase hex in JSON.
+mod hex_key {
+    use data_encoding::{HEXLOWER, HEXLOWER_PERMISSIVE};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(k: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&HEXLOWER.encode(k))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let s = String::deserialize(d)?;
+        let bytes = HEXLOWER_PERMISSIVE
+            .decode(s.as_bytes())
+            .map_err(D::Error::custom)?;
+        <[u8; 32]>::try_from(bytes.as_slice())
+            .map_err(|_| D::Error::custom("public_key must be 64 hex digits"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn sample() -> (IssuerKey, TrustList) {
+        let root = IssuerKey::from_seed(KeyId::new(*b"ROOT"), [9; 32]);
+        let k1 = IssuerKey::from_seed(KeyId::new(*b"SH01"), [1; 32]);
+        let k2 = IssuerKey::from_seed(KeyId::new(*b"SH02"), [2; 32]);
+        let list = TrustList::new(
+            vec![
+                TrustedKey::for_key(
+                    &k1,
+                    "上海市住房和城乡建设管理委员会",
+                    d("2024-01-01"),
+                    Some(d("2025-12-31")),
+                ),
+                TrustedKey::for_key(&k2, "上海市住房和城乡建设管理委员会", d("2026-01-01"), None),
+            ],
+            Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+        );
+        (root, list)
+    }
+
+    #[test]
+    fn signed_trust_list_opens_with_the_root_key_to_the_same_list() {
+        let (root, list) = sample();
+        let signed = list.sign(&root);
+        assert_eq!(signed.root_kid().unwrap(), KeyId::new(*b"ROOT"));
+        assert_eq!(signed.open(&root.verifying_key()).unwrap(), list);
+    }
+
+    #[test]
+    fn trust_list_opened_with_another_root_is_refused() {
+        let (root, list) = sample();
+        let other = IssuerKey::from_seed(KeyId::new(*b"ROOT"), [8; 32]);
+        let err = list.sign(&root).open(&other.verifying_key()).unwrap_err();
+        assert_eq!(err.code(), "trust_list_invalid");
+    }
+
+    #[test]
+    fn every_flipped_bit_of_a_signed_trust_list_is_refused() {
+        let (root, list) = sample();
+        let bytes = list.sign(&root).into_bytes();
+        for i in 0..bytes.len() * 8 {
+            let mut b = bytes.clone();
+            b[i / 8] ^= 1 << (i % 8);
+            let err = SignedTrustList::from_bytes(b)
+                .open(&root.verifying_key())
+                .unwrap_err();
+            assert_eq!(err.code(), "trust_list_invalid", "bit {i}");
+        }
+    }
+
+    #[test]
+    fn key_window_is_inclusive_at_both_ends() {
+        let (_, list) = sample();
+        let k1 = &list.keys[0];
+        assert!(!k1.covers(d("2023-12-31")));
+        assert!(k1.covers(d("2024-01-01")));
+        assert!(k1.covers(d("2025-12-31")));
+        assert!(!k1.covers(d("2026-01-01")));
+        assert!(list.keys[1].covers(d("2099-01-01")));
+    }
+
+    #[test]
+    fn signed_list_with_duplicate_kids_or_inverted_window_does_not_open() {
+        let (root, list) = sample();
+        let mut dup = list.clone();
+        dup.keys[1].kid = dup.keys[0].kid;
+        let err = dup.sign(&root).open(&root.verifying_key()).unwrap_err();
+        assert!(err.to_string().contains("重复"), "{err}");
+
+        let mut inverted = list.clone();
+        inverted.keys[0].valid_to = Some(d("2023-01-01"));
+        assert!(inverted.sign(&root).open(&root.verifying_key()).is_err());
+
+        // The identity point: a small-order key under which forgeries are easy.
+        let mut weak = list.clone();
+        weak.keys[0].public_key = [0; 32];
+        weak.keys[0].public_key[0] = 1;
+        let err = weak.sign(&root).open(&root.verifying_key()).unwrap_err();
+        assert!(err.to_string().contains("弱密钥"), "{err}");
+
+        // A y coordinate with no point on the curve.
+        let not_a_point = (2u8..)
+            .map(|y| {
+                let mut k = [0; 32];
+                k[0] = y;
+                k
+            })
+            .find(|k| VerifyingKey::from_bytes(k).is_err())
+            .unwrap();
+        let mut bad_point = list;
+        bad_point.keys[0].public_key = not_a_point;
+        let err = bad_point
+            .sign(&root)
+            .open(&root.verifying_key())
+            .unwrap_err();
+        assert!(err.to_string().contains("公钥无效"), "{err}");
+    }
+
+    #[test]
+    fn trust_list_json_shows_hex_keys_and_dates() {
+        let (_, list) = sample();
+        let json = serde_json::to_value(&list).unwrap();
+        assert_eq!(json["keys"][0]["kid"], "SH01");
+        assert_eq!(json["keys"][0]["valid_to"], "2025-12-31");
+        assert_eq!(json["keys"][1]["valid_to"], serde_json::Value::Null);
+        assert_eq!(json["keys"][0]["public_key"].as_str().unwrap().len(), 64);
+        assert_eq!(serde_json::from_value::<TrustList>(json).unwrap(), list);
+    }
+}
