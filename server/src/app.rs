@@ -45,7 +45,7 @@ impl AppState {
             .context("cannot open the database")?;
         let ttl = Duration::from_secs(settings.cache_ttl_secs.max(1));
         let cache = match &settings.redis_url {
-            Some(url) => StatusCache::redis(url, ttl)
+            Some(url) => StatusCache::redis(url, &settings.redis_namespace, ttl)
                 .await
                 .context("cannot connect to Redis")?,
             None => StatusCache::memory(ttl),

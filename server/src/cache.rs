@@ -33,6 +33,7 @@ pub struct MemoryCache {
 pub struct RedisCache {
     conn: ConnectionManager,
     ttl_secs: u64,
+    namespace: Arc<str>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -41,12 +42,14 @@ struct RedisEntry {
     status: Option<CertificateStatus>,
 }
 
-fn entry_key(n: &CertificateNumber) -> String {
-    format!("zizhi:status:{n}")
-}
+impl RedisCache {
+    fn entry_key(&self, n: &CertificateNumber) -> String {
+        format!("{}:status:{n}", self.namespace)
+    }
 
-fn generation_key(n: &CertificateNumber) -> String {
-    format!("zizhi:gen:{n}")
+    fn generation_key(&self, n: &CertificateNumber) -> String {
+        format!("{}:gen:{n}", self.namespace)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,12 +71,17 @@ impl StatusCache {
         }))
     }
 
-    pub async fn redis(url: &str, ttl: Duration) -> Result<StatusCache, redis::RedisError> {
+    pub async fn redis(
+        url: &str,
+        namespace: &str,
+        ttl: Duration,
+    ) -> Result<StatusCache, redis::RedisError> {
         let client = redis::Client::open(url)?;
         let conn = ConnectionManager::new(client).await?;
         Ok(StatusCache::Redis(RedisCache {
             conn,
             ttl_secs: ttl.as_secs().max(1),
+            namespace: namespace.into(),
         }))
     }
 
@@ -100,8 +108,8 @@ impl StatusCache {
             StatusCache::Redis(r) => {
                 let mut conn = r.conn.clone();
                 let (generation, entry): (Option<u64>, Option<Vec<u8>>) = redis::pipe()
-                    .get(generation_key(number))
-                    .get(entry_key(number))
+                    .get(r.generation_key(number))
+                    .get(r.entry_key(number))
                     .query_async(&mut conn)
                     .await?;
                 let generation = generation.unwrap_or(0);
@@ -118,7 +126,7 @@ impl StatusCache {
                     status: status.clone(),
                 })
                 .expect("status serialises");
-                let _: () = conn.set_ex(entry_key(number), bytes, r.ttl_secs).await?;
+                let _: () = conn.set_ex(r.entry_key(number), bytes, r.ttl_secs).await?;
                 Ok(Arc::new(status))
             }
         }
@@ -133,15 +141,16 @@ impl StatusCache {
             }
             StatusCache::Redis(r) => {
                 let mut conn = r.conn.clone();
-                let _: u64 = conn.incr(generation_key(number), 1u64).await?;
+                let _: u64 = conn.incr(r.generation_key(number), 1u64).await?;
             }
         }
         Ok(())
     }
 
-    pub fn redis_connection(&self) -> Option<ConnectionManager> {
+    /// The Redis connection and key namespace, for other shared state (rate limits).
+    pub fn redis_connection(&self) -> Option<(ConnectionManager, Arc<str>)> {
         match self {
-            StatusCache::Redis(r) => Some(r.conn.clone()),
+            StatusCache::Redis(r) => Some((r.conn.clone(), r.namespace.clone())),
             StatusCache::Memory(_) => None,
         }
     }

@@ -21,20 +21,22 @@ pub enum RateLimiter {
     Local(Arc<DefaultKeyedRateLimiter<IpAddr>>),
     Redis {
         conn: ConnectionManager,
+        namespace: Arc<str>,
         per_minute: u32,
         burst: u32,
     },
 }
 
 impl RateLimiter {
-    pub fn new(s: &RateLimitSettings, redis: Option<ConnectionManager>) -> RateLimiter {
+    pub fn new(s: &RateLimitSettings, redis: Option<(ConnectionManager, Arc<str>)>) -> RateLimiter {
         if !s.enabled {
             return RateLimiter::Off;
         }
         let per_minute = s.per_minute.max(1);
         match redis {
-            Some(conn) => RateLimiter::Redis {
+            Some((conn, namespace)) => RateLimiter::Redis {
                 conn,
+                namespace,
                 per_minute,
                 burst: s.burst,
             },
@@ -59,12 +61,13 @@ impl RateLimiter {
             }),
             RateLimiter::Redis {
                 conn,
+                namespace,
                 per_minute,
                 burst,
             } => {
                 let now = chrono::Utc::now().timestamp();
                 let window = now / 60;
-                let key = format!("zizhi:rl:{ip}:{window}");
+                let key = format!("{namespace}:rl:{ip}:{window}");
                 let mut conn = conn.clone();
                 let res: Result<(u64,), _> = redis::pipe()
                     .atomic()

@@ -19,6 +19,8 @@ pub struct Settings {
     pub database_url: String,
     /// Shared cache, invalidation and rate limits across instances; in-process when unset.
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so several deployments (or test runs) can share a server.
+    pub redis_namespace: String,
     /// Host printed in QR URLs (`HTTPS://<HOST>/V/…`).
     pub public_host: String,
     /// Where keys and the generated issuer token live.
@@ -60,6 +62,7 @@ impl Default for Settings {
             bind: "127.0.0.1:8080".parse().expect("static address"),
             database_url: "sqlite://data/zizhi.db".into(),
             redis_url: None,
+            redis_namespace: "zizhi".into(),
             public_host: "127.0.0.1:8080".into(),
             data_dir: "data".into(),
             issuer_name: "上海市住房和城乡建设管理委员会".into(),

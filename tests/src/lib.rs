@@ -1,1 +1,306 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers shared by the end-to-end tests: start the real server on a random port against a
+//! fresh SQLite file or a fresh PostgreSQL database (with Redis), seed data, call the API.
+//!
+//! PostgreSQL and Redis are used for real. When one is missing the test fails with a message
+//! saying which; it never passes silently.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use chrono::Utc;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use zizhi_server::app::RunningServer;
+use zizhi_server::demo::seed::{DemoSummary, history_start, seed};
+use zizhi_server::keys::KeyRing;
+use zizhi_server::settings::Settings;
+
+pub use zizhi_server;
+pub use zizhi_shared;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded default: SQLite file, in-process cache and rate limits.
+    Sqlite,
+    /// At scale: PostgreSQL with Redis for cache, invalidation and rate limits.
+    Postgres,
+}
+
+pub const ISSUER_TOKEN: &str = "test-issuer-token-0123456789";
+
+pub fn pg_admin_url() -> String {
+    std::env::var("ZIZHI_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("ZIZHI_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+/// A place for one test's database, keys and files; removed when dropped.
+pub struct TestEnv {
+    pub backend: Backend,
+    pub dir: tempfile::TempDir,
+    pub database_url: String,
+    pub redis_namespace: String,
+    pg_database: Option<String>,
+}
+
+impl TestEnv {
+    /// A fresh database (SQLite file, or a new PostgreSQL database) and Redis namespace.
+    pub async fn new(backend: Backend) -> TestEnv {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let redis_namespace = unique("zizhi_test");
+        let (database_url, pg_database) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("zizhi.db").display()),
+                None,
+            ),
+            Backend::Postgres => {
+                let name = unique("zizhi_t");
+                let admin = pg_admin_url();
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL is required for this test ({admin}): {e}")
+                });
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let (base, _) = admin.rsplit_once('/').expect("database URL with a path");
+                (format!("{base}/{name}"), Some(name))
+            }
+        };
+        if backend == Backend::Postgres {
+            let url = redis_url();
+            let client = redis::Client::open(url.as_str()).expect("redis url");
+            let mut conn = client
+                .get_multiplexed_async_connection()
+                .await
+                .unwrap_or_else(|e| panic!("Redis is required for this test ({url}): {e}"));
+            let _: String = redis::cmd("PING")
+                .query_async(&mut conn)
+                .await
+                .expect("redis ping");
+        }
+        TestEnv {
+            backend,
+            dir,
+            database_url,
+            redis_namespace,
+            pg_database,
+        }
+    }
+
+    /// Settings for one server instance on this environment (port 0).
+    pub fn settings(&self) -> Settings {
+        let mut s = Settings::default();
+        s.bind = "127.0.0.1:0".parse().expect("address");
+        s.database_url = self.database_url.clone();
+        s.redis_url = (self.backend == Backend::Postgres).then(redis_url);
+        s.redis_namespace = self.redis_namespace.clone();
+        s.data_dir = self.data_dir();
+        s.public_host = "ZIZHI.JSGL.SH.GOV.CN".into();
+        s.issuer_token = Some(SecretString::from(ISSUER_TOKEN));
+        s.rate_limit.enabled = false;
+        s
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Keys valid from the start of the demo history, so the demo can be seeded.
+    pub fn prepare_demo_keys(&self) {
+        let now = Utc::now();
+        KeyRing::load_or_create(
+            &self.data_dir(),
+            "上海市住房和城乡建设管理委员会",
+            history_start(now),
+            now,
+        )
+        .expect("demo keys");
+    }
+
+    /// Drops the PostgreSQL database (the temp dir goes with `self`).
+    pub async fn finish(self) {
+        if let Some(name) = &self.pg_database {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+            }
+        }
+    }
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub server: RunningServer,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    pub async fn start(settings: Settings) -> TestApp {
+        let server = RunningServer::start(settings).await.expect("server starts");
+        TestApp {
+            server,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let res = self.client.get(self.url(path)).send().await.expect("GET");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The live verdict for a scanned text (any case, URL or bare base32).
+    pub async fn verify(&self, text: &str) -> (u16, Value) {
+        let res = self
+            .client
+            .post(self.url("/api/v1/verify"))
+            .header("content-type", "text/plain")
+            .body(text.to_owned())
+            .send()
+            .await
+            .expect("POST verify");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// An issuer call with the bearer token.
+    pub async fn issuer(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .client
+            .request(method.parse().expect("method"), self.url(path))
+            .bearer_auth(ISSUER_TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("issuer request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn seed_demo(&self, out: &std::path::Path) -> DemoSummary {
+        seed(&self.server.state, out).await.expect("demo seeds")
+    }
+
+    pub async fn stop(self) {
+        self.server.shutdown().await;
+    }
+}
+
+/// A valid credit code built from a 17-character stem (checksum appended).
+pub fn credit_code(stem17: &str) -> String {
+    let c = zizhi_shared::CreditCode::check_char(stem17).expect("stem in the code alphabet");
+    format!("{stem17}{c}")
+}
+
+/// An enterprise body for the issuer API.
+pub fn enterprise_json(name: &str, code: &str) -> Value {
+    json!({
+        "name": name,
+        "credit_code": code,
+        "address": "上海市黄浦区中山南路100号",
+        "legal_representative": "王建国",
+        "registered_capital_wan": "5000",
+        "economic_nature": "有限责任公司（自然人投资或控股）"
+    })
+}
+
+/// Creates an enterprise with one construction certificate holding two qualifications;
+/// returns (credit code, certificate number).
+pub async fn enterprise_with_certificate(app: &TestApp, name: &str, stem17: &str) -> (String, String) {
+    let code = credit_code(stem17);
+    let (s, b) = app
+        .issuer("POST", "/api/v1/issuer/enterprises", Some(enterprise_json(name, &code)))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let today = Utc::now().date_naive();
+    let (s, b) = app
+        .issuer(
+            "POST",
+            &format!("/api/v1/issuer/enterprises/{code}/qualifications"),
+            Some(json!({
+                "category": "construction",
+                "item": "建筑工程施工总承包",
+                "grade": "二级",
+                "approved_on": (today - chrono::Duration::days(30)).to_string(),
+                "valid_until": (today + chrono::Duration::days(365 * 4)).to_string(),
+            })),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let number = b["certificate_number"].as_str().expect("number").to_owned();
+    let (s, b) = app
+        .issuer(
+            "POST",
+            &format!("/api/v1/issuer/enterprises/{code}/qualifications"),
+            Some(json!({ "category": "construction", "item": "市政公用工程施工总承包", "grade": "三级" })),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    (code, number)
+}
+
+/// Issues a usage copy valid from today for 60 days; returns the copy JSON.
+pub async fn usage_copy(app: &TestApp, number: &str, purpose: &str) -> Value {
+    let today = Utc::now().date_naive();
+    let (s, b) = app
+        .issuer(
+            "POST",
+            &format!("/api/v1/issuer/certificates/{number}/usage-copies"),
+            Some(json!({ "purpose": purpose, "from": today.to_string(),
+                         "to": (today + chrono::Duration::days(60)).to_string() })),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    b
+}
+
+/// The id of a qualification of a certificate, by item.
+pub async fn qualification_id(app: &TestApp, number: &str, item: &str) -> i64 {
+    let (s, b) = app.get(&format!("/api/v1/certificates/{number}")).await;
+    assert_eq!(s, 200, "{b}");
+    b["qualifications"]
+        .as_array()
+        .expect("qualifications")
+        .iter()
+        .find(|q| q["item"] == item)
+        .and_then(|q| q["id"].as_i64())
+        .unwrap_or_else(|| panic!("no {item} in {b}"))
+}
+
+/// Runs a test body against both backends as two named tests.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:path) => {
+        mod $name {
+            #[tokio::test]
+            async fn on_sqlite() {
+                $body($crate::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            async fn on_postgres_and_redis() {
+                $body($crate::Backend::Postgres).await
+            }
+        }
+    };
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of the zizhi server over HTTP, each against a fresh database: SQLite
+//! (embedded default) and PostgreSQL with Redis.
+
+mod bad_input;
+mod demo_cases;
+mod issuer;
+mod scale;
+mod verify;
