@@ -113,12 +113,11 @@ impl StatusCache {
                     .query_async(&mut conn)
                     .await?;
                 let generation = generation.unwrap_or(0);
-                if let Some(bytes) = entry {
-                    if let Ok(e) = serde_json::from_slice::<RedisEntry>(&bytes) {
-                        if e.generation == generation {
-                            return Ok(Arc::new(e.status));
-                        }
-                    }
+                if let Some(bytes) = entry
+                    && let Ok(e) = serde_json::from_slice::<RedisEntry>(&bytes)
+                    && e.generation == generation
+                {
+                    return Ok(Arc::new(e.status));
                 }
                 let status = store.certificate_status(number).await?;
                 let bytes = serde_json::to_vec(&RedisEntry {

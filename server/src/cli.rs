@@ -301,10 +301,10 @@ fn load_trust(
         None => {
             let ring = KeyRing::load(&settings.data_dir, now)
                 .context("no --trust-list given and no local keys")?;
-            if let Some(r) = root {
-                if r != ring.root_public_key() {
-                    bail!("--root-key does not match the local root key");
-                }
+            if let Some(r) = root
+                && r != ring.root_public_key()
+            {
+                bail!("--root-key does not match the local root key");
             }
             Ok(ring.trust_list().clone())
         }
@@ -343,14 +343,13 @@ async fn verify(
         }
         None => None,
     };
-    if let Some(v) = &live {
-        if v.get("summary")
+    if let Some(v) = &live
+        && v.get("summary")
             .and_then(|s| s.get("level"))
             .and_then(|l| l.as_str())
             == Some("invalid")
-        {
-            ok = false;
-        }
+    {
+        ok = false;
     }
     if json {
         let offline_json = match &offline {

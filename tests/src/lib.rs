@@ -71,9 +71,11 @@ impl TestEnv {
             Backend::Postgres => {
                 let name = unique("zizhi_t");
                 let admin = pg_admin_url();
-                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL is required for this test ({admin}): {e}")
-                });
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!("PostgreSQL is required for this test ({admin}): {e}")
+                    });
                 sqlx::query(&format!("CREATE DATABASE {name}"))
                     .execute(&mut conn)
                     .await
@@ -105,14 +107,16 @@ impl TestEnv {
 
     /// Settings for one server instance on this environment (port 0).
     pub fn settings(&self) -> Settings {
-        let mut s = Settings::default();
-        s.bind = "127.0.0.1:0".parse().expect("address");
-        s.database_url = self.database_url.clone();
-        s.redis_url = (self.backend == Backend::Postgres).then(redis_url);
-        s.redis_namespace = self.redis_namespace.clone();
-        s.data_dir = self.data_dir();
-        s.public_host = "ZIZHI.JSGL.SH.GOV.CN".into();
-        s.issuer_token = Some(SecretString::from(ISSUER_TOKEN));
+        let mut s = Settings {
+            bind: "127.0.0.1:0".parse().expect("address"),
+            database_url: self.database_url.clone(),
+            redis_url: (self.backend == Backend::Postgres).then(redis_url),
+            redis_namespace: self.redis_namespace.clone(),
+            data_dir: self.data_dir(),
+            public_host: "ZIZHI.JSGL.SH.GOV.CN".into(),
+            issuer_token: Some(SecretString::from(ISSUER_TOKEN)),
+            ..Settings::default()
+        };
         s.rate_limit.enabled = false;
         s
     }
@@ -135,12 +139,12 @@ impl TestEnv {
 
     /// Drops the PostgreSQL database (the temp dir goes with `self`).
     pub async fn finish(self) {
-        if let Some(name) = &self.pg_database {
-            if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-            }
+        if let Some(name) = &self.pg_database
+            && let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await
+        {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
         }
     }
 }
@@ -227,10 +231,18 @@ pub fn enterprise_json(name: &str, code: &str) -> Value {
 
 /// Creates an enterprise with one construction certificate holding two qualifications;
 /// returns (credit code, certificate number).
-pub async fn enterprise_with_certificate(app: &TestApp, name: &str, stem17: &str) -> (String, String) {
+pub async fn enterprise_with_certificate(
+    app: &TestApp,
+    name: &str,
+    stem17: &str,
+) -> (String, String) {
     let code = credit_code(stem17);
     let (s, b) = app
-        .issuer("POST", "/api/v1/issuer/enterprises", Some(enterprise_json(name, &code)))
+        .issuer(
+            "POST",
+            "/api/v1/issuer/enterprises",
+            Some(enterprise_json(name, &code)),
+        )
         .await;
     assert_eq!(s, 201, "{b}");
     let today = Utc::now().date_naive();

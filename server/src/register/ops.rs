@@ -247,7 +247,7 @@ async fn issue_version(
         number: number.clone(),
         version,
         category,
-        enterprise: enterprise_by_id(&mut **tx, enterprise_id).await?,
+        enterprise: enterprise_by_id(tx, enterprise_id).await?,
         approved_on,
         valid_until,
         issuer,
@@ -447,13 +447,13 @@ impl Store {
         q.validate()?;
         let today = now.date_naive();
         let approved_on = g.approved_on.unwrap_or(today);
-        if let Some(until) = g.valid_until {
-            if until < approved_on {
-                return Err(AppError::invalid(
-                    "validity_ends_before_approval",
-                    "有效期至早于批准日期",
-                ));
-            }
+        if let Some(until) = g.valid_until
+            && until < approved_on
+        {
+            return Err(AppError::invalid(
+                "validity_ends_before_approval",
+                "有效期至早于批准日期",
+            ));
         }
         let mut tx = self.begin().await?;
         let eid = enterprise_id(&mut tx, code).await?;
@@ -472,13 +472,13 @@ impl Store {
                     "number",
                     &row.try_get::<String, _>(0).map_err(StoreError::from)?,
                 )?;
-                if let Some(requested) = &g.certificate_number {
-                    if *requested != number {
-                        return Err(AppError::conflict(
-                            "certificate_exists",
-                            format!("该企业已有{}证书 {number}", g.category.name_zh()),
-                        ));
-                    }
+                if let Some(requested) = &g.certificate_number
+                    && *requested != number
+                {
+                    return Err(AppError::conflict(
+                        "certificate_exists",
+                        format!("该企业已有{}证书 {number}", g.category.name_zh()),
+                    ));
                 }
                 if let Some(until) = g.valid_until {
                     sqlx::query("UPDATE certificates SET valid_until = $1 WHERE number = $2")

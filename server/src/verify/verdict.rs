@@ -327,7 +327,7 @@ impl Verdict {
             },
             Level::Caution | Level::Invalid => {
                 let mut rs: Vec<&(Level, String)> = reasons.iter().collect();
-                rs.sort_by(|a, b| b.0.cmp(&a.0));
+                rs.sort_by_key(|r| std::cmp::Reverse(r.0));
                 Summary {
                     level,
                     title: if level == Level::Invalid {

@@ -7,17 +7,25 @@ use zizhi_tests::{
 };
 
 async fn event_count(app: &TestApp) -> usize {
-    let (_, e) = app.issuer("GET", "/api/v1/issuer/events?limit=1000", None).await;
+    let (_, e) = app
+        .issuer("GET", "/api/v1/issuer/events?limit=1000", None)
+        .await;
     e.as_array().unwrap().len()
 }
 
 async fn malformed_bodies_are_refused_with_precise_codes_and_nothing_is_written(backend: Backend) {
     let env = TestEnv::new(backend).await;
     let app = TestApp::start(env.settings()).await;
-    let (code, number) = enterprise_with_certificate(&app, "上海闵行建设有限公司", "91310112MA1FL0030").await;
+    let (code, number) =
+        enterprise_with_certificate(&app, "上海闵行建设有限公司", "91310112MA1FL0030").await;
     let before = event_count(&app).await;
     let post = |path: String, body: String, ct: &'static str| {
-        let req = app.client.post(app.url(&path)).bearer_auth(ISSUER_TOKEN).header("content-type", ct).body(body);
+        let req = app
+            .client
+            .post(app.url(&path))
+            .bearer_auth(ISSUER_TOKEN)
+            .header("content-type", ct)
+            .body(body);
         async move {
             let res = req.send().await.unwrap();
             let s = res.status().as_u16();
@@ -51,17 +59,43 @@ async fn malformed_bodies_are_refused_with_precise_codes_and_nothing_is_written(
     ];
     for (status, code, path, body, ct) in cases {
         let (s, v) = post(path.clone(), body, ct).await;
-        assert_eq!((s, v["error"].as_str()), (status, Some(code)), "{path}: {v}");
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (status, Some(code)),
+            "{path}: {v}"
+        );
         assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
     }
-    assert_eq!(event_count(&app).await, before, "a refused request must not write anything");
-    let (_, copies) = app.issuer("GET", &format!("/api/v1/issuer/certificates/{number}/copies"), None).await;
+    assert_eq!(
+        event_count(&app).await,
+        before,
+        "a refused request must not write anything"
+    );
+    let (_, copies) = app
+        .issuer(
+            "GET",
+            &format!("/api/v1/issuer/certificates/{number}/copies"),
+            None,
+        )
+        .await;
     assert_eq!(copies.as_array().unwrap().len(), 0);
 
     // A verify body that is too large, or not text.
-    let res = app.client.post(app.url("/api/v1/verify")).body("A".repeat(100_000)).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/v1/verify"))
+        .body("A".repeat(100_000))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 413);
-    let res = app.client.post(app.url("/api/v1/verify")).body(vec![0xff, 0xfe, 0x00]).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/v1/verify"))
+        .body(vec![0xff, 0xfe, 0x00])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
     let (s, v) = app.verify(&"A".repeat(3000)).await;
     assert_eq!((s, v["error"].as_str()), (400, Some("too_long")), "{v}");
@@ -78,29 +112,65 @@ async fn a_failure_midway_leaves_nothing_half_written(backend: Backend) {
     let env = TestEnv::new(backend).await;
     let app = TestApp::start(env.settings()).await;
     let code: zizhi_shared::CreditCode = credit_code("91310113MA1FL0040").parse().unwrap();
-    let (s, _) = app.issuer("POST", "/api/v1/issuer/enterprises", Some(enterprise_json("上海宝山建设有限公司", code.as_str()))).await;
+    let (s, _) = app
+        .issuer(
+            "POST",
+            "/api/v1/issuer/enterprises",
+            Some(enterprise_json("上海宝山建设有限公司", code.as_str())),
+        )
+        .await;
     assert_eq!(s, 201);
     let before = event_count(&app).await;
     // The second qualification repeats the first: the certificate row and the first
     // qualification are already inserted when this fails, and must be rolled back.
-    let q = zizhi_shared::Qualification { category: zizhi_shared::Category::Construction, item: "建筑工程施工总承包".into(), grade: "三级".into() };
+    let q = zizhi_shared::Qualification {
+        category: zizhi_shared::Category::Construction,
+        item: "建筑工程施工总承包".into(),
+        grade: "三级".into(),
+    };
     let number: zizhi_shared::CertificateNumber = "D231000777".parse().unwrap();
     let today = chrono::Utc::now().date_naive();
     let err = app
         .server
         .state
         .store
-        .create_certificate("test", &code, &number, today, today + chrono::Duration::days(100), &[q.clone(), q.clone()], "发证机关", chrono::Utc::now())
+        .create_certificate(
+            "test",
+            &code,
+            &number,
+            today,
+            today + chrono::Duration::days(100),
+            &[q.clone(), q.clone()],
+            "发证机关",
+            chrono::Utc::now(),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code(), "duplicate_qualification");
-    assert!(app.server.state.store.certificate_status(&number).await.unwrap().is_none());
+    assert!(
+        app.server
+            .state
+            .store
+            .certificate_status(&number)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(event_count(&app).await, before);
     // The same call without the duplicate succeeds, so nothing stale blocks it.
     app.server
         .state
         .store
-        .create_certificate("test", &code, &number, today, today + chrono::Duration::days(100), &[q], "发证机关", chrono::Utc::now())
+        .create_certificate(
+            "test",
+            &code,
+            &number,
+            today,
+            today + chrono::Duration::days(100),
+            &[q],
+            "发证机关",
+            chrono::Utc::now(),
+        )
         .await
         .unwrap();
     app.stop().await;
@@ -120,7 +190,12 @@ async fn public_endpoints_are_rate_limited_per_client(backend: Backend) {
     let app = TestApp::start(settings).await;
     let mut statuses = Vec::new();
     for _ in 0..8 {
-        let res = app.client.get(app.url("/api/v1/enterprises?q=上海")).send().await.unwrap();
+        let res = app
+            .client
+            .get(app.url("/api/v1/enterprises?q=上海"))
+            .send()
+            .await
+            .unwrap();
         statuses.push(res.status().as_u16());
         if res.status() == 429 {
             assert!(res.headers().contains_key("retry-after"));

@@ -15,7 +15,11 @@ fn case<'a>(summary: &'a zizhi_server::demo::seed::DemoSummary, name: &str) -> &
 fn warnings(v: &Value) -> Vec<String> {
     v["warnings"]
         .as_array()
-        .map(|a| a.iter().map(|w| w["code"].as_str().unwrap_or("").to_owned()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|w| w["code"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -30,18 +34,67 @@ async fn each_demo_case_gets_the_verdict_an_inspector_should_be_told(backend: Ba
     assert!(out.join("current_usage.svg").exists());
 
     // (case, signature, certificate_state, level, warning that must be present)
-    let expectations: &[(&str, &str, Option<&str>, &str, Option<&str>)] = &[
+    type Expectation = (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+        Option<&'static str>,
+    );
+    let expectations: &[Expectation] = &[
         ("current_usage", "valid", Some("current"), "valid", None),
-        ("approval", "valid", Some("current"), "caution", Some("approval_copy_not_for_business")),
-        ("superseded", "valid", Some("superseded"), "caution", Some("printed_content_outdated")),
+        (
+            "approval",
+            "valid",
+            Some("current"),
+            "caution",
+            Some("approval_copy_not_for_business"),
+        ),
+        (
+            "superseded",
+            "valid",
+            Some("superseded"),
+            "caution",
+            Some("printed_content_outdated"),
+        ),
         ("revoked", "valid", Some("revoked"), "invalid", None),
         ("cancelled", "valid", Some("cancelled"), "invalid", None),
-        ("expired_period", "valid", Some("current"), "invalid", Some("usage_period_ended")),
-        ("not_started", "valid", Some("current"), "caution", Some("usage_period_not_started")),
-        ("withdrawn", "valid", Some("current"), "invalid", Some("copy_withdrawn")),
-        ("expired_certificate", "valid", Some("expired"), "invalid", None),
+        (
+            "expired_period",
+            "valid",
+            Some("current"),
+            "invalid",
+            Some("usage_period_ended"),
+        ),
+        (
+            "not_started",
+            "valid",
+            Some("current"),
+            "caution",
+            Some("usage_period_not_started"),
+        ),
+        (
+            "withdrawn",
+            "valid",
+            Some("current"),
+            "invalid",
+            Some("copy_withdrawn"),
+        ),
+        (
+            "expired_certificate",
+            "valid",
+            Some("expired"),
+            "invalid",
+            None,
+        ),
         ("forged", "invalid", None, "invalid", Some("bad_signature")),
-        ("unknown_key", "unknown_key", None, "invalid", Some("unknown_key_id")),
+        (
+            "unknown_key",
+            "unknown_key",
+            None,
+            "invalid",
+            Some("unknown_key_id"),
+        ),
     ];
     for (name, signature, state, level, warning) in expectations {
         let (status, v) = app.verify(case(&summary, name)).await;
@@ -53,11 +106,20 @@ async fn each_demo_case_gets_the_verdict_an_inspector_should_be_told(backend: Ba
             assert!(warnings(&v).iter().any(|x| x == w), "{name} lacks {w}: {v}");
         }
         if *signature == "valid" {
-            assert!(v["claims"]["enterprise_name"].as_str().is_some(), "{name}: {v}");
-            assert!(!v["qualifications"].as_array().unwrap().is_empty(), "{name}: {v}");
+            assert!(
+                v["claims"]["enterprise_name"].as_str().is_some(),
+                "{name}: {v}"
+            );
+            assert!(
+                !v["qualifications"].as_array().unwrap().is_empty(),
+                "{name}: {v}"
+            );
             assert!(v["checked_at"].as_str().is_some());
         } else {
-            assert!(v["claims"].is_null(), "an unverified code must not show its claims: {v}");
+            assert!(
+                v["claims"].is_null(),
+                "an unverified code must not show its claims: {v}"
+            );
         }
     }
 
@@ -75,7 +137,14 @@ async fn each_demo_case_gets_the_verdict_an_inspector_should_be_told(backend: Ba
 
     // The revoked copy names the revoked qualification and shows it revoked in the live list.
     let (_, v) = app.verify(case(&summary, "revoked")).await;
-    assert!(v["qualifications"].as_array().unwrap().iter().any(|q| q["status"] == "revoked"), "{v}");
+    assert!(
+        v["qualifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|q| q["status"] == "revoked"),
+        "{v}"
+    );
 
     // Garbage is refused with a precise error, not a verdict.
     for (text, code) in [

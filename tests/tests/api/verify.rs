@@ -7,10 +7,14 @@ use zizhi_tests::{
 async fn a_scan_verifies_in_any_case_with_or_without_the_url_prefix(backend: Backend) {
     let env = TestEnv::new(backend).await;
     let app = TestApp::start(env.settings()).await;
-    let (_, number) = enterprise_with_certificate(&app, "上海浦江建设工程有限公司", "91310101MA1FL0001").await;
+    let (_, number) =
+        enterprise_with_certificate(&app, "上海浦江建设工程有限公司", "91310101MA1FL0001").await;
     let copy = usage_copy(&app, &number, "黄浦区某学校改造工程投标").await;
     let text = copy["qr_text"].as_str().unwrap();
-    assert!(text.starts_with("HTTPS://ZIZHI.JSGL.SH.GOV.CN/V/"), "{text}");
+    assert!(
+        text.starts_with("HTTPS://ZIZHI.JSGL.SH.GOV.CN/V/"),
+        "{text}"
+    );
     let base32 = text.rsplit('/').next().unwrap();
 
     let (s, by_path) = app.get(&format!("/api/v1/verify/{base32}")).await;
@@ -34,7 +38,9 @@ async fn a_scan_verifies_in_any_case_with_or_without_the_url_prefix(backend: Bac
         assert_eq!(v["claims"], by_path["claims"], "{variant}");
         assert_eq!(v["summary"]["level"], "valid");
     }
-    let (s, v) = app.get(&format!("/api/v1/verify/{}", base32.to_lowercase())).await;
+    let (s, v) = app
+        .get(&format!("/api/v1/verify/{}", base32.to_lowercase()))
+        .await;
     assert_eq!((s, &v["signature"]), (200, &serde_json::json!("valid")));
 
     let res = app
@@ -57,13 +63,15 @@ on_both_backends!(
 async fn the_signature_is_checked_before_the_register_is_consulted(backend: Backend) {
     let env = TestEnv::new(backend).await;
     let app = TestApp::start(env.settings()).await;
-    let (_, number) = enterprise_with_certificate(&app, "上海申江建设有限公司", "91310104MA1FL0002").await;
+    let (_, number) =
+        enterprise_with_certificate(&app, "上海申江建设有限公司", "91310104MA1FL0002").await;
     let copy = usage_copy(&app, &number, "徐汇区某道路工程投标").await;
     let text = copy["qr_text"].as_str().unwrap().to_owned();
     let mut bytes = zizhi_shared::QrText::extract(&text).unwrap();
     let n = bytes.len();
     bytes[n - 5] ^= 0x40;
-    let forged = zizhi_shared::QrText::encode("X.CN", &zizhi_shared::SignedPayload::from_bytes(bytes));
+    let forged =
+        zizhi_shared::QrText::encode("X.CN", &zizhi_shared::SignedPayload::from_bytes(bytes));
 
     // With the database gone, a forged code is still answered (it never reaches the
     // register), while a genuine one cannot be.
@@ -84,17 +92,27 @@ on_both_backends!(
     super::the_signature_is_checked_before_the_register_is_consulted
 );
 
-async fn the_trust_list_opens_with_the_root_key_and_rotation_keeps_old_copies_valid(backend: Backend) {
+async fn the_trust_list_opens_with_the_root_key_and_rotation_keeps_old_copies_valid(
+    backend: Backend,
+) {
     let env = TestEnv::new(backend).await;
     let app = TestApp::start(env.settings()).await;
-    let (_, number) = enterprise_with_certificate(&app, "上海长宁建筑安装有限公司", "91310105MA1FL0003").await;
+    let (_, number) =
+        enterprise_with_certificate(&app, "上海长宁建筑安装有限公司", "91310105MA1FL0003").await;
     let old_copy = usage_copy(&app, &number, "长宁区某住宅项目投标").await;
     let root = app.server.state.keys.root_public_key();
 
-    let res = app.client.get(app.url("/.well-known/zizhi/trust-list")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/.well-known/zizhi/trust-list"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let published: zizhi_server::keys::PublishedTrustList = res.json().await.unwrap();
-    let list = published.open(&root).expect("trust list opens with the root key");
+    let list = published
+        .open(&root)
+        .expect("trust list opens with the root key");
     assert_eq!(list.keys.len(), 1);
     let mut wrong_root = root;
     wrong_root[0] ^= 1;
@@ -102,7 +120,13 @@ async fn the_trust_list_opens_with_the_root_key_and_rotation_keeps_old_copies_va
     app.stop().await;
 
     // Rotate to a new signing key and restart.
-    zizhi_server::keys::KeyRing::rotate(&env.data_dir(), "SH02", "上海市住房和城乡建设管理委员会", chrono::Utc::now()).unwrap();
+    zizhi_server::keys::KeyRing::rotate(
+        &env.data_dir(),
+        "SH02",
+        "上海市住房和城乡建设管理委员会",
+        chrono::Utc::now(),
+    )
+    .unwrap();
     let app = TestApp::start(env.settings()).await;
     let new_copy = usage_copy(&app, &number, "长宁区某学校项目投标").await;
     assert_eq!(new_copy["key_id"], "SH02");
