@@ -191,38 +191,30 @@ fn print_demo(s: &DemoSummary, base: &str, out: &std::path::Path) {
 
 fn keygen(settings: &Settings, kid: Option<&str>) -> anyhow::Result<ExitCode> {
     let now = Utc::now();
-    match kid {
-        None => {
-            let ring = KeyRing::load_or_create(
-                &settings.data_dir,
-                &settings.issuer_name,
-                now.date_naive(),
-                now,
-            )?;
-            println!(
-                "签发密钥 signing key {} ; 根密钥 root key {} (public {}) in {}",
-                ring.signing_key().kid(),
-                ring.root_kid(),
-                hex::encode(ring.root_public_key()),
-                settings.data_dir.join("keys").display()
-            );
-        }
-        Some(kid) => {
-            KeyRing::load_or_create(
-                &settings.data_dir,
-                &settings.issuer_name,
-                now.date_naive(),
-                now,
-            )?;
-            KeyRing::rotate(&settings.data_dir, kid, &settings.issuer_name, now)?;
-            let ring = KeyRing::load(&settings.data_dir, now)?;
-            println!(
-                "已轮换 rotated: new signing key {}; trust list keeps {} key(s)",
-                ring.signing_key().kid(),
-                ring.trust_list().keys.len()
-            );
-        }
+    KeyRing::load_or_create(
+        &settings.data_dir,
+        &settings.issuer_name,
+        now.date_naive(),
+        now,
+    )?;
+    if let Some(kid) = kid {
+        KeyRing::rotate(&settings.data_dir, kid, &settings.issuer_name, now)?;
     }
+    let ring = KeyRing::load(&settings.data_dir, now)?;
+    // The published form, for clients that verify offline (`zizhi verify --trust-list`).
+    let list_path = settings.data_dir.join("trust-list.json");
+    std::fs::write(
+        &list_path,
+        serde_json::to_string_pretty(&PublishedTrustList::from_ring(&ring))?,
+    )?;
+    println!(
+        "签发密钥 signing key {}; 信任列表 trust list of {} key(s) in {}; 根密钥 root key {} (public {})",
+        ring.signing_key().kid(),
+        ring.trust_list().keys.len(),
+        list_path.display(),
+        ring.root_kid(),
+        hex::encode(ring.root_public_key()),
+    );
     Ok(ExitCode::SUCCESS)
 }
 
