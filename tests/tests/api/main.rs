@@ -4,5 +4,6 @@
 mod bad_input;
 mod demo_cases;
 mod issuer;
+mod qr;
 mod scale;
 mod verify;
