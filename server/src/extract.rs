@@ -83,3 +83,47 @@ impl FromRequestParts<AppState> for Issuer {
         })
     }
 }
+
+/// Query string; a malformed one gets the API's error format.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| {
+                AppError::invalid(
+                    "invalid_query",
+                    format!("查询参数不符合要求：{}", e.body_text()),
+                )
+            })
+    }
+}
+
+/// Path parameters; a malformed one (e.g. a non-numeric id) gets the API's error format.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|e| {
+                AppError::invalid(
+                    "invalid_path",
+                    format!("路径参数不符合要求：{}", e.body_text()),
+                )
+            })
+    }
+}

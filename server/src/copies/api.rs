@@ -1,6 +1,6 @@
 //! Issuer endpoints for copies: issue approval and usage copies, withdraw, fetch, QR images.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -12,7 +12,7 @@ use zizhi_shared::UsageTerms;
 use super::ops::CopyRecord;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, Issuer};
+use crate::extract::{ApiJson, ApiPath, Issuer};
 use crate::register::api::parse_number;
 
 pub fn issuer_router() -> Router<AppState> {
@@ -35,7 +35,7 @@ pub fn issuer_router() -> Router<AppState> {
 async fn issue_approval(
     State(state): State<AppState>,
     issuer: Issuer,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
 ) -> AppResult<(StatusCode, Json<CopyRecord>)> {
     let number = parse_number(&number)?;
     let copy = state
@@ -63,7 +63,7 @@ struct UsageBody {
 async fn issue_usage(
     State(state): State<AppState>,
     issuer: Issuer,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
     ApiJson(body): ApiJson<UsageBody>,
 ) -> AppResult<(StatusCode, Json<CopyRecord>)> {
     let number = parse_number(&number)?;
@@ -85,7 +85,7 @@ async fn issue_usage(
 async fn list(
     State(state): State<AppState>,
     _issuer: Issuer,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
 ) -> AppResult<Json<Vec<CopyRecord>>> {
     let number = parse_number(&number)?;
     Ok(Json(state.store.copies_of(&number).await?))
@@ -102,7 +102,7 @@ async fn find(state: &AppState, id: u64) -> AppResult<CopyRecord> {
 async fn show(
     State(state): State<AppState>,
     _issuer: Issuer,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
 ) -> AppResult<Json<CopyRecord>> {
     Ok(Json(find(&state, id).await?))
 }
@@ -110,7 +110,7 @@ async fn show(
 async fn withdraw(
     State(state): State<AppState>,
     issuer: Issuer,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
 ) -> AppResult<Json<CopyRecord>> {
     let copy = state
         .store
@@ -123,7 +123,7 @@ async fn withdraw(
 async fn qr_svg(
     State(state): State<AppState>,
     _issuer: Issuer,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
 ) -> AppResult<impl IntoResponse> {
     let copy = find(&state, id).await?;
     let svg = zizhi_shared::render::svg(&copy.qr_text, 8)
@@ -134,7 +134,7 @@ async fn qr_svg(
 async fn qr_png(
     State(state): State<AppState>,
     _issuer: Issuer,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
 ) -> AppResult<impl IntoResponse> {
     let copy = find(&state, id).await?;
     let png = zizhi_shared::render::png(&copy.qr_text, 8)

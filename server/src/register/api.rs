@@ -1,7 +1,7 @@
 //! Register endpoints: public 资质详情 and lookup; the issuer's changes to enterprises and
 //! qualifications.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -14,7 +14,7 @@ use super::model::{CertificateStanding, ChangeKind, QualificationRecord};
 use super::ops::{ChangeOutcome, EventRecord, Grant, QualificationAction};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, Issuer};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Issuer};
 
 pub fn public_router() -> Router<AppState> {
     Router::new()
@@ -73,7 +73,7 @@ pub struct VersionSummary {
 
 async fn certificate_details(
     State(state): State<AppState>,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
 ) -> AppResult<Json<CertificateDetails>> {
     let number = parse_number(&number)?;
     let status = state
@@ -116,9 +116,8 @@ struct SearchQuery {
 
 async fn search(
     State(state): State<AppState>,
-    query: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> AppResult<Json<Page<EnterpriseSummary>>> {
-    let Query(q) = query.map_err(|e| AppError::invalid("invalid_query", e.body_text()))?;
     let text = q.q.trim();
     if text.is_empty() || text.chars().count() > 60 {
         return Err(AppError::invalid(
@@ -178,7 +177,7 @@ async fn create_enterprise(
 async fn update_enterprise(
     State(state): State<AppState>,
     issuer: Issuer,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(body): ApiJson<EnterpriseBody>,
 ) -> AppResult<Json<serde_json::Value>> {
     let code = parse_credit_code(&code)?;
@@ -209,7 +208,7 @@ struct GrantBody {
 async fn grant(
     State(state): State<AppState>,
     issuer: Issuer,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(body): ApiJson<GrantBody>,
 ) -> AppResult<(StatusCode, Json<ChangeOutcome>)> {
     let code = parse_credit_code(&code)?;
@@ -249,7 +248,7 @@ struct ChangeBody {
 async fn change_qualification(
     State(state): State<AppState>,
     issuer: Issuer,
-    Path((id, action)): Path<(i64, String)>,
+    ApiPath((id, action)): ApiPath<(i64, String)>,
     body: axum::body::Bytes,
 ) -> AppResult<Json<ChangeOutcome>> {
     let action: QualificationAction =
@@ -293,7 +292,7 @@ struct RenewBody {
 async fn renew(
     State(state): State<AppState>,
     issuer: Issuer,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
     ApiJson(body): ApiJson<RenewBody>,
 ) -> AppResult<Json<ChangeOutcome>> {
     let number = parse_number(&number)?;
@@ -321,7 +320,7 @@ struct EventsQuery {
 async fn events(
     State(state): State<AppState>,
     _issuer: Issuer,
-    Query(q): Query<EventsQuery>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> AppResult<Json<Vec<EventRecord>>> {
     Ok(Json(
         state

@@ -1,7 +1,7 @@
 //! Public verification endpoints and the trust list.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::verdict::Verdict;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::extract::ApiPath;
 use crate::keys::PublishedTrustList;
 
 pub fn router() -> Router<AppState> {
@@ -42,7 +43,7 @@ pub async fn verify(state: &AppState, text: &str) -> AppResult<Verdict> {
 
 async fn verify_path(
     State(state): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> AppResult<Json<Verdict>> {
     Ok(Json(verify(&state, &code).await?))
 }
