@@ -34,6 +34,9 @@ pub struct RedisCache {
     conn: ConnectionManager,
     ttl_secs: u64,
     namespace: Arc<str>,
+    /// Decoded entries kept in this instance, each valid only while its generation is the
+    /// one Redis holds: a repeat scan costs one small GET and no decoding.
+    local: moka::future::Cache<CertificateNumber, (u64, Arc<Option<CertificateStatus>>)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -82,6 +85,10 @@ impl StatusCache {
             conn,
             ttl_secs: ttl.as_secs().max(1),
             namespace: namespace.into(),
+            local: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl)
+                .build(),
         }))
     }
 
@@ -107,17 +114,23 @@ impl StatusCache {
             }
             StatusCache::Redis(r) => {
                 let mut conn = r.conn.clone();
-                let (generation, entry): (Option<u64>, Option<Vec<u8>>) = redis::pipe()
-                    .get(r.generation_key(number))
-                    .get(r.entry_key(number))
-                    .query_async(&mut conn)
-                    .await?;
+                let generation: Option<u64> = conn.get(r.generation_key(number)).await?;
                 let generation = generation.unwrap_or(0);
+                if let Some((g, status)) = r.local.get(number).await
+                    && g == generation
+                {
+                    return Ok(status);
+                }
+                let entry: Option<Vec<u8>> = conn.get(r.entry_key(number)).await?;
                 if let Some(bytes) = entry
                     && let Ok(e) = serde_json::from_slice::<RedisEntry>(&bytes)
                     && e.generation == generation
                 {
-                    return Ok(Arc::new(e.status));
+                    let status = Arc::new(e.status);
+                    r.local
+                        .insert(number.clone(), (generation, status.clone()))
+                        .await;
+                    return Ok(status);
                 }
                 let status = store.certificate_status(number).await?;
                 let bytes = serde_json::to_vec(&RedisEntry {
@@ -126,7 +139,11 @@ impl StatusCache {
                 })
                 .expect("status serialises");
                 let _: () = conn.set_ex(r.entry_key(number), bytes, r.ttl_secs).await?;
-                Ok(Arc::new(status))
+                let status = Arc::new(status);
+                r.local
+                    .insert(number.clone(), (generation, status.clone()))
+                    .await;
+                Ok(status)
             }
         }
     }
