@@ -105,7 +105,10 @@ pub fn measure(seconds: f64) -> CryptoRates {
         .expect("64-byte signature");
     let sig = Signature::from_bytes(&sig);
     let vk = key.verifying_key();
-    assert!(vk.verify_strict(&tbs, &sig).is_ok(), "Sig_structure rebuilt");
+    assert!(
+        vk.verify_strict(&tbs, &sig).is_ok(),
+        "Sig_structure rebuilt"
+    );
 
     let ed25519_verify_strict = rate(seconds, || {
         black_box(&vk)

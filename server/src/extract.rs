@@ -1,5 +1,6 @@
 //! Request extractors whose failures speak the API's error format.
 
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
@@ -31,6 +32,24 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
                 "content_type",
                 "请求须为 Content-Type: application/json",
             )),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::TooLarge {
+                limit: state.settings.body_limit_bytes,
+            }),
+            Err(e) => Err(AppError::invalid("invalid_body", e.body_text())),
+        }
+    }
+}
+
+/// The raw body, for handlers that read text or optional JSON themselves; a body over the
+/// limit gets `body_too_large` in the API's format, like [`ApiJson`].
+pub struct ApiBytes(pub Bytes);
+
+impl FromRequest<AppState> for ApiBytes {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match Bytes::from_request(req, state).await {
+            Ok(b) => Ok(ApiBytes(b)),
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::TooLarge {
                 limit: state.settings.body_limit_bytes,
             }),
@@ -125,5 +144,62 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiPath<T> {
                     format!("路径参数不符合要求：{}", e.body_text()),
                 )
             })
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// An enterprise authenticated by its API token (`Authorization: Bearer zzent_…`), issued
+/// at enrolment of its digital certificate.
+pub struct Enterprise(pub crate::documents::credentials::EnterpriseAccount);
+
+impl FromRequestParts<AppState> for Enterprise {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)
+            .filter(|t| t.starts_with(crate::documents::credentials::TOKEN_PREFIX))
+            .ok_or(AppError::Unauthorized)?;
+        // The lookup is by the token's SHA-256, so no timing channel reveals stored tokens.
+        match state.store.enterprise_by_token(token).await? {
+            Some(account) => Ok(Enterprise(account)),
+            None => Err(AppError::Unauthorized),
+        }
+    }
+}
+
+/// Who may download a copy: the issuer (any copy) or an enterprise (its own copies).
+pub enum CopyReader {
+    Issuer(Issuer),
+    Enterprise(crate::documents::credentials::EnterpriseAccount),
+}
+
+impl FromRequestParts<AppState> for CopyReader {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let enterprise = bearer(parts)
+            .is_some_and(|t| t.starts_with(crate::documents::credentials::TOKEN_PREFIX));
+        if enterprise {
+            let Enterprise(account) = Enterprise::from_request_parts(parts, state).await?;
+            Ok(CopyReader::Enterprise(account))
+        } else {
+            Ok(CopyReader::Issuer(
+                Issuer::from_request_parts(parts, state).await?,
+            ))
+        }
     }
 }

@@ -17,14 +17,19 @@
 
 pub mod app;
 pub mod cache;
+pub mod chat;
 pub mod cli;
 pub mod copies;
 pub mod demo;
+pub mod documents;
 pub mod error;
 pub mod extract;
 pub mod keys;
+pub mod pages;
 pub mod ratelimit;
 pub mod register;
 pub mod settings;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod verify;

@@ -23,6 +23,9 @@ pub struct Settings {
     pub redis_namespace: String,
     /// Host printed in QR URLs (`HTTPS://<HOST>/V/…`).
     pub public_host: String,
+    /// Base URL of the H5 pages in chat replies, e.g. `https://zizhi.example.cn`; when unset,
+    /// `http://<bound address>`.
+    pub public_base_url: Option<String>,
     /// Where keys and the generated issuer token live.
     pub data_dir: PathBuf,
     /// 发证机关
@@ -37,6 +40,28 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     /// How long a cached certificate status may live even without an invalidation.
     pub cache_ttl_secs: u64,
+    /// The official-account (公众号) endpoint `/wechat`.
+    pub chat: ChatSettings,
+    /// Certificate documents: fonts and the PDF signing keys.
+    pub documents: crate::documents::DocumentSettings,
+}
+
+/// 公众号服务器配置: the values entered on the platform's server configuration page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatSettings {
+    /// 令牌 (Token); the endpoint answers 503 until it is set.
+    #[serde(serialize_with = "never_serialize")]
+    pub token: Option<SecretString>,
+    /// AppID, checked inside every safe-mode message.
+    pub app_id: Option<String>,
+    /// 消息加解密密钥 (EncodingAESKey, 43 characters); needed for safe mode only.
+    #[serde(serialize_with = "never_serialize")]
+    pub encoding_aes_key: Option<SecretString>,
+    /// Time allowed for one passive reply; the platform gives up after 5 s.
+    pub reply_budget_ms: u64,
+    /// Messages one follower may send a minute before being asked to slow down.
+    pub per_follower_per_minute: u32,
 }
 
 fn never_serialize<S: serde::Serializer>(
@@ -75,6 +100,15 @@ impl Default for Settings {
             trust_forwarded_for: false,
             body_limit_bytes: 64 * 1024,
             cache_ttl_secs: 300,
+            public_base_url: None,
+            chat: ChatSettings {
+                token: None,
+                app_id: None,
+                encoding_aes_key: None,
+                reply_budget_ms: 4500,
+                per_follower_per_minute: 30,
+            },
+            documents: crate::documents::DocumentSettings::default(),
         }
     }
 }
@@ -95,5 +129,133 @@ impl Settings {
             )
             .extract()
             .map_err(Box::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // `Jail` closures return figment's own `Result`, whose error is large; fine in tests.
+    #![allow(clippy::result_large_err)]
+
+    use figment::Jail;
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    /// `Settings::load` inside a jail: an empty working directory and an environment holding
+    /// only what the test sets.
+    fn load(file: Option<&Path>) -> figment::Result<Settings> {
+        Settings::load(file).map_err(|e| *e)
+    }
+
+    fn as_json(s: &Settings) -> serde_json::Value {
+        serde_json::to_value(s).expect("settings serialise")
+    }
+
+    #[test]
+    fn defaults_load_when_there_is_no_file_and_no_environment() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            let s = load(None)?;
+            assert_eq!(as_json(&s), as_json(&Settings::default()));
+            assert!(s.issuer_token.is_none());
+            assert!(s.rate_limit.enabled);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_toml_file_overrides_the_fields_it_names_and_keeps_the_rest() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file(
+                "custom.toml",
+                r#"
+                bind = "0.0.0.0:9000"
+                database_url = "postgres://zizhi@db/zizhi"
+                issuer_token = "from-the-file"
+
+                [rate_limit]
+                per_minute = 10
+                "#,
+            )?;
+            let s = load(Some(&jail.directory().join("custom.toml")))?;
+            assert_eq!(s.bind, "0.0.0.0:9000".parse().unwrap());
+            assert_eq!(s.database_url, "postgres://zizhi@db/zizhi");
+            assert_eq!(
+                s.issuer_token.as_ref().map(|t| t.expose_secret()),
+                Some("from-the-file")
+            );
+            assert_eq!(s.rate_limit.per_minute, 10);
+            let d = Settings::default();
+            assert_eq!(s.rate_limit.burst, d.rate_limit.burst);
+            assert_eq!(s.rate_limit.enabled, d.rate_limit.enabled);
+            assert_eq!(s.body_limit_bytes, d.body_limit_bytes);
+            assert_eq!(s.issuer_name, d.issuer_name);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn zizhi_toml_in_the_working_directory_is_read_when_no_file_is_named() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("zizhi.toml", "cache_ttl_secs = 7")?;
+            assert_eq!(load(None)?.cache_ttl_secs, 7);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file(
+                "zizhi.toml",
+                "database_url = \"sqlite://file.db\"\n[rate_limit]\nper_minute = 10\n",
+            )?;
+            jail.set_env("ZIZHI_RATE_LIMIT__PER_MINUTE", "7");
+            jail.set_env("ZIZHI_ISSUER_TOKEN", "from-the-env");
+            jail.set_env("DATABASE_URL", "postgres://env@db/zizhi");
+            jail.set_env("REDIS_URL", "redis://cache:6379");
+            let s = load(None)?;
+            assert_eq!(s.rate_limit.per_minute, 7);
+            assert_eq!(s.database_url, "postgres://env@db/zizhi");
+            assert_eq!(s.redis_url.as_deref(), Some("redis://cache:6379"));
+            assert_eq!(
+                s.issuer_token.as_ref().map(|t| t.expose_secret()),
+                Some("from-the-env")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_rejected() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("top.toml", "bnid = \"127.0.0.1:1\"")?;
+            jail.create_file("nested.toml", "[rate_limit]\nper_hour = 3")?;
+            for (file, key) in [("top.toml", "bnid"), ("nested.toml", "per_hour")] {
+                let err = load(Some(&jail.directory().join(file)))
+                    .expect_err("an unknown key must not load");
+                assert!(err.to_string().contains(key), "{file}: {err}");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_issuer_token() {
+        let s = Settings {
+            issuer_token: Some(SecretString::from("hunter2-issuer-token")),
+            ..Settings::default()
+        };
+        let debug = format!("{s:?}");
+        assert!(debug.contains("issuer_token"), "{debug}");
+        assert!(!debug.contains("hunter2-issuer-token"), "{debug}");
+        // Nor does the serialised form (written by `zizhi config` and the defaults layer).
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(!json.contains("hunter2-issuer-token"), "{json}");
     }
 }

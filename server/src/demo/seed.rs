@@ -213,6 +213,8 @@ pub async fn seed(state: &AppState, out_dir: &Path) -> anyhow::Result<DemoSummar
 
     let mut cases: BTreeMap<&'static str, CopyRecord> = BTreeMap::new();
     let mut copies: Vec<CopyRecord> = Vec::new();
+    // Each copy also as a signed PDF, rendered when it is issued.
+    let mut docs = crate::documents::demo::DemoDocuments::new(out_dir)?;
     let host = &state.settings.public_host;
     let issuer = &state.settings.issuer_name;
     for (t, step) in steps {
@@ -247,6 +249,7 @@ pub async fn seed(state: &AppState, out_dir: &Path) -> anyhow::Result<DemoSummar
                     .store
                     .issue_copy(ACTOR, &n, None, &state.keys, host, t)
                     .await?;
+                docs.add(state, &copy, ACTOR, t).await?;
                 if n == s.approval.certificate {
                     cases.insert("approval", copy.clone());
                 }
@@ -258,6 +261,7 @@ pub async fn seed(state: &AppState, out_dir: &Path) -> anyhow::Result<DemoSummar
                     .issue_copy(ACTOR, &n, Some(terms), &state.keys, host, t)
                     .await
                     .with_context(|| format!("usage copy of {n}"))?;
+                docs.add(state, &copy, ACTOR, t).await?;
                 if let Some(case) = case {
                     cases.insert(case, copy.clone());
                 }
@@ -324,6 +328,13 @@ pub async fn seed(state: &AppState, out_dir: &Path) -> anyhow::Result<DemoSummar
             .collect(),
     };
     write_files(out_dir, &copies, &summary)?;
+    docs.finish(
+        state,
+        out_dir,
+        CASES
+            .iter()
+            .filter_map(|(case, _)| cases.get(case).map(|c| (*case, c.id))),
+    )?;
     Ok(summary)
 }
 

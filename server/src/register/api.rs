@@ -14,7 +14,7 @@ use super::model::{CertificateStanding, ChangeKind, QualificationRecord};
 use super::ops::{ChangeOutcome, EventRecord, Grant, QualificationAction};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Issuer};
+use crate::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, Issuer};
 
 pub fn public_router() -> Router<AppState> {
     Router::new()
@@ -249,7 +249,7 @@ async fn change_qualification(
     State(state): State<AppState>,
     issuer: Issuer,
     ApiPath((id, action)): ApiPath<(i64, String)>,
-    body: axum::body::Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> AppResult<Json<ChangeOutcome>> {
     let action: QualificationAction =
         serde_json::from_value(serde_json::Value::String(action.clone())).map_err(|_| {

@@ -73,13 +73,6 @@ const GRADE_LADDERS: &[&[&str]] = &[
     &["甲级", "乙级", "暂定级"],
 ];
 
-fn grade_rank(grade: &str) -> Option<(usize, usize)> {
-    GRADE_LADDERS
-        .iter()
-        .enumerate()
-        .find_map(|(l, ladder)| ladder.iter().position(|g| *g == grade).map(|p| (l, p)))
-}
-
 fn check_grade_direction(action: QualificationAction, from: &str, to: &str) -> AppResult<()> {
     if from == to {
         return Err(AppError::invalid(
@@ -87,25 +80,30 @@ fn check_grade_direction(action: QualificationAction, from: &str, to: &str) -> A
             format!("新等级与当前等级相同（{to}）"),
         ));
     }
-    if let (Some((l1, r1)), Some((l2, r2))) = (grade_rank(from), grade_rank(to)) {
-        let wrong = l1 == l2
-            && match action {
+    // Ranked on every ladder holding both grades: 甲级 and 乙级 sit on two of them, and only
+    // the last one knows that 暂定级 is below both.
+    let rank = |ladder: &[&str], g: &str| ladder.iter().position(|x| *x == g);
+    let wrong = GRADE_LADDERS
+        .iter()
+        .any(|ladder| match (rank(ladder, from), rank(ladder, to)) {
+            (Some(r1), Some(r2)) => match action {
                 QualificationAction::Upgrade => r2 > r1,
                 _ => r2 < r1,
-            };
-        if wrong {
-            return Err(AppError::invalid(
-                "grade_direction",
-                format!(
-                    "{}不能从{from}变为{to}",
-                    if action == QualificationAction::Upgrade {
-                        "升级"
-                    } else {
-                        "降级"
-                    }
-                ),
-            ));
-        }
+            },
+            _ => false,
+        });
+    if wrong {
+        return Err(AppError::invalid(
+            "grade_direction",
+            format!(
+                "{}不能从{from}变为{to}",
+                if action == QualificationAction::Upgrade {
+                    "升级"
+                } else {
+                    "降级"
+                }
+            ),
+        ));
     }
     Ok(())
 }
@@ -960,4 +958,100 @@ pub struct EventRecord {
     pub action: String,
     pub subject: String,
     pub detail: serde_json::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::QualificationAction::{Downgrade, Upgrade};
+    use super::*;
+
+    fn refusal(action: QualificationAction, from: &str, to: &str) -> Option<&'static str> {
+        check_grade_direction(action, from, to)
+            .err()
+            .map(|e| e.code())
+    }
+
+    #[test]
+    fn upgrade_to_a_higher_grade_on_the_same_ladder_is_allowed() {
+        for (from, to) in [
+            ("二级", "一级"),
+            ("三级", "特级"),
+            ("乙级", "甲级"),
+            ("丙级", "综合"),
+            ("暂定级", "乙级"),
+        ] {
+            assert_eq!(refusal(Upgrade, from, to), None, "{from} → {to}");
+        }
+    }
+
+    #[test]
+    fn upgrade_to_a_lower_grade_is_refused() {
+        for (from, to) in [
+            ("一级", "二级"),
+            ("特级", "三级"),
+            ("甲级", "丙级"),
+            ("综合", "甲级"),
+        ] {
+            assert_eq!(
+                refusal(Upgrade, from, to),
+                Some("grade_direction"),
+                "{from} → {to}"
+            );
+        }
+        let e = check_grade_direction(Upgrade, "一级", "二级").unwrap_err();
+        assert_eq!(e.to_string(), "升级不能从一级变为二级");
+    }
+
+    #[test]
+    fn downgrade_to_a_lower_grade_is_allowed() {
+        for (from, to) in [
+            ("一级", "二级"),
+            ("特级", "三级"),
+            ("甲级", "乙级"),
+            ("乙级", "暂定级"),
+        ] {
+            assert_eq!(refusal(Downgrade, from, to), None, "{from} → {to}");
+        }
+    }
+
+    #[test]
+    fn downgrade_to_a_higher_grade_is_refused() {
+        for (from, to) in [("三级", "二级"), ("乙级", "甲级"), ("丙级", "综合")] {
+            assert_eq!(
+                refusal(Downgrade, from, to),
+                Some("grade_direction"),
+                "{from} → {to}"
+            );
+        }
+        let e = check_grade_direction(Downgrade, "三级", "二级").unwrap_err();
+        assert_eq!(e.to_string(), "降级不能从三级变为二级");
+    }
+
+    #[test]
+    fn provisional_grade_ranks_below_grade_b() {
+        assert_eq!(refusal(Upgrade, "乙级", "暂定级"), Some("grade_direction"));
+        assert_eq!(refusal(Upgrade, "甲级", "暂定级"), Some("grade_direction"));
+        assert_eq!(
+            refusal(Downgrade, "暂定级", "甲级"),
+            Some("grade_direction")
+        );
+    }
+
+    #[test]
+    fn the_same_grade_is_refused_as_unchanged() {
+        assert_eq!(refusal(Upgrade, "二级", "二级"), Some("grade_unchanged"));
+        assert_eq!(
+            refusal(Downgrade, "不分等级", "不分等级"),
+            Some("grade_unchanged")
+        );
+    }
+
+    #[test]
+    fn grades_on_no_common_ladder_are_not_ranked() {
+        // Unknown grades, and grades of different ladders, are the issuer's call.
+        assert_eq!(refusal(Upgrade, "不分等级", "二级"), None);
+        assert_eq!(refusal(Downgrade, "二级", "不分等级"), None);
+        assert_eq!(refusal(Upgrade, "一级", "甲级"), None);
+        assert_eq!(refusal(Downgrade, "甲级", "一级"), None);
+    }
 }

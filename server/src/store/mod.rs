@@ -177,3 +177,92 @@ pub fn like_fragment(q: &str) -> String {
     out.push('%');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use super::*;
+
+    #[test]
+    fn like_fragment_wraps_plain_text_in_wildcards() {
+        assert_eq!(like_fragment("浦江建设"), "%浦江建设%");
+        assert_eq!(like_fragment(""), "%%");
+    }
+
+    #[test]
+    fn like_fragment_escapes_wildcards_and_the_escape_character() {
+        assert_eq!(like_fragment("100%"), "%100\\%%");
+        assert_eq!(like_fragment("a_b"), "%a\\_b%");
+        assert_eq!(like_fragment("C:\\x"), "%C:\\\\x%");
+    }
+
+    #[tokio::test]
+    async fn escaped_fragments_match_literally_in_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}/z.db", dir.path().display()))
+            .await
+            .unwrap();
+        let matches = |text: &'static str, q: &'static str| {
+            let pool = store.pool().clone();
+            async move {
+                let hit: i64 =
+                    sqlx::query("SELECT CASE WHEN $1 LIKE $2 ESCAPE '\\' THEN 1 ELSE 0 END")
+                        .bind(text)
+                        .bind(like_fragment(q))
+                        .fetch_one(&pool)
+                        .await
+                        .unwrap()
+                        .get(0);
+                hit == 1
+            }
+        };
+        assert!(matches("打折 50% 优惠", "50%").await);
+        assert!(!matches("打折 500 优惠", "50%").await);
+        assert!(matches("a_b", "a_b").await);
+        assert!(!matches("axb", "a_b").await);
+        assert!(matches("路径 C:\\tmp", "C:\\tmp").await);
+        store.close().await;
+    }
+
+    #[test]
+    fn sqlite_url_creates_the_parent_directory_and_asks_for_create_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("nested/deeper/z.db");
+        let url = sqlite_url(&format!("sqlite://{}", db.display())).unwrap();
+        assert_eq!(url, format!("sqlite://{}?mode=rwc", db.display()));
+        assert!(dir.path().join("nested/deeper").is_dir());
+        assert!(
+            !db.exists(),
+            "only the directory is created; SQLite makes the file"
+        );
+    }
+
+    #[test]
+    fn sqlite_url_keeps_an_existing_query_and_an_explicit_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("z.db");
+        assert_eq!(
+            sqlite_url(&format!("sqlite:{}?cache=shared", db.display())).unwrap(),
+            format!("sqlite://{}?cache=shared&mode=rwc", db.display())
+        );
+        assert_eq!(
+            sqlite_url(&format!("sqlite://{}?mode=ro", db.display())).unwrap(),
+            format!("sqlite://{}?mode=ro", db.display())
+        );
+    }
+
+    #[test]
+    fn sqlite_url_leaves_in_memory_databases_alone() {
+        assert_eq!(
+            sqlite_url("sqlite::memory:").unwrap(),
+            "sqlite://:memory:?mode=rwc"
+        );
+    }
+
+    #[tokio::test]
+    async fn other_database_urls_are_refused() {
+        let err = Store::connect("mysql://localhost/zizhi").await.unwrap_err();
+        assert!(matches!(err, StoreError::UnsupportedUrl), "{err:?}");
+    }
+}

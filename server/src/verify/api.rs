@@ -1,6 +1,5 @@
 //! Public verification endpoints and the trust list.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::routing::{get, post};
@@ -11,6 +10,7 @@ use serde::Deserialize;
 use super::verdict::Verdict;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::extract::ApiBytes;
 use crate::extract::ApiPath;
 use crate::keys::PublishedTrustList;
 
@@ -58,7 +58,7 @@ struct VerifyRequest {
 async fn verify_body(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> AppResult<Json<Verdict>> {
     let is_json = headers
         .get(header::CONTENT_TYPE)

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# End-to-end load run of GET /api/v1/verify/{base32} against the release server on
+# PostgreSQL + Redis, with a register of 100,000 copies, next to raw Ed25519 speed.
+#
+#   bench/run-load.sh                 # seed once (skipped when already seeded), run 20 s
+#   COPIES=10000 DURATION=10s bench/run-load.sh
+#   RESEED=1 bench/run-load.sh        # drop the database and seed again
+#   WRK=1 bench/run-load.sh           # also run wrk (installed with apt-get when missing)
+#
+# Needs PostgreSQL at 127.0.0.1:5432 with trust auth (user postgres) and Redis at
+# 127.0.0.1:6379. Nothing here runs in CI.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+
+: "${CARGO_TARGET_DIR:=$ROOT/target}"
+export CARGO_TARGET_DIR
+: "${WORK_DIR:=$CARGO_TARGET_DIR/zizhi-load}"
+: "${DATABASE_URL:=postgres://postgres@127.0.0.1:5432/zizhi_load}"
+: "${REDIS_URL:=redis://127.0.0.1:6379}"
+: "${REDIS_NAMESPACE:=zizhi-load}"
+: "${BIND:=127.0.0.1:18080}"
+: "${COPIES:=100000}"
+: "${COPIES_PER_CERTIFICATE:=100}"
+: "${CONNECTIONS:=64}"
+: "${DURATION:=20s}"
+: "${WARMUP:=5s}"
+: "${CLIENT_THREADS:=1}"
+: "${RESEED:=0}"
+: "${WRK:=0}"
+
+DATA_DIR="$WORK_DIR/data"
+CODES="$WORK_DIR/codes.txt"
+BIN="$CARGO_TARGET_DIR/release"
+mkdir -p "$WORK_DIR"
+
+echo "== machine: $(nproc) cores, $(uname -srm); $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "== building release binaries"
+cargo build --release -p zizhi-server -p zizhi-bench
+
+echo "== seeding $COPIES copies into $DATABASE_URL"
+seed_args=(--database-url "$DATABASE_URL" --data-dir "$DATA_DIR" --out "$CODES"
+    --copies "$COPIES" --copies-per-certificate "$COPIES_PER_CERTIFICATE")
+if [ "$RESEED" = 1 ]; then
+    seed_args+=(--reset)
+fi
+"$BIN/zizhi-load" seed "${seed_args[@]}"
+
+redis_ns_clear() {
+    # Cached statuses of an earlier register must not answer for this one.
+    redis-cli -u "$REDIS_URL" --scan --pattern "$REDIS_NAMESPACE:*" |
+        xargs -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null
+}
+
+redis_stat() { # total calls of one command since the Redis server started
+    local n
+    n=$(redis-cli -u "$REDIS_URL" info commandstats |
+        sed -n "s/^cmdstat_$1:calls=\([0-9]*\),.*/\1/p" | head -n1)
+    echo "${n:-0}"
+}
+
+pg_stat() { # transactions committed and rows returned in the load database
+    psql "$DATABASE_URL" -Atc \
+        "SELECT xact_commit, tup_returned FROM pg_stat_database WHERE datname = current_database()"
+}
+
+if command -v redis-cli >/dev/null; then
+    redis_ns_clear
+fi
+
+echo "== starting the server on $BIND"
+SERVER_LOG="$WORK_DIR/server.log"
+(
+    # Run where no zizhi.toml can be picked up by accident.
+    cd "$WORK_DIR"
+    exec env DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" \
+        ZIZHI_REDIS_NAMESPACE="$REDIS_NAMESPACE" \
+        ZIZHI_RATE_LIMIT__ENABLED=false \
+        ZIZHI_BIND="$BIND" \
+        ZIZHI_DATA_DIR="$DATA_DIR" \
+        RUST_LOG="${SERVER_RUST_LOG:-warn}" \
+        "$BIN/zizhi" serve
+) >"$SERVER_LOG" 2>&1 &
+SERVER_PID=$!
+stop_server() {
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+}
+trap stop_server EXIT
+
+for _ in $(seq 1 100); do
+    if curl -fsS "http://$BIND/healthz" >/dev/null 2>&1; then
+        break
+    fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo "server exited:" >&2
+        cat "$SERVER_LOG" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+curl -fsS "http://$BIND/healthz" >/dev/null
+
+before_set=$(redis_stat setex)
+before_get=$(redis_stat get)
+before_pg=$(pg_stat)
+
+echo "== load (${DURATION} after ${WARMUP} warm-up, ${CONNECTIONS} connections)"
+watch=(--watch "server=$SERVER_PID" --watch postgres=comm:postgres)
+if REDIS_PID=$(pidof redis-server 2>/dev/null); then
+    watch+=(--watch "redis=${REDIS_PID%% *}")
+fi
+"$BIN/zizhi-load" run --url "http://$BIND" --codes "$CODES" \
+    --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" \
+    --threads "$CLIENT_THREADS" "${watch[@]}"
+
+after_set=$(redis_stat setex)
+after_get=$(redis_stat get)
+after_pg=$(pg_stat)
+echo
+echo "== cache over the whole run, warm-up included (the namespace was emptied before it;"
+echo "   other users of the same Redis and PostgreSQL servers are counted too)"
+echo "  Redis SETEX calls (status loaded from PostgreSQL and cached): $((after_set - before_set))"
+echo "  Redis GET calls: $((after_get - before_get))"
+echo "  PostgreSQL transactions in $(psql "$DATABASE_URL" -Atc 'SELECT current_database()'):" \
+    "$(( ${after_pg%%|*} - ${before_pg%%|*} )), rows returned: $(( ${after_pg##*|} - ${before_pg##*|} ))"
+
+if [ "$WRK" = 1 ]; then
+    if ! command -v wrk >/dev/null; then
+        apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+    fi
+    LUA="$WORK_DIR/random-code.lua"
+    cat >"$LUA" <<EOF
+local codes = {}
+for line in io.lines("$CODES") do codes[#codes + 1] = line end
+math.randomseed(os.time())
+request = function()
+    return wrk.format("GET", "/api/v1/verify/" .. codes[math.random(#codes)])
+end
+done = function(summary, latency, requests)
+    io.write(string.format("wrk: non-2xx %d, errors %d\n", summary.errors.status,
+        summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+EOF
+    echo
+    echo "== wrk (1 thread, ${CONNECTIONS} connections, ${DURATION})"
+    wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$LUA" "http://$BIND"
+fi

@@ -1,0 +1,97 @@
+//! zizhi-scan: reads the QR code of a printed certificate from a phone photo or camera frame.
+//!
+//! Plain Rust, no UI; builds for wasm32 (the scanner app) as well as natively (the
+//! `zizhi-scan` command line, feature `cli`). The photo goes to grey, then through a fixed
+//! list of attempts — a scale, a preprocessing, a decoder — until one reads a code that is
+//! ours ([`zizhi_shared::QrText::extract`] accepts it). Other codes met on the way are
+//! reported, not returned as ours.
+//!
+//! ```
+//! use zizhi_scan::decode_luma;
+//!
+//! // A camera frame as 8-bit luma; a blank one has no code.
+//! let frame = vec![255u8; 64 * 48];
+//! let result = decode_luma(64, 48, &frame);
+//! assert!(result.ours.is_none() && result.others.is_empty());
+//! assert!(result.attempts > 0);
+//! ```
+//!
+//! # The attempts, and why in this order
+//!
+//! See [`pipeline::PIPELINE`] and `scan/README.md` for the measurements the order rests on.
+#![forbid(unsafe_code)]
+
+mod engines;
+pub mod grey;
+pub mod pipeline;
+
+use zizhi_shared::QrText;
+
+use crate::grey::Grey;
+use crate::pipeline::{PIPELINE, Step, Work};
+
+/// What a scan found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanResult {
+    /// The text of the first code that is ours (`HTTPS://…/V/<BASE32>`), as read.
+    pub ours: Option<String>,
+    /// Texts of other QR codes seen before ours was found (or in the whole photo when ours
+    /// was not), each once, in the order met.
+    pub others: Vec<String>,
+    /// Attempts made (each a scale, a preprocessing and a decoder run).
+    pub attempts: usize,
+}
+
+/// Decodes a decoded image (photo fallback, files).
+pub fn decode(img: &image::DynamicImage) -> ScanResult {
+    let luma = img.to_luma8();
+    let (w, h) = luma.dimensions();
+    decode_luma(w, h, luma.as_raw())
+}
+
+/// Decodes an 8-bit greyscale frame, row-major without padding. A buffer shorter than
+/// `width × height` or an empty frame gives an empty result (no attempts).
+pub fn decode_luma(width: u32, height: u32, luma: &[u8]) -> ScanResult {
+    let len = (width as usize).saturating_mul(height as usize);
+    match Grey::new(
+        width as usize,
+        height as usize,
+        luma[..len.min(luma.len())].to_vec(),
+    ) {
+        Some(grey) => run(&grey, PIPELINE),
+        None => ScanResult::default(),
+    }
+}
+
+/// Decodes an RGBA frame such as a canvas's `ImageData` (alpha ignored).
+pub fn decode_rgba(width: u32, height: u32, rgba: &[u8]) -> ScanResult {
+    match Grey::from_rgba(width as usize, height as usize, rgba) {
+        Some(grey) => run(&grey, PIPELINE),
+        None => ScanResult::default(),
+    }
+}
+
+/// Runs `steps` in order on `grey`, stopping at the first code of ours.
+pub fn run(grey: &Grey, steps: &[Step]) -> ScanResult {
+    let mut result = ScanResult::default();
+    let mut work = Work::new(grey);
+    let mut done = Vec::new();
+    for step in steps {
+        let key = work.key(step);
+        if done.contains(&key) {
+            continue;
+        }
+        done.push(key);
+        result.attempts += 1;
+        for text in work.run(step) {
+            if QrText::extract(&text).is_ok() {
+                result.ours = Some(text);
+                return result;
+            }
+            if !result.others.contains(&text) {
+                result.others.push(text);
+            }
+        }
+    }
+    result
+}

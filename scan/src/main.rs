@@ -1,0 +1,152 @@
+//! `zizhi-scan FILE...`: one line a file, `FILE<TAB>OK<TAB><text>` or `FILE<TAB>NONE`; exit 0
+//! when every file gave a code of ours, 1 otherwise, 2 on a usage error.
+//!
+//! `--timings` also writes `FILE<TAB><ms><TAB><attempts>` to stderr (decode time of the loaded
+//! image, file reading and JPEG decoding excluded), for the robustness benchmark.
+//! `--profile` runs every candidate attempt on its own on every file and prints each one's
+//! yield and cost, and the order a greedy yield-per-cost choice gives: how the pipeline's
+//! order was measured.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use zizhi_scan::pipeline::{CANDIDATES, Step, Work};
+use zizhi_scan::{decode, grey::Grey};
+
+const USAGE: &str = "usage: zizhi-scan [--timings | --profile] FILE...";
+
+fn main() -> ExitCode {
+    let mut timings = false;
+    let mut profile = false;
+    let mut files = Vec::new();
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--timings" => timings = true,
+            "--profile" => profile = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            s if s.starts_with("--") => {
+                eprintln!("unknown option {s}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+            _ => files.push(arg),
+        }
+    }
+    if files.is_empty() {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    }
+    if profile {
+        return run_profile(&files);
+    }
+    let mut all_ok = true;
+    for file in &files {
+        let img = match image::open(file) {
+            Ok(img) => img,
+            Err(e) => {
+                eprintln!("{file}: {e}");
+                println!("{file}\tNONE");
+                all_ok = false;
+                continue;
+            }
+        };
+        let start = Instant::now();
+        let result = decode(&img);
+        let ms = start.elapsed().as_secs_f64() * 1000.0;
+        match &result.ours {
+            Some(text) => println!("{file}\tOK\t{text}"),
+            None => {
+                println!("{file}\tNONE");
+                all_ok = false;
+            }
+        }
+        if timings {
+            eprintln!("{file}\t{ms:.1}\t{}", result.attempts);
+        }
+    }
+    if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Per file and candidate: read ours?, milliseconds (each attempt alone, nothing shared).
+fn run_profile(files: &[String]) -> ExitCode {
+    let mut hits: Vec<Vec<bool>> = Vec::new();
+    let mut costs: Vec<Vec<f64>> = Vec::new();
+    for file in files {
+        let Ok(img) = image::open(file) else {
+            eprintln!("{file}: unreadable, skipped");
+            continue;
+        };
+        let luma = img.to_luma8();
+        let (w, h) = luma.dimensions();
+        let Some(grey) = Grey::new(w as usize, h as usize, luma.into_raw()) else {
+            continue;
+        };
+        let (mut hit, mut cost) = (Vec::new(), Vec::new());
+        for step in CANDIDATES {
+            let start = Instant::now();
+            let texts = Work::new(&grey).run(step);
+            cost.push(start.elapsed().as_secs_f64() * 1000.0);
+            hit.push(texts.iter().any(|t| zizhi_shared::QrText::is_ours(t)));
+        }
+        eprintln!(
+            "{file}: {}",
+            hit.iter()
+                .map(|&b| if b { '+' } else { '.' })
+                .collect::<String>()
+        );
+        hits.push(hit);
+        costs.push(cost);
+    }
+    let n = hits.len();
+    if n == 0 {
+        return ExitCode::FAILURE;
+    }
+    let name = |s: &Step| format!("{:?}/{:?}@{}", s.engine, s.prep, s.max_side);
+    println!("attempt\talone\tmedian_ms\tmean_ms");
+    for (i, step) in CANDIDATES.iter().enumerate() {
+        let alone = hits.iter().filter(|h| h[i]).count();
+        let mut c: Vec<f64> = costs.iter().map(|c| c[i]).collect();
+        c.sort_by(f64::total_cmp);
+        let mean = c.iter().sum::<f64>() / n as f64;
+        println!(
+            "{}\t{:.1}%\t{:.1}\t{:.1}",
+            name(step),
+            100.0 * alone as f64 / n as f64,
+            c[n / 2],
+            mean
+        );
+    }
+    // Greedy: next is the attempt with the most new reads per millisecond spent on the photos
+    // still unread.
+    println!("\ngreedy order\tnew\tcumulative\tmean_ms_on_unread");
+    let mut unread: Vec<usize> = (0..n).collect();
+    let mut used = vec![false; CANDIDATES.len()];
+    loop {
+        let best = (0..CANDIDATES.len())
+            .filter(|&i| !used[i])
+            .map(|i| {
+                let gain = unread.iter().filter(|&&f| hits[f][i]).count();
+                let cost =
+                    unread.iter().map(|&f| costs[f][i]).sum::<f64>() / unread.len().max(1) as f64;
+                (i, gain, cost)
+            })
+            .filter(|&(_, gain, _)| gain > 0)
+            .max_by(|a, b| (a.1 as f64 / a.2).total_cmp(&(b.1 as f64 / b.2)));
+        let Some((i, gain, cost)) = best else { break };
+        used[i] = true;
+        unread.retain(|&f| !hits[f][i]);
+        println!(
+            "{}\t{gain}\t{:.1}%\t{cost:.1}",
+            name(&CANDIDATES[i]),
+            100.0 * (n - unread.len()) as f64 / n as f64
+        );
+    }
+    println!("unread by every attempt: {} of {n}", unread.len());
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,190 @@
+//! Attempts: which image (scale, preprocessing) goes to which decoder, and the machinery that
+//! runs a list of them, sharing the derived images between attempts.
+
+use std::collections::HashMap;
+
+use crate::engines::{self, Binarize};
+use crate::grey::Grey;
+
+/// Preprocessing before a decoder sees the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Prep {
+    /// The (possibly reduced) grey image as it is.
+    Plain,
+    /// Global contrast normalisation ([`Grey::stretched`]).
+    Stretch,
+    /// Local mean threshold ([`Grey::adaptive`]), window ~1/40 of the long side.
+    Adaptive,
+    /// Light and dark swapped: codes printed or displayed light on dark.
+    Invert,
+    /// Finder-pattern triples found at this scale, each cut out of the full-resolution image
+    /// with its quiet zone and enlarged to about 6 px a module.
+    Region,
+}
+
+/// Which decoder reads the prepared image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Engine {
+    /// rxing's port of zxing-cpp's QR reader; all codes on the image.
+    Zxing,
+    /// The same, then rxing's port of Java ZXing's reader when the first found nothing.
+    ZxingJava,
+    /// rqrr (quirc).
+    Rqrr,
+}
+
+/// One attempt: reduce the photo until its long side is at most `max_side` pixels (0: full
+/// resolution), prepare it, decode it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Step {
+    pub max_side: u32,
+    pub prep: Prep,
+    pub engine: Engine,
+}
+
+const fn step(max_side: u32, prep: Prep, engine: Engine) -> Step {
+    Step {
+        max_side,
+        prep,
+        engine,
+    }
+}
+
+/// Every attempt the profiler measures (`zizhi-scan --profile`); [`PIPELINE`] is picked from
+/// these by measured yield and cost.
+pub const CANDIDATES: &[Step] = &[
+    step(0, Prep::Plain, Engine::Zxing),
+    step(2400, Prep::Plain, Engine::Zxing),
+    step(1600, Prep::Plain, Engine::Zxing),
+    step(1200, Prep::Plain, Engine::Zxing),
+    step(800, Prep::Plain, Engine::Zxing),
+    step(600, Prep::Plain, Engine::Zxing),
+    step(1600, Prep::Plain, Engine::ZxingJava),
+    step(800, Prep::Plain, Engine::ZxingJava),
+    step(1600, Prep::Stretch, Engine::Zxing),
+    step(800, Prep::Stretch, Engine::Zxing),
+    step(1600, Prep::Adaptive, Engine::Zxing),
+    step(1200, Prep::Adaptive, Engine::Zxing),
+    step(800, Prep::Adaptive, Engine::Zxing),
+    step(1600, Prep::Invert, Engine::Zxing),
+    step(1600, Prep::Region, Engine::Zxing),
+    step(800, Prep::Region, Engine::Zxing),
+    step(1600, Prep::Region, Engine::Rqrr),
+    step(1600, Prep::Plain, Engine::Rqrr),
+    step(800, Prep::Plain, Engine::Rqrr),
+    step(1600, Prep::Adaptive, Engine::Rqrr),
+    step(1200, Prep::Adaptive, Engine::Rqrr),
+    step(800, Prep::Adaptive, Engine::Rqrr),
+    step(800, Prep::Stretch, Engine::Rqrr),
+];
+
+/// The attempts [`crate::decode`] makes, in order.
+pub const PIPELINE: &[Step] = &[
+    step(1600, Prep::Plain, Engine::Zxing),
+    step(800, Prep::Plain, Engine::Zxing),
+    step(0, Prep::Plain, Engine::Zxing),
+    step(1600, Prep::Adaptive, Engine::Rqrr),
+    step(1600, Prep::Region, Engine::Zxing),
+    step(1600, Prep::Stretch, Engine::Zxing),
+    step(1600, Prep::Invert, Engine::Zxing),
+];
+
+/// The integer reduction factor that brings the long side to at most `max_side`.
+fn factor(grey: &Grey, max_side: u32) -> usize {
+    if max_side == 0 {
+        return 1;
+    }
+    grey.long_side().div_ceil(max_side as usize).max(1)
+}
+
+/// Derived images of one photo, made on first use and shared by later attempts.
+pub struct Work<'a> {
+    full: &'a Grey,
+    shrunk: HashMap<usize, Grey>,
+    prepared: HashMap<(usize, Prep), Vec<Grey>>,
+}
+
+impl<'a> Work<'a> {
+    pub fn new(full: &'a Grey) -> Work<'a> {
+        Work {
+            full,
+            shrunk: HashMap::new(),
+            prepared: HashMap::new(),
+        }
+    }
+
+    /// What `step` decodes on this photo, identified so that two steps that would do the same
+    /// work (say `max_side` 1600 and 2400 on a 1280-pixel frame) run once.
+    pub fn key(&self, step: &Step) -> (usize, Prep, Engine) {
+        (factor(self.full, step.max_side), step.prep, step.engine)
+    }
+
+    fn shrunk(&mut self, f: usize) -> &Grey {
+        if f == 1 {
+            return self.full;
+        }
+        let full = self.full;
+        self.shrunk.entry(f).or_insert_with(|| full.shrink(f))
+    }
+
+    fn prepared(&mut self, f: usize, prep: Prep) -> &[Grey] {
+        if !self.prepared.contains_key(&(f, prep)) {
+            let base = self.shrunk(f).clone();
+            let images = match prep {
+                Prep::Plain => vec![base],
+                Prep::Stretch => vec![base.stretched()],
+                Prep::Adaptive => {
+                    let radius = (base.long_side() / 80).clamp(6, 40);
+                    vec![base.adaptive(radius, 12)]
+                }
+                Prep::Invert => vec![base.inverted()],
+                Prep::Region => self.regions(&base, f),
+            };
+            self.prepared.insert((f, prep), images);
+        }
+        &self.prepared[&(f, prep)]
+    }
+
+    fn regions(&self, base: &Grey, f: usize) -> Vec<Grey> {
+        let full = self.full;
+        engines::candidates(base, 3)
+            .into_iter()
+            .filter_map(|c| {
+                let s = f as f32;
+                let (x0, y0) = ((c.x0 * s).max(0.0), (c.y0 * s).max(0.0));
+                let (x1, y1) = (c.x1 * s, c.y1 * s);
+                if x1 <= x0 || y1 <= y0 {
+                    return None;
+                }
+                // Aim at ~6 px a module; never shrink, never more than 4× (cost grows with
+                // the square).
+                let scale = (6.0 / (c.module * s).max(0.5)).clamp(1.0, 4.0);
+                let side = ((x1 - x0).max(y1 - y0) * scale) as usize;
+                // A region as large as the photo would only repeat the full-size attempt.
+                (side < 3000).then(|| {
+                    full.crop_scaled(x0 as usize, y0 as usize, x1 as usize, y1 as usize, scale)
+                })
+            })
+            .collect()
+    }
+
+    /// Runs one attempt; the texts of every code it read.
+    pub fn run(&mut self, step: &Step) -> Vec<String> {
+        let f = factor(self.full, step.max_side);
+        let binarize = if step.prep == Prep::Adaptive {
+            Binarize::Global
+        } else {
+            Binarize::Hybrid
+        };
+        let images = self.prepared(f, step.prep);
+        let mut texts = Vec::new();
+        for image in images {
+            texts.extend(match step.engine {
+                Engine::Zxing => engines::rxing(image, binarize, false),
+                Engine::ZxingJava => engines::rxing(image, binarize, true),
+                Engine::Rqrr => engines::rqrr(image),
+            });
+        }
+        texts
+    }
+}

@@ -1,0 +1,176 @@
+//! Retries: when a reply is slow the platform delivers the same message again (up to three
+//! times). The first delivery claims the message's key and answers it; a retry gets the stored
+//! answer, waits briefly for it while the first is still working, or says nothing. Shared
+//! through Redis when configured, so a retry that lands on another instance is caught too.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+
+/// Retries come within about 15 s; a minute covers them with room to spare.
+const KEEP_SECS: u64 = 60;
+
+/// What a delivery finds when it claims its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The first delivery: answer it, then [`Dedupe::finish`].
+    First,
+    /// Another delivery is still answering.
+    Pending,
+    /// Already answered; the stored reply XML, or `None` when the answer was `success`.
+    Done(Option<String>),
+}
+
+#[derive(Clone)]
+enum Slot {
+    Pending,
+    Done(Option<String>),
+}
+
+/// Where claims live: this process, or Redis shared by every instance.
+#[derive(Clone)]
+pub struct Dedupe(Inner);
+
+#[derive(Clone)]
+enum Inner {
+    Memory(moka::future::Cache<String, Slot>),
+    Redis {
+        conn: ConnectionManager,
+        namespace: Arc<str>,
+    },
+}
+
+// Values stored in Redis: a marker byte, then the reply.
+const PENDING: &str = "P";
+const DONE_REPLY: char = 'R';
+const DONE_NOTHING: &str = "N";
+
+impl Dedupe {
+    pub fn new(redis: Option<(ConnectionManager, Arc<str>)>) -> Dedupe {
+        match redis {
+            Some((conn, namespace)) => Dedupe(Inner::Redis { conn, namespace }),
+            None => Dedupe(Inner::Memory(
+                moka::future::Cache::builder()
+                    .max_capacity(100_000)
+                    .time_to_live(Duration::from_secs(KEEP_SECS))
+                    .build(),
+            )),
+        }
+    }
+
+    fn redis_key(namespace: &str, key: &str) -> String {
+        format!("{namespace}:chat:seen:{key}")
+    }
+
+    pub async fn claim(&self, key: &str) -> Result<Claim, redis::RedisError> {
+        match &self.0 {
+            Inner::Memory(cache) => {
+                let entry = cache.entry(key.to_owned()).or_insert(Slot::Pending).await;
+                Ok(if entry.is_fresh() {
+                    Claim::First
+                } else {
+                    match entry.into_value() {
+                        Slot::Pending => Claim::Pending,
+                        Slot::Done(r) => Claim::Done(r),
+                    }
+                })
+            }
+            Inner::Redis { conn, namespace } => {
+                let mut conn = conn.clone();
+                let k = Self::redis_key(namespace, key);
+                // SET NX EX: only one instance wins the key, and it expires on its own.
+                let won: Option<String> = redis::cmd("SET")
+                    .arg(&k)
+                    .arg(PENDING)
+                    .arg("NX")
+                    .arg("EX")
+                    .arg(KEEP_SECS)
+                    .query_async(&mut conn)
+                    .await?;
+                if won.is_some() {
+                    return Ok(Claim::First);
+                }
+                Self::peek_redis(&mut conn, &k).await
+            }
+        }
+    }
+
+    async fn peek_redis(conn: &mut ConnectionManager, k: &str) -> Result<Claim, redis::RedisError> {
+        let v: Option<String> = redis::cmd("GET").arg(k).query_async(conn).await?;
+        Ok(match v.as_deref() {
+            // Expired between SET and GET: the first delivery is long gone.
+            None | Some(PENDING) => Claim::Pending,
+            Some(DONE_NOTHING) => Claim::Done(None),
+            Some(s) => match s.strip_prefix(DONE_REPLY) {
+                Some(xml) => Claim::Done(Some(xml.to_owned())),
+                None => Claim::Pending,
+            },
+        })
+    }
+
+    /// Looks again at a key another delivery holds.
+    pub async fn peek(&self, key: &str) -> Result<Claim, redis::RedisError> {
+        match &self.0 {
+            Inner::Memory(cache) => Ok(match cache.get(key).await {
+                None | Some(Slot::Pending) => Claim::Pending,
+                Some(Slot::Done(r)) => Claim::Done(r),
+            }),
+            Inner::Redis { conn, namespace } => {
+                let mut conn = conn.clone();
+                Self::peek_redis(&mut conn, &Self::redis_key(namespace, key)).await
+            }
+        }
+    }
+
+    /// Stores the answer of the first delivery for its retries.
+    pub async fn finish(
+        &self,
+        key: &str,
+        reply_xml: Option<&str>,
+    ) -> Result<(), redis::RedisError> {
+        match &self.0 {
+            Inner::Memory(cache) => {
+                cache
+                    .insert(key.to_owned(), Slot::Done(reply_xml.map(str::to_owned)))
+                    .await;
+                Ok(())
+            }
+            Inner::Redis { conn, namespace } => {
+                let mut conn = conn.clone();
+                let v = match reply_xml {
+                    Some(xml) => format!("{DONE_REPLY}{xml}"),
+                    None => DONE_NOTHING.to_owned(),
+                };
+                let _: () = redis::cmd("SET")
+                    .arg(Self::redis_key(namespace, key))
+                    .arg(v)
+                    .arg("EX")
+                    .arg(KEEP_SECS)
+                    .query_async(&mut conn)
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn in_process_the_first_claim_wins_and_retries_get_its_reply() {
+        let d = Dedupe::new(None);
+        assert_eq!(d.claim("msg:1").await.unwrap(), Claim::First);
+        assert_eq!(d.claim("msg:1").await.unwrap(), Claim::Pending);
+        d.finish("msg:1", Some("<xml/>")).await.unwrap();
+        assert_eq!(
+            d.claim("msg:1").await.unwrap(),
+            Claim::Done(Some("<xml/>".into()))
+        );
+        assert_eq!(d.claim("msg:2").await.unwrap(), Claim::First);
+        d.finish("msg:2", None).await.unwrap();
+        assert_eq!(d.peek("msg:2").await.unwrap(), Claim::Done(None));
+    }
+}

@@ -1,0 +1,363 @@
+//! HTTP surface of the documents:
+//!
+//! - `GET /api/v1/copies/{id}.pdf` and `GET /api/v1/copies/{id}.png`: the signed certificate
+//!   and its preview, for the issuer and for the enterprise that owns the copy.
+//! - `GET /.well-known/zizhi/pdf-root.pem`: the root a PDF validator should trust.
+//! - Issuer: `POST /api/v1/issuer/enterprises/{credit_code}/credential` enrols an enterprise.
+//! - Enterprise (`Authorization: Bearer zzent_…`): its certificates and copies (使用记录),
+//!   领证 (`approval-copy`), 生成使用件 (`usage-copies`, with the certificate's password), and
+//!   a password change.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DurationRound, NaiveDate, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use zizhi_shared::{CertificateNumber, CopyKind, UsageTerms};
+
+use super::credentials::{EnterpriseAccount, Enrolment};
+use super::files::{self, check_downloadable, check_printable};
+use crate::app::AppState;
+use crate::copies::ops::CopyRecord;
+use crate::error::{AppError, AppResult};
+use crate::extract::{ApiJson, CopyReader, Enterprise, Issuer};
+use crate::register::api::parse_number;
+use crate::register::model::{CertificateStanding, CertificateStatus};
+use crate::store::{StoreError, parse_field};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/copies/{file}", get(download))
+        .route("/.well-known/zizhi/pdf-root.pem", get(trust_root))
+        .route(
+            "/api/v1/issuer/enterprises/{credit_code}/credential",
+            post(enrol),
+        )
+        .route("/api/v1/enterprise/certificates", get(my_certificates))
+        .route(
+            "/api/v1/enterprise/certificates/{number}/copies",
+            get(my_copies),
+        )
+        .route(
+            "/api/v1/enterprise/certificates/{number}/approval-copy",
+            post(claim_approval),
+        )
+        .route(
+            "/api/v1/enterprise/certificates/{number}/usage-copies",
+            post(make_usage_copy),
+        )
+        .route("/api/v1/enterprise/credential/password", post(change_password))
+}
+
+async fn trust_root(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        state.documents.trust_root_pem.to_string(),
+    )
+}
+
+/// `Content-Disposition` with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987).
+fn disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "-._".contains(c) { c } else { '_' })
+        .collect();
+    let mut encoded = String::new();
+    for b in name.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._".contains(b) {
+            encoded.push(*b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("inline; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+async fn status_of(state: &AppState, number: &CertificateNumber) -> AppResult<CertificateStatus> {
+    state
+        .store
+        .certificate_status(number)
+        .await?
+        .ok_or_else(|| AppError::not_found("certificate_not_found", format!("未找到证书 {number}")))
+}
+
+async fn download(
+    State(state): State<AppState>,
+    reader: CopyReader,
+    Path(file): Path<String>,
+) -> AppResult<Response> {
+    let (id, png) = match file.rsplit_once('.') {
+        Some((id, "pdf")) => (id, false),
+        Some((id, "png")) => (id, true),
+        _ => {
+            return Err(AppError::not_found(
+                "unknown_format",
+                "请求 /api/v1/copies/{id}.pdf 或 /api/v1/copies/{id}.png",
+            ));
+        }
+    };
+    let not_found = || AppError::not_found("copy_not_found", format!("未找到编号为 {id} 的证书件"));
+    let id: u64 = id.parse().map_err(|_| not_found())?;
+    let copy = state.store.copy(id).await?.ok_or_else(not_found)?;
+    let status = status_of(&state, &copy.certificate_number).await?;
+    // Another enterprise's copy is answered as absent, so ids cannot be probed.
+    if let CopyReader::Enterprise(acc) = &reader
+        && acc.credit_code != status.credit_code
+    {
+        return Err(not_found());
+    }
+    let certificate = check_downloadable(&copy, &status)?;
+    let stored = state.store.document(id).await?;
+    let (pdf, cached_png) = match (stored, copy.kind) {
+        (Some(doc), _) => (doc.pdf, Some(doc.png)),
+        (None, CopyKind::Approval) => {
+            // Rendered afresh from the version in force; 本件生成日期 is now.
+            let now = Utc::now()
+                .duration_trunc(TimeDelta::minutes(1))
+                .map_err(anyhow::Error::from)?;
+            (
+                files::render(&state.documents, certificate, &copy, now, None).await?,
+                None,
+            )
+        }
+        (None, CopyKind::Usage) => {
+            return Err(AppError::refused(
+                "usage_copy_not_signed",
+                "该使用件没有企业数字签名的文件：使用件须由企业凭数字证书和密码生成",
+            ));
+        }
+    };
+    let name = files::file_name(&copy, if png { "png" } else { "pdf" });
+    let (bytes, content_type) = if png {
+        let image = match cached_png {
+            Some(Some(p)) => p,
+            Some(None) => {
+                let p = files::preview(pdf).await?;
+                state.store.save_preview(id, &p).await?;
+                p
+            }
+            None => files::preview(pdf).await?,
+        };
+        (image, "image/png")
+    } else {
+        (pdf, "application/pdf")
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition(&name)),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnrolBody {
+    password: String,
+}
+
+async fn enrol(
+    State(state): State<AppState>,
+    issuer: Issuer,
+    Path(code): Path<String>,
+    ApiJson(body): ApiJson<EnrolBody>,
+) -> AppResult<(StatusCode, Json<Enrolment>)> {
+    let code = code.parse::<zizhi_shared::CreditCode>()?;
+    let e = state
+        .store
+        .enrol_enterprise(
+            &issuer.actor,
+            &code,
+            &body.password,
+            &state.documents.enterprise_ca,
+            Utc::now(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(e)))
+}
+
+/// One of the enterprise's certificates, as its 电子证书管理 page lists them.
+#[derive(Serialize)]
+struct MyCertificate {
+    number: CertificateNumber,
+    title: String,
+    standing: CertificateStanding,
+    current_version: u32,
+    /// Absent when no qualification is left.
+    approved_on: Option<NaiveDate>,
+    valid_until: Option<NaiveDate>,
+}
+
+async fn my_certificates(
+    State(state): State<AppState>,
+    Enterprise(acc): Enterprise,
+) -> AppResult<Json<Vec<MyCertificate>>> {
+    let numbers: Vec<CertificateNumber> =
+        sqlx::query("SELECT number FROM certificates WHERE enterprise_id = $1 ORDER BY number")
+            .bind(acc.enterprise_id)
+            .fetch_all(state.store.pool())
+            .await
+            .map_err(StoreError::from)?
+            .iter()
+            .map(|r| parse_field("number", &r.try_get::<String, _>(0)?))
+            .collect::<Result<_, StoreError>>()?;
+    let mut out = Vec::with_capacity(numbers.len());
+    for n in numbers {
+        let s = status_of(&state, &n).await?;
+        let active = s.standing == CertificateStanding::Active;
+        let cert = &s.current().certificate;
+        out.push(MyCertificate {
+            title: s.category.certificate_title(),
+            standing: s.standing,
+            current_version: s.current_version,
+            approved_on: active.then_some(cert.approved_on),
+            valid_until: active.then_some(cert.valid_until),
+            number: n,
+        });
+    }
+    Ok(Json(out))
+}
+
+/// The enterprise's own certificate, or "not found".
+async fn own(state: &AppState, acc: &EnterpriseAccount, number: &str) -> AppResult<CertificateStatus> {
+    let number = parse_number(number)?;
+    let status = status_of(state, &number).await?;
+    if status.credit_code != acc.credit_code {
+        return Err(AppError::not_found(
+            "certificate_not_found",
+            format!("未找到证书 {number}"),
+        ));
+    }
+    Ok(status)
+}
+
+async fn my_copies(
+    State(state): State<AppState>,
+    Enterprise(acc): Enterprise,
+    Path(number): Path<String>,
+) -> AppResult<Json<Vec<CopyRecord>>> {
+    let status = own(&state, &acc, &number).await?;
+    Ok(Json(state.store.copies_of(&status.number).await?))
+}
+
+/// A copy with where to fetch its files.
+#[derive(Serialize)]
+struct IssuedCopy {
+    #[serde(flatten)]
+    copy: CopyRecord,
+    pdf: String,
+    png: String,
+}
+
+impl From<CopyRecord> for IssuedCopy {
+    fn from(copy: CopyRecord) -> Self {
+        IssuedCopy {
+            pdf: format!("/api/v1/copies/{}.pdf", copy.id),
+            png: format!("/api/v1/copies/{}.png", copy.id),
+            copy,
+        }
+    }
+}
+
+/// 领证: the approval copy of the version in force (the existing one when already claimed).
+async fn claim_approval(
+    State(state): State<AppState>,
+    Enterprise(acc): Enterprise,
+    Path(number): Path<String>,
+) -> AppResult<(StatusCode, Json<IssuedCopy>)> {
+    let status = own(&state, &acc, &number).await?;
+    let copy = state
+        .store
+        .issue_copy(
+            &format!("enterprise:{}", acc.credit_code),
+            &status.number,
+            None,
+            &state.keys,
+            &state.settings.public_host,
+            Utc::now(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(copy.into())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsageBody {
+    purpose: String,
+    from: NaiveDate,
+    to: NaiveDate,
+    /// The password of the enterprise's digital certificate, asked again for every copy.
+    password: String,
+}
+
+/// 生成使用件: issued, rendered, signed by the issuer and then with the enterprise's key
+/// (unlocked by its password), stored.
+async fn make_usage_copy(
+    State(state): State<AppState>,
+    Enterprise(acc): Enterprise,
+    Path(number): Path<String>,
+    ApiJson(body): ApiJson<UsageBody>,
+) -> AppResult<(StatusCode, Json<IssuedCopy>)> {
+    let status = own(&state, &acc, &number).await?;
+    let terms = UsageTerms::new(&body.purpose, body.from, body.to)?;
+    check_printable(&state.documents, &[&terms.purpose])?;
+    // The password is checked before anything is issued.
+    let signer = state
+        .store
+        .enterprise_signer(acc.enterprise_id, &body.password)
+        .await?;
+    let actor = format!("enterprise:{}", acc.credit_code);
+    let copy = state
+        .store
+        .issue_copy(
+            &actor,
+            &status.number,
+            Some(terms),
+            &state.keys,
+            &state.settings.public_host,
+            Utc::now(),
+        )
+        .await?;
+    let certificate = status_of(&state, &copy.certificate_number)
+        .await?
+        .version(copy.certificate_version)
+        .map(|v| v.certificate.clone())
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("issued copy without its version")))?;
+    let made = files::render(&state.documents, certificate, &copy, copy.issued_at, Some(signer))
+        .await
+        .map(|pdf| (pdf, copy.issued_at));
+    match made {
+        Ok((pdf, at)) => state.store.save_document(copy.id, &pdf, at).await?,
+        Err(e) => {
+            // A copy nobody can download is withdrawn at once rather than left dangling.
+            let _ = state.store.withdraw_copy(&actor, copy.id, Utc::now()).await;
+            return Err(e);
+        }
+    }
+    Ok((StatusCode::CREATED, Json(copy.into())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    old_password: String,
+    new_password: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    Enterprise(acc): Enterprise,
+    ApiJson(body): ApiJson<PasswordBody>,
+) -> AppResult<StatusCode> {
+    state
+        .store
+        .change_enterprise_password(&acc, &body.old_password, &body.new_password, Utc::now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

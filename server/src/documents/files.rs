@@ -1,0 +1,170 @@
+//! The documents of copies: stored PDFs of usage copies, the rules for downloading a copy,
+//! and rendering (CPU-bound, so on the blocking pool).
+//!
+//! Download rules, from the guide: a copy of a superseded certificate version cannot be
+//! downloaded any more, nor anything of a certificate with no qualification left; a withdrawn
+//! usage copy neither. The approval copy is rendered afresh on every request, from the
+//! version in force, with the time of the request as 本件生成日期. A usage copy's PDF carries
+//! the enterprise's signature, made once with its password, so it is stored and served as is.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use zizhi_documents::pki::Signer;
+use zizhi_documents::{CopyContent, DocumentError, make_pdf};
+use zizhi_shared::{Certificate, CopyKind};
+
+use super::keys::DocumentKeys;
+use crate::copies::ops::CopyRecord;
+use crate::error::{AppError, AppResult};
+use crate::register::model::{CertificateStanding, CertificateStatus};
+use crate::store::{Store, StoreError, instant};
+
+/// A stored document.
+pub struct StoredDocument {
+    pub pdf: Vec<u8>,
+    pub png: Option<Vec<u8>>,
+}
+
+impl Store {
+    pub async fn save_document(
+        &self,
+        copy_id: u64,
+        pdf: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO copy_documents (copy_id, pdf, sha256, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(copy_id as i64)
+        .bind(pdf.to_vec())
+        .bind(hex::encode(Sha256::digest(pdf)))
+        .bind(instant(now))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn document(&self, copy_id: u64) -> Result<Option<StoredDocument>, StoreError> {
+        let Some(r) = sqlx::query("SELECT pdf, png FROM copy_documents WHERE copy_id = $1")
+            .bind(copy_id as i64)
+            .fetch_optional(self.pool())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(StoredDocument {
+            pdf: r.try_get(0)?,
+            png: r.try_get(1)?,
+        }))
+    }
+
+    /// Keeps a rendered preview next to its stored PDF.
+    pub async fn save_preview(&self, copy_id: u64, png: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("UPDATE copy_documents SET png = $1 WHERE copy_id = $2")
+            .bind(png.to_vec())
+            .bind(copy_id as i64)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}
+
+/// Refuses a copy that may no longer be downloaded; returns the certificate it prints.
+pub fn check_downloadable(copy: &CopyRecord, status: &CertificateStatus) -> AppResult<Certificate> {
+    if status.standing != CertificateStanding::Active {
+        return Err(AppError::refused(
+            "no_qualification_left",
+            format!(
+                "证书 {} 已无有效资质，电子资质证书不能下载",
+                copy.certificate_number
+            ),
+        ));
+    }
+    if copy.certificate_version != status.current_version {
+        return Err(AppError::refused(
+            "copy_superseded",
+            format!(
+                "该{}属于证书 {} 的第 {} 版，已被第 {} 版取代，旧证书不能下载；请重新领取批准件或生成使用件",
+                copy.kind.name_zh(),
+                copy.certificate_number,
+                copy.certificate_version,
+                status.current_version
+            ),
+        ));
+    }
+    if copy.withdrawn_at.is_some() {
+        return Err(AppError::refused(
+            "copy_withdrawn",
+            format!("该{}已撤回，不能下载", copy.kind.name_zh()),
+        ));
+    }
+    Ok(status.current().certificate.clone())
+}
+
+fn document_error(e: DocumentError) -> AppError {
+    match e {
+        DocumentError::MissingGlyph(c) => AppError::invalid(
+            "unprintable_character",
+            format!("字符“{c}”无法排印在证书上，请改用常用汉字"),
+        ),
+        DocumentError::WrongPassword => AppError::invalid("wrong_password", "数字证书密码错误"),
+        other => AppError::Internal(other.into()),
+    }
+}
+
+/// Checks that every character of `texts` can be set, before anything is issued.
+pub fn check_printable(keys: &DocumentKeys, texts: &[&str]) -> AppResult<()> {
+    for t in texts {
+        if let Some(c) = keys.fonts.missing(t) {
+            return Err(document_error(DocumentError::MissingGlyph(c)));
+        }
+    }
+    Ok(())
+}
+
+/// Renders and signs one copy: the issuer's certification signature, then the enterprise's
+/// when its unlocked signer is given.
+pub async fn render(
+    keys: &DocumentKeys,
+    certificate: Certificate,
+    copy: &CopyRecord,
+    generated_at: DateTime<Utc>,
+    enterprise: Option<Signer>,
+) -> AppResult<Vec<u8>> {
+    let keys = keys.clone();
+    let copy = copy.clone();
+    tokio::task::spawn_blocking(move || {
+        let content = CopyContent {
+            certificate: &certificate,
+            kind: copy.kind,
+            usage: copy.usage.as_ref(),
+            copy_id: copy.id,
+            qr_text: &copy.qr_text,
+            generated_at,
+        };
+        make_pdf(&content, &keys.fonts, &keys.issuer, enterprise.as_ref())
+    })
+    .await
+    .map_err(anyhow::Error::from)?
+    .map_err(document_error)
+}
+
+/// The PNG preview of a PDF.
+pub async fn preview(pdf: Vec<u8>) -> AppResult<Vec<u8>> {
+    tokio::task::spawn_blocking(move || {
+        zizhi_documents::preview::png(&pdf, zizhi_documents::preview::PREVIEW_DPI)
+    })
+    .await
+    .map_err(anyhow::Error::from)?
+    .map_err(document_error)
+}
+
+/// A download file name: `D231000037-使用件-12.pdf`.
+pub fn file_name(copy: &CopyRecord, ext: &str) -> String {
+    let kind = match copy.kind {
+        CopyKind::Approval => "批准件",
+        CopyKind::Usage => "使用件",
+    };
+    format!("{}-{kind}-{}.{ext}", copy.certificate_number, copy.id)
+}

@@ -1,0 +1,133 @@
+//! `/c/<number>`: a certificate's 资质详情 as the register holds it now, with its version
+//! history. Also the one place that words a certificate's standing, for this page and for the
+//! chat's reply to a certificate number.
+
+use chrono::NaiveDate;
+use maud::{Markup, html};
+
+use super::layout::{self, Tone, form_preview, row, status_tone, tag};
+use crate::register::model::{CertificateStanding, CertificateStatus, QualificationStatus};
+
+/// A certificate's standing in a few words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub tone: Tone,
+    pub title: &'static str,
+    pub message: String,
+}
+
+fn names(status: &CertificateStatus, s: QualificationStatus) -> String {
+    status
+        .qualifications
+        .iter()
+        .filter(|q| q.status == s)
+        .map(|q| {
+            zizhi_shared::Qualification {
+                category: q.category,
+                item: q.item.clone(),
+                grade: q.grade.clone(),
+            }
+            .display_zh()
+        })
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+pub fn standing(status: &CertificateStatus, today: NaiveDate) -> Standing {
+    let current = &status.current().certificate;
+    match status.standing {
+        CertificateStanding::Revoked => Standing {
+            tone: Tone::Invalid,
+            title: "证书已撤销",
+            message: "该证书的资质已全部被撤销，证书不能再下载或使用".into(),
+        },
+        CertificateStanding::Cancelled => Standing {
+            tone: Tone::Invalid,
+            title: "证书已注销",
+            message: "该证书的资质已全部注销，证书不能再下载或使用".into(),
+        },
+        CertificateStanding::Suspended => Standing {
+            tone: Tone::Invalid,
+            title: "资质已暂扣",
+            message: "该证书的资质已被暂扣，暂扣期间不能使用".into(),
+        },
+        CertificateStanding::Active if current.valid_until < today => Standing {
+            tone: Tone::Invalid,
+            title: "证书已过有效期",
+            message: format!("证书已于 {} 过期", current.valid_until),
+        },
+        CertificateStanding::Active => {
+            let suspended = names(status, QualificationStatus::Suspended);
+            if suspended.is_empty() {
+                Standing {
+                    tone: Tone::Valid,
+                    title: "证书现行有效",
+                    message: format!(
+                        "现行为第 {} 版，有效期至 {}",
+                        status.current_version, current.valid_until
+                    ),
+                }
+            } else {
+                Standing {
+                    tone: Tone::Caution,
+                    title: "部分资质暂扣",
+                    message: format!("以下资质已被暂扣：{suspended}"),
+                }
+            }
+        }
+    }
+}
+
+pub fn render(status: &CertificateStatus, today: NaiveDate, issuer_name: &str) -> Markup {
+    let s = standing(status, today);
+    let cert = &status.current().certificate;
+    let e = &cert.enterprise;
+    layout::shell(
+        &format!("{} · {}", status.number, e.name),
+        html! {
+            (layout::msg(s.tone, s.title, &s.message))
+            div class="weui-cells__title" { "资质详情（发证机关实时登记信息）" }
+            (form_preview("证书编号", status.number.as_str(), html! {
+                (row("企业名称", &e.name))
+                (row("注册地址", &e.address))
+                (row("统一社会信用代码", e.credit_code.as_str()))
+                (row("法定代表人", &e.legal_representative))
+                (row("注册资本", format!("{}万元", e.registered_capital_wan)))
+                (row("经济性质", &e.economic_nature))
+                (row("证书类别", cert.category.certificate_title()))
+                (row("有效期至", cert.valid_until.to_string()))
+                (row("资质类别及等级", html! {
+                    ul class="quals" {
+                        @for q in &status.qualifications {
+                            li {
+                                (zizhi_shared::Qualification {
+                                    category: q.category,
+                                    item: q.item.clone(),
+                                    grade: q.grade.clone(),
+                                }.display_zh())
+                                (tag(status_tone(q.status), q.status.name_zh()))
+                            }
+                        }
+                    }
+                }))
+                (row("发证机关", &cert.issuer))
+                (row("批准日期", cert.approved_on.to_string()))
+                (row("现行版本", format!("第 {} 版", status.current_version)))
+            }))
+            details id="details" {
+                summary { "版本记录" }
+                ol class="changes" {
+                    @for v in status.versions.iter().rev() {
+                        li {
+                            "第 " (v.version) " 版 · " (layout::change_text(v.change_kind, &v.change_note))
+                            " · " (super::beijing(v.created_at))
+                        }
+                    }
+                }
+                p class="note" { "证书每次变更都会颁发新版本，旧版本不能再下载；旧版打印件扫码时会提示已更新。" }
+            }
+            (layout::usage_statement())
+            (layout::footer(issuer_name))
+        },
+    )
+}

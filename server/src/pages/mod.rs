@@ -1,0 +1,321 @@
+//! Mobile H5 pages (手机验证页面), server-rendered: what a phone opens when its camera or the
+//! chat scanner reads a certificate's QR URL (`/V/<BASE32>`), a certificate's 资质详情
+//! (`/c/<number>`), and the public lookup (`/search?q=`).
+//!
+//! The verdict is readable without JavaScript (none is sent; a content security policy forbids
+//! it) and 详情 expands with `<details>`. Each page is one request: the stylesheet and icons
+//! are inlined, and a page stays well under 50 KB.
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! // `zizhi serve --demo` prints one sample page per demo case, e.g.
+//! let html = reqwest::get("http://127.0.0.1:8080/search?q=建设").await?.text().await?;
+//! assert!(html.contains("资质查询"));
+//! # Ok(()) }
+//! ```
+
+pub mod certificate;
+pub mod layout;
+pub mod search;
+pub mod verdict;
+
+use axum::Router;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, FixedOffset, Utc};
+use maud::Markup;
+use serde::Deserialize;
+use zizhi_shared::{CertificateNumber, QrText, SignedPayload};
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::ratelimit;
+use crate::settings::Settings;
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        // The QR text is upper case (`HTTPS://HOST/V/…`), a typed link often lower case.
+        .route("/v/{code}", get(verdict_page))
+        .route("/V/{code}", get(verdict_page))
+        .route("/v/{code}/", get(verdict_page))
+        .route("/V/{code}/", get(verdict_page))
+        .route("/c/{number}", get(certificate_page))
+        .route("/C/{number}", get(certificate_page))
+        .route("/search", get(search_page))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit,
+        ))
+        // Outside the limiter, so its JSON refusal reaches a phone as a page.
+        .layer(axum::middleware::map_response(rate_limited_as_page))
+}
+
+/// Where the H5 pages live, as chat replies link to them: the configured public base URL,
+/// else the address the server listens on.
+pub fn base_url(settings: &Settings) -> String {
+    match &settings.public_base_url {
+        Some(u) if !u.trim().is_empty() => u.trim().trim_end_matches('/').to_owned(),
+        _ => format!("http://{}", settings.bind),
+    }
+}
+
+/// The verdict page of a scanned text, or `None` when the text holds no payload.
+pub fn verdict_url(base: &str, scanned: &str) -> Option<String> {
+    let bytes = QrText::extract(scanned).ok()?;
+    Some(format!(
+        "{base}/v/{}",
+        QrText::base32(&SignedPayload::from_bytes(bytes))
+    ))
+}
+
+pub fn certificate_url(base: &str, number: &CertificateNumber) -> String {
+    format!("{base}/c/{number}")
+}
+
+pub fn search_url(base: &str, q: &str, page: u32) -> String {
+    if page <= 1 {
+        format!("{base}/search?q={}", encode_component(q))
+    } else {
+        format!("{base}/search?q={}&page={page}", encode_component(q))
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Times are shown as the inspector's clock reads them, in Beijing time.
+pub fn beijing(t: DateTime<Utc>) -> String {
+    let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    t.with_timezone(&cst).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// An HTML response with the headers every page carries. No script may run (CSP), the live
+/// verdict must not be cached, and the URL (which holds the payload) is not sent on as a
+/// referrer.
+fn page(status: StatusCode, body: Markup) -> Response {
+    let mut res = (status, body.into_string()).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+             form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+/// A friendly red page for anything that went wrong; 5xx details stay in the log.
+fn error_page(state: &AppState, err: &AppError, title: &str) -> Response {
+    let status = err.status();
+    let message = if status.is_server_error() {
+        tracing::error!(error = ?err, "page failed");
+        "服务暂时不可用，请稍后再试".to_owned()
+    } else {
+        err.to_string()
+    };
+    let body = layout::shell(
+        title,
+        maud::html! {
+            (layout::msg(layout::Tone::Invalid, title, &message))
+            p class="note" { "如需帮助，请在“资质查询”中按企业名称、统一社会信用代码或证书编号查询，或联系发证机关。" }
+            (layout::footer(&state.settings.issuer_name))
+        },
+    );
+    page(status, body)
+}
+
+async fn rate_limited_as_page(res: Response) -> Response {
+    if res.status() != StatusCode::TOO_MANY_REQUESTS {
+        return res;
+    }
+    let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
+    let body = layout::shell(
+        "请求过于频繁",
+        layout::msg(
+            layout::Tone::Caution,
+            "请求过于频繁",
+            "您的网络发出的查询过多，请稍后再试。",
+        ),
+    );
+    let mut out = page(StatusCode::TOO_MANY_REQUESTS, body);
+    if let Some(r) = retry_after {
+        out.headers_mut().insert(header::RETRY_AFTER, r);
+    }
+    out
+}
+
+async fn verdict_page(
+    State(state): State<AppState>,
+    code: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Ok(Path(code)) = code else {
+        return error_page(
+            &state,
+            &AppError::invalid("bad_path", "链接中的验证码无法读取"),
+            "无法识别的证书验证码",
+        );
+    };
+    match crate::verify::api::verify(&state, &code).await {
+        Ok(v) => page(
+            StatusCode::OK,
+            verdict::render(&v, &state.settings.issuer_name),
+        ),
+        Err(e) => error_page(&state, &e, "无法识别的证书验证码"),
+    }
+}
+
+async fn certificate_page(
+    State(state): State<AppState>,
+    number: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Ok(Path(number)) = number else {
+        return error_page(
+            &state,
+            &AppError::invalid("bad_path", "链接中的证书编号无法读取"),
+            "证书编号格式不正确",
+        );
+    };
+    let number = match number.parse::<CertificateNumber>() {
+        Ok(n) => n,
+        Err(e) => return error_page(&state, &AppError::Domain(e), "证书编号格式不正确"),
+    };
+    let status = match state.cache.status(&state.store, &number).await {
+        Ok(s) => s,
+        Err(e) => {
+            return error_page(&state, &AppError::Internal(e.into()), "查询失败");
+        }
+    };
+    match status.as_ref() {
+        Some(s) => page(
+            StatusCode::OK,
+            certificate::render(s, Utc::now().date_naive(), &state.settings.issuer_name),
+        ),
+        None => error_page(
+            &state,
+            &AppError::not_found("certificate_not_found", format!("未找到证书 {number}")),
+            "未找到该证书",
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+struct SearchParams {
+    q: Option<String>,
+    page: Option<String>,
+}
+
+async fn search_page(
+    State(state): State<AppState>,
+    query: Result<Query<SearchParams>, QueryRejection>,
+) -> Response {
+    let Ok(Query(params)) = query else {
+        return error_page(
+            &state,
+            &AppError::invalid("invalid_query", "查询参数无法读取"),
+            "查询条件有误",
+        );
+    };
+    let q = params.q.as_deref().map(str::trim).unwrap_or_default();
+    let page_no = match params.page.as_deref().map(str::trim) {
+        None | Some("") => 1,
+        Some(p) => match p.parse::<u32>() {
+            Ok(n) if (1..=10_000).contains(&n) => n,
+            _ => {
+                return error_page(
+                    &state,
+                    &AppError::invalid("invalid_page", "页码应为 1 至 10000 的整数"),
+                    "查询条件有误",
+                );
+            }
+        },
+    };
+    if q.is_empty() {
+        return page(
+            StatusCode::OK,
+            search::render(&state.settings.issuer_name, "", None),
+        );
+    }
+    if q.chars().count() > search::MAX_QUERY_CHARS {
+        return page(
+            StatusCode::BAD_REQUEST,
+            search::render_refused(
+                &state.settings.issuer_name,
+                q,
+                "查询内容过长：请输入 60 个字符以内的企业名称、统一社会信用代码或证书编号",
+            ),
+        );
+    }
+    match state
+        .store
+        .search_enterprises(q, page_no, search::PER_PAGE)
+        .await
+    {
+        Ok(found) => page(
+            StatusCode::OK,
+            search::render(&state.settings.issuer_name, q, Some(&found)),
+        ),
+        Err(e) => error_page(&state, &AppError::Store(e), "查询失败"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_use_the_configured_base_and_encode_the_query() {
+        let mut s = Settings::default();
+        assert_eq!(base_url(&s), "http://127.0.0.1:8080");
+        s.public_base_url = Some(" https://zizhi.example.cn/ ".into());
+        assert_eq!(base_url(&s), "https://zizhi.example.cn");
+        assert_eq!(
+            search_url("https://h", "建设 & co", 2),
+            "https://h/search?q=%E5%BB%BA%E8%AE%BE%20%26%20co&page=2"
+        );
+        assert_eq!(search_url("", "a-b_c.d~", 1), "/search?q=a-b_c.d~");
+    }
+
+    #[test]
+    fn the_verdict_link_carries_the_payload_in_upper_case_base32() {
+        assert_eq!(
+            verdict_url("https://h", "https://zz.example.cn/v/aebagbafaydq/").as_deref(),
+            Some("https://h/v/AEBAGBAFAYDQ")
+        );
+        assert_eq!(verdict_url("https://h", "hello world"), None);
+    }
+
+    #[test]
+    fn beijing_time_is_eight_hours_ahead_of_utc() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-03-01T18:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(beijing(t), "2026-03-02 02:30");
+    }
+}

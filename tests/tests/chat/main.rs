@@ -1,0 +1,127 @@
+//! The official-account endpoint (`/wechat`) talked to as the platform would, by an
+//! independent implementation of the protocol: the Python package wechatpy signs, encrypts
+//! and builds each delivery and decrypts and checks our replies (`tests/peers/wechat_peer.py`).
+//! Without python3 and wechatpy these tests fail, saying what to install.
+
+mod protocol;
+mod replies;
+mod retries;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use zizhi_server::demo::seed::DemoSummary;
+use zizhi_server::settings::Settings;
+use zizhi_tests::{Backend, TestApp, TestEnv};
+
+pub const TOKEN: &str = "zizhi-chat-test-token";
+pub const APP_ID: &str = "wx5c3f9a1e2b7d4c60";
+/// 43 characters whose last one has non-zero spare bits, as the platform's keys often do.
+pub const AES_KEY: &str = "TatW46LElSm591zxJ2R86J+atu2MQ3YoF8uCvZmJ3Ps";
+pub const FOLLOWER: &str = "oZizhiTestFollower01";
+
+/// Settings with the official account configured.
+pub fn with_chat(mut s: Settings) -> Settings {
+    s.chat.token = Some(SecretString::from(TOKEN));
+    s.chat.app_id = Some(APP_ID.into());
+    s.chat.encoding_aes_key = Some(SecretString::from(AES_KEY));
+    s
+}
+
+/// A server with the demo register and the official account configured.
+pub async fn demo_app(backend: Backend) -> (TestEnv, TestApp, DemoSummary) {
+    let env = TestEnv::new(backend).await;
+    env.prepare_demo_keys();
+    let app = TestApp::start(with_chat(env.settings())).await;
+    let summary = app.seed_demo(&env.dir.path().join("demo")).await;
+    (env, app, summary)
+}
+
+pub fn case<'a>(summary: &'a DemoSummary, name: &str) -> &'a str {
+    &summary
+        .cases
+        .iter()
+        .find(|c| c.case == name)
+        .unwrap_or_else(|| panic!("demo has no {name} case"))
+        .qr_text
+}
+
+/// Runs the steps through the wechatpy peer against `app`'s `/wechat`; one result per step.
+pub async fn peer(app: &TestApp, steps: Vec<Value>) -> Vec<Value> {
+    let input = json!({
+        "config": { "url": app.url("/wechat"), "token": TOKEN, "app_id": APP_ID, "aes_key": AES_KEY },
+        "steps": steps,
+    });
+    // The peer blocks while it waits for our replies: keep it off the server's runtime thread.
+    tokio::task::spawn_blocking(move || run_peer(&input))
+        .await
+        .expect("peer thread")
+}
+
+fn run_peer(input: &Value) -> Vec<Value> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/wechat_peer.py");
+    let mut child = Command::new("python3")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("the chat tests need python3 on PATH ({e})"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.to_string().as_bytes())
+        .expect("write steps");
+    let out = child.wait_with_output().expect("peer runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    match out.status.code() {
+        Some(0) => {}
+        Some(3) => panic!("{stderr}"),
+        _ => panic!("the wechatpy peer failed ({}):\n{stderr}", out.status),
+    }
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "peer output is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+pub fn text(content: &str, msg_id: u64) -> Value {
+    json!({ "type": "text", "content": content, "msg_id": msg_id })
+}
+
+pub fn scan(result: &str) -> Value {
+    json!({ "type": "event", "event": "scancode_waitmsg", "key": "ZIZHI_SCAN",
+            "scan_type": "qrcode", "scan_result": result })
+}
+
+pub fn post(mode: &str, message: Value) -> Value {
+    json!({ "op": "post", "mode": mode, "message": message })
+}
+
+/// How many times a delivery was answered, from the request log.
+pub async fn answered(app: &TestApp, dedupe_key: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query("SELECT COUNT(*) FROM chat_requests WHERE dedupe_key = $1")
+        .bind(dedupe_key)
+        .fetch_one(app.server.state.store.pool())
+        .await
+        .expect("count chat requests")
+        .get::<i64, _>(0)
+}
+
+/// A unique MsgId per call, so tests sharing a Redis never collide.
+pub fn msg_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let base = (std::process::id() as u64) << 32;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .subsec_nanos() as u64;
+    base | ((nanos & 0xffff) << 16) | NEXT.fetch_add(1, Ordering::Relaxed)
+}

@@ -1,0 +1,180 @@
+//! The independent tools the document tests check our PDFs with: poppler (`pdfsig`,
+//! `pdftotext`, `pdffonts`, `pdftoppm`), NSS `certutil`, pyHanko and zbar. A missing tool
+//! fails the test with the package to install; nothing is skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn run(program: &str, args: &[&str], package: &str) -> Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} ({package}) is required for this test: {e}"))
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A scratch directory holding an NSS database that trusts `root_pem`, for `pdfsig`.
+pub struct Validators {
+    pub dir: PathBuf,
+    pub root: PathBuf,
+    nss: String,
+}
+
+impl Validators {
+    pub fn new(dir: &Path, root_pem: &str) -> Validators {
+        let nss_dir = dir.join("nss");
+        std::fs::create_dir_all(&nss_dir).unwrap();
+        let root = dir.join("root.pem");
+        std::fs::write(&root, root_pem).unwrap();
+        let nss = format!("sql:{}", nss_dir.display());
+        let o = run(
+            "certutil",
+            &["-N", "--empty-password", "-d", &nss],
+            "libnss3-tools",
+        );
+        assert!(o.status.success(), "certutil -N: {}", text(&o));
+        let o = run(
+            "certutil",
+            &["-A", "-n", "root", "-t", "CT,C,C", "-i", root.to_str().unwrap(), "-d", &nss],
+            "libnss3-tools",
+        );
+        assert!(o.status.success(), "certutil -A: {}", text(&o));
+        Validators {
+            dir: dir.to_path_buf(),
+            root,
+            nss,
+        }
+    }
+
+    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    /// `pdfsig`'s report. It exits 0 even when a signature fails, so callers count lines.
+    pub fn pdfsig(&self, pdf: &Path) -> PdfSig {
+        let o = run(
+            "pdfsig",
+            &["-nssdir", &self.nss, pdf.to_str().unwrap()],
+            "poppler-utils",
+        );
+        let report = text(&o);
+        PdfSig {
+            signatures: report.matches("Signature Field Name:").count(),
+            valid: report.matches("Signature is Valid.").count(),
+            trusted: report.matches("Certificate is Trusted.").count(),
+            report,
+        }
+    }
+
+    /// pyHanko's executive summary: one `(field, verdict)` per signature.
+    pub fn pyhanko(&self, pdf: &Path) -> (Vec<(String, String)>, String) {
+        let o = run(
+            "pyhanko",
+            &[
+                "sign",
+                "validate",
+                "--executive-summary",
+                "--no-revocation-check",
+                "--trust-replace",
+                "--trust",
+                self.root.to_str().unwrap(),
+                pdf.to_str().unwrap(),
+            ],
+            "pip install pyhanko pyhanko-cli",
+        );
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        let verdicts = out
+            .lines()
+            .filter_map(|l| {
+                let parts: Vec<&str> = l.split(':').collect();
+                (parts.len() >= 3).then(|| (parts[0].to_owned(), parts[2..].join(":")))
+            })
+            .collect();
+        (verdicts, text(&o))
+    }
+}
+
+pub struct PdfSig {
+    pub signatures: usize,
+    pub valid: usize,
+    pub trusted: usize,
+    pub report: String,
+}
+
+/// `pdftotext` of the page, whitespace removed (wrapped lines join up again).
+pub fn pdftotext(pdf: &Path) -> String {
+    let o = run(
+        "pdftotext",
+        &[pdf.to_str().unwrap(), "-"],
+        "poppler-utils",
+    );
+    assert!(o.status.success(), "pdftotext: {}", text(&o));
+    String::from_utf8_lossy(&o.stdout)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// `pdffonts` rows: (name, embedded, subset).
+pub fn pdffonts(pdf: &Path) -> Vec<(String, bool, bool)> {
+    let o = run("pdffonts", &[pdf.to_str().unwrap()], "poppler-utils");
+    assert!(o.status.success(), "pdffonts: {}", text(&o));
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .skip(2)
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            // name type… encoding emb sub uni object ID: the yes/no columns are 5th–3rd last.
+            (cols.len() >= 6).then(|| {
+                let n = cols.len();
+                (
+                    cols[0].to_owned(),
+                    cols[n - 5] == "yes",
+                    cols[n - 4] == "yes",
+                )
+            })
+        })
+        .collect()
+}
+
+/// Rasterises the page with `pdftoppm` and reads every QR code on it with `zbarimg`.
+pub fn qr_codes_on_page(pdf: &Path, dpi: u32) -> Vec<String> {
+    let stem = pdf.with_extension("");
+    let o = run(
+        "pdftoppm",
+        &[
+            "-r",
+            &dpi.to_string(),
+            "-png",
+            "-singlefile",
+            pdf.to_str().unwrap(),
+            stem.to_str().unwrap(),
+        ],
+        "poppler-utils",
+    );
+    assert!(o.status.success(), "pdftoppm: {}", text(&o));
+    zbar(&stem.with_extension("png"))
+}
+
+/// Every QR code `zbarimg` reads in an image.
+pub fn zbar(png: &Path) -> Vec<String> {
+    let o = run(
+        "zbarimg",
+        &["-q", "--raw", png.to_str().unwrap()],
+        "zbar-tools",
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_owned)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
