@@ -6,6 +6,8 @@
 #   COPIES=10000 DURATION=10s bench/run-load.sh
 #   RESEED=1 bench/run-load.sh        # drop the database and seed again
 #   WRK=1 bench/run-load.sh           # also run wrk (installed with apt-get when missing)
+#   SKIP_BUILD=1 IDLE_WAIT=600 bench/run-load.sh   # rerun as built; first wait (up to 600 s)
+#                                     # until the machine is idle, so other work does not skew it
 #
 # Needs PostgreSQL at 127.0.0.1:5432 with trust auth (user postgres) and Redis at
 # 127.0.0.1:6379. Nothing here runs in CI.
@@ -29,6 +31,8 @@ export CARGO_TARGET_DIR
 : "${CLIENT_THREADS:=1}"
 : "${RESEED:=0}"
 : "${WRK:=0}"
+: "${SKIP_BUILD:=0}"
+: "${IDLE_WAIT:=0}"
 
 DATA_DIR="$WORK_DIR/data"
 CODES="$WORK_DIR/codes.txt"
@@ -36,8 +40,12 @@ BIN="$CARGO_TARGET_DIR/release"
 mkdir -p "$WORK_DIR"
 
 echo "== machine: $(nproc) cores, $(uname -srm); $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "== building release binaries"
-cargo build --release -p zizhi-server -p zizhi-bench
+if [ "$SKIP_BUILD" = 1 ]; then
+    echo "== using the release binaries as built"
+else
+    echo "== building release binaries"
+    cargo build --release -p zizhi-server -p zizhi-bench
+fi
 
 echo "== seeding $COPIES copies into $DATABASE_URL"
 seed_args=(--database-url "$DATABASE_URL" --data-dir "$DATA_DIR" --out "$CODES"
@@ -67,6 +75,27 @@ pg_stat() { # transactions committed and rows returned in the load database
 
 if command -v redis-cli >/dev/null; then
     redis_ns_clear
+fi
+
+busy_cores() { # cores busy over the next 3 s, from /proc/stat
+    local a b
+    a=($(head -n1 /proc/stat))
+    sleep 3
+    b=($(head -n1 /proc/stat))
+    awk -v u="$((b[1] + b[2] + b[3] + b[6] + b[7] + b[8] - a[1] - a[2] - a[3] - a[6] - a[7] - a[8]))" \
+        -v t="$((b[1] + b[2] + b[3] + b[4] + b[5] + b[6] + b[7] + b[8] - a[1] - a[2] - a[3] - a[4] - a[5] - a[6] - a[7] - a[8]))" \
+        -v n="$(nproc)" 'BEGIN { printf "%.2f", u / (t > 0 ? t : 1) * n }'
+}
+if [ "$IDLE_WAIT" -gt 0 ]; then
+    waited=0
+    while busy=$(busy_cores) && awk -v b="$busy" 'BEGIN { exit !(b > 0.3) }'; do
+        if [ "$waited" -ge "$IDLE_WAIT" ]; then
+            echo "== machine still busy ($busy cores) after ${waited}s; running anyway"
+            break
+        fi
+        waited=$((waited + 3))
+    done
+    echo "== machine before the run: ${busy} cores busy"
 fi
 
 echo "== starting the server on $BIND"

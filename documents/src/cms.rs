@@ -18,10 +18,10 @@ use der::{Any, Decode, Encode, Sequence};
 use p256::ecdsa::DerSignature;
 use p256::ecdsa::signature::Signer as _;
 use sha2::{Digest, Sha256};
-use x509_cert::spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use crate::DocumentError;
 use crate::pki::Signer;

@@ -159,8 +159,7 @@ fn frame(cv: &mut Canvas<'_, '_>) {
 /// A label and its value; the value wraps under itself. Returns the y after the last line.
 fn field(
     cv: &mut Canvas<'_, '_>,
-    x: f32,
-    y: f32,
+    (x, y): (f32, f32),
     width: f32,
     label: &str,
     value: &str,
@@ -227,19 +226,25 @@ fn draw_page(
     let mut y = 77.0;
     y = field(
         cv,
-        LEFT,
-        y,
+        (LEFT, y),
         width,
         "企业名称：",
         &e.name,
         Style::new(12.5, true, INK),
         leading,
     ) + leading;
-    y = field(cv, LEFT, y, width, "注册地址：", &e.address, body, leading) + leading;
+    y = field(
+        cv,
+        (LEFT, y),
+        width,
+        "注册地址：",
+        &e.address,
+        body,
+        leading,
+    ) + leading;
     field(
         cv,
-        LEFT,
-        y,
+        (LEFT, y),
         width * 0.62,
         "统一社会信用代码：",
         e.credit_code.as_str(),
@@ -248,8 +253,7 @@ fn draw_page(
     );
     field(
         cv,
-        LEFT + width * 0.62,
-        y,
+        (LEFT + width * 0.62, y),
         width * 0.38,
         "法定代表人：",
         &e.legal_representative,
@@ -259,8 +263,7 @@ fn draw_page(
     y += leading;
     field(
         cv,
-        LEFT,
-        y,
+        (LEFT, y),
         width * 0.62,
         "注册资本：",
         &format!("{}万元", e.registered_capital_wan),
@@ -270,8 +273,7 @@ fn draw_page(
     y += leading;
     y = field(
         cv,
-        LEFT,
-        y,
+        (LEFT, y),
         width,
         "经济性质：",
         &e.economic_nature,
@@ -285,8 +287,7 @@ fn draw_page(
     // C: number, validity, qualifications.
     field(
         cv,
-        LEFT,
-        y,
+        (LEFT, y),
         width * 0.5,
         "证书编号：",
         cert.number.as_str(),
@@ -295,8 +296,7 @@ fn draw_page(
     );
     field(
         cv,
-        LEFT + width * 0.5,
-        y,
+        (LEFT + width * 0.5, y),
         width * 0.5,
         "有效期至：",
         &date_zh(cert.valid_until),
@@ -389,7 +389,12 @@ fn draw_page(
     let qr_y = BOTTOM_BLOCK + 3.0;
     qr(cv, LEFT - 2.0, qr_y, side, code);
     let cap = Style::new(8.0, false, MUTED);
-    cv.text(LEFT, qr_y + side + 3.5, "扫描二维码验证证书真伪，查询企业最新资质信息", cap);
+    cv.text(
+        LEFT,
+        qr_y + side + 3.5,
+        "扫描二维码验证证书真伪，查询企业最新资质信息",
+        cap,
+    );
 
     // F: the seal first, then issuer and approval date over it, so the text stays black and
     // legible in every renderer (a multiply blend would do the same on paper, but not all
@@ -424,4 +429,60 @@ fn draw_page(
     };
     cv.text_right(RIGHT, fy, note, Style::new(8.0, false, MUTED));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample;
+    use chrono::TimeZone;
+
+    fn content<'a>(
+        cert: &'a Certificate,
+        qr: &'a str,
+        usage: Option<&'a UsageTerms>,
+    ) -> CopyContent<'a> {
+        CopyContent {
+            certificate: cert,
+            kind: if usage.is_some() {
+                CopyKind::Usage
+            } else {
+                CopyKind::Approval
+            },
+            usage,
+            copy_id: 7,
+            qr_text: qr,
+            generated_at: Utc.with_ymd_and_hms(2026, 11, 25, 5, 2, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn times_print_in_china_standard_time_to_the_minute() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 25, 17, 2, 59).unwrap();
+        assert_eq!(generated_zh(t), "2026年11月26日 01:02");
+    }
+
+    #[test]
+    fn a_character_missing_from_the_font_is_refused_not_printed_as_a_box() {
+        let fonts = Fonts::shipped().unwrap();
+        let mut cert = sample::certificate(2);
+        cert.enterprise.name = "上海𠀀建设有限公司".into();
+        let qr = sample::qr_text();
+        let err = render(&content(&cert, &qr, None), &fonts).unwrap_err();
+        assert!(matches!(err, DocumentError::MissingGlyph('𠀀')), "{err}");
+    }
+
+    #[test]
+    fn twenty_qualification_lines_still_fit_one_page_and_a_kind_needs_matching_terms() {
+        let fonts = Fonts::shipped().unwrap();
+        let cert = sample::certificate(20);
+        let qr = sample::qr_text();
+        let pdf = render(&content(&cert, &qr, None), &fonts).unwrap();
+        let doc = lopdf::Document::load_mem(&pdf).unwrap();
+        assert_eq!(doc.get_pages().len(), 1);
+        let terms = sample::usage_terms();
+        let mut c = content(&cert, &qr, Some(&terms));
+        c.kind = CopyKind::Approval;
+        assert!(matches!(render(&c, &fonts), Err(DocumentError::Layout(_))));
+    }
 }

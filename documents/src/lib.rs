@@ -26,6 +26,8 @@ pub mod layout;
 pub mod pades;
 pub mod pki;
 pub mod preview;
+#[doc(hidden)]
+pub mod sample;
 
 pub use fonts::Fonts;
 pub use layout::CopyContent;

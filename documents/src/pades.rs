@@ -258,12 +258,12 @@ pub fn sign(pdf: &[u8], spec: &SignatureSpec<'_>) -> Result<Vec<u8>, DocumentErr
     let mut offsets: Vec<(u32, usize)> = Vec::new();
     for (id, object) in &changed {
         offsets.push((*id, out.len()));
-        write!(out, "{id} 0 obj\n").map_err(bad)?;
+        writeln!(out, "{id} 0 obj").map_err(bad)?;
         out.extend_from_slice(&serialise(object)?);
         out.extend_from_slice(b"\nendobj\n");
     }
     offsets.push((sig_id, out.len()));
-    write!(out, "{sig_id} 0 obj\n").map_err(bad)?;
+    writeln!(out, "{sig_id} 0 obj").map_err(bad)?;
     out.extend_from_slice(&head);
     out.extend_from_slice(b"/ByteRange ");
     let byte_range_at = out.len();
@@ -287,7 +287,7 @@ pub fn sign(pdf: &[u8], spec: &SignatureSpec<'_>) -> Result<Vec<u8>, DocumentErr
         while j < offsets.len() && offsets[j].0 == offsets[j - 1].0 + 1 {
             j += 1;
         }
-        write!(out, "{} {}\n", offsets[i].0, j - i).map_err(bad)?;
+        writeln!(out, "{} {}", offsets[i].0, j - i).map_err(bad)?;
         for (_, off) in &offsets[i..j] {
             write!(out, "{off:010} 00000 n\r\n").map_err(bad)?;
         }
@@ -325,4 +325,80 @@ pub fn sign(pdf: &[u8], spec: &SignatureSpec<'_>) -> Result<Vec<u8>, DocumentErr
     }
     out[contents_start + 1..contents_start + 1 + hex.len()].copy_from_slice(hex.as_bytes());
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample;
+
+    fn spec<'a>(signer: &'a Signer, field: &'a str, role: SignatureRole<'a>) -> SignatureSpec<'a> {
+        SignatureSpec {
+            field,
+            label: "签名",
+            signer,
+            reason: "测试",
+            location: "上海",
+            time: Utc::now(),
+            role,
+        }
+    }
+
+    #[test]
+    fn each_signature_appends_a_revision_whose_byte_range_covers_all_but_its_contents() {
+        let fonts = crate::Fonts::shipped().unwrap();
+        let cert = sample::certificate(2);
+        let qr = sample::qr_text();
+        let terms = sample::usage_terms();
+        let content = crate::CopyContent {
+            certificate: &cert,
+            kind: zizhi_shared::CopyKind::Usage,
+            usage: Some(&terms),
+            copy_id: 1,
+            qr_text: &qr,
+            generated_at: Utc::now(),
+        };
+        let pdf = crate::layout::render(&content, &fonts).unwrap();
+        let (_, issuer, enterprise) = sample::pki();
+        let one = sign(
+            &pdf,
+            &spec(
+                &issuer,
+                "A",
+                SignatureRole::Certify {
+                    later_fields: &["B"],
+                },
+            ),
+        )
+        .unwrap();
+        assert!(one.starts_with(&pdf), "earlier bytes are never rewritten");
+        // Certifying twice, or filling a field that does not exist, is refused.
+        assert!(
+            sign(
+                &one,
+                &spec(&issuer, "C", SignatureRole::Certify { later_fields: &[] })
+            )
+            .is_err()
+        );
+        assert!(sign(&one, &spec(&enterprise, "X", SignatureRole::Approve)).is_err());
+        let two = sign(&one, &spec(&enterprise, "B", SignatureRole::Approve)).unwrap();
+        assert!(two.starts_with(&one));
+        assert!(sign(&two, &spec(&enterprise, "B", SignatureRole::Approve)).is_err());
+
+        // The last signature's ByteRange: [0 a b c] with b + c = file length and the gap
+        // exactly the hex string <…>.
+        let at = two.windows(11).rposition(|w| w == b"/ByteRange ").unwrap() + 11;
+        let end = at + two[at..].iter().position(|&b| b == b']').unwrap();
+        let nums: Vec<usize> = std::str::from_utf8(&two[at + 1..end])
+            .unwrap()
+            .split_whitespace()
+            .map(|n| n.parse().unwrap())
+            .collect();
+        assert_eq!(nums[0], 0);
+        assert_eq!(nums[2] + nums[3], two.len());
+        assert_eq!(two[nums[1]], b'<');
+        assert_eq!(two[nums[2] - 1], b'>');
+        // Room for a timestamp is left in the placeholder.
+        assert!(nums[2] - nums[1] > 2 * TIMESTAMP_RESERVE);
+    }
 }

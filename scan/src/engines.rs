@@ -32,9 +32,9 @@ pub enum Binarize {
     Global,
 }
 
-fn hints() -> DecodeHints {
+fn hints(try_harder: bool) -> DecodeHints {
     DecodeHints::default()
-        .with(DecodeHintValue::TryHarder(true))
+        .with(DecodeHintValue::TryHarder(try_harder))
         .with(DecodeHintValue::PossibleFormats(HashSet::from([
             BarcodeFormat::QR_CODE,
         ])))
@@ -44,27 +44,38 @@ fn source(grey: &Grey) -> Option<Luma8LuminanceSource> {
     Luma8LuminanceSource::new(grey.data.clone(), grey.width as u32, grey.height as u32).ok()
 }
 
+/// How hard rxing looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effort {
+    /// Finder patterns searched on every few rows only (ZXing's default).
+    Quick,
+    /// TryHarder: every row; also `QRCodeReader` when `QrReader` found nothing.
+    Hard,
+    /// TryHarder, `QrReader` only.
+    HardCpp,
+}
+
 /// Every code `QrReader` reads, then `QRCodeReader` if that found nothing.
-pub fn rxing(grey: &Grey, binarize: Binarize, java_fallback: bool) -> Vec<String> {
+pub fn rxing(grey: &Grey, binarize: Binarize, effort: Effort) -> Vec<String> {
     let Some(src) = source(grey) else {
         return Vec::new();
     };
     match binarize {
-        Binarize::Hybrid => read(BinaryBitmap::new(HybridBinarizer::new(src)), java_fallback),
+        Binarize::Hybrid => read(BinaryBitmap::new(HybridBinarizer::new(src)), effort),
         Binarize::Global => read(
             BinaryBitmap::new(GlobalHistogramBinarizer::new(src)),
-            java_fallback,
+            effort,
         ),
     }
 }
 
-fn read<B: Binarizer>(mut bitmap: BinaryBitmap<B>, java_fallback: bool) -> Vec<String> {
-    let hints = hints();
+fn read<B: Binarizer>(mut bitmap: BinaryBitmap<B>, effort: Effort) -> Vec<String> {
+    let hints = hints(effort != Effort::Quick);
     let texts: Vec<String> = QrReader
         .decode_multiple_with_hints(&mut bitmap, &hints)
         .map(|results| results.iter().map(|r| r.getText().to_owned()).collect())
         .unwrap_or_default();
-    if !texts.is_empty() || !java_fallback {
+    if !texts.is_empty() || effort != Effort::Hard {
         return texts;
     }
     QRCodeReader

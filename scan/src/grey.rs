@@ -30,12 +30,21 @@ impl Grey {
     /// Luma (ITU-R BT.601 weights, as the decoders' own converters use) of RGBA pixels such as
     /// a canvas `ImageData`; alpha is ignored. `None` when the buffer is short or empty.
     pub fn from_rgba(width: usize, height: usize, rgba: &[u8]) -> Option<Grey> {
+        Grey::from_channels(width, height, rgba, 4)
+    }
+
+    /// Luma of packed 8-bit RGB pixels.
+    pub fn from_rgb(width: usize, height: usize, rgb: &[u8]) -> Option<Grey> {
+        Grey::from_channels(width, height, rgb, 3)
+    }
+
+    fn from_channels(width: usize, height: usize, px: &[u8], channels: usize) -> Option<Grey> {
         let len = width.checked_mul(height)?;
-        if len == 0 || rgba.len() < len.checked_mul(4)? {
+        if len == 0 || px.len() < len.checked_mul(channels)? {
             return None;
         }
-        let data = rgba[..len * 4]
-            .chunks_exact(4)
+        let data = px[..len * channels]
+            .chunks_exact(channels)
             .map(|p| {
                 ((306 * u32::from(p[0]) + 601 * u32::from(p[1]) + 117 * u32::from(p[2]) + 512)
                     >> 10) as u8
@@ -131,6 +140,30 @@ impl Grey {
         }
     }
 
+    /// A 3×3 box blur (edges clamped).
+    pub fn box3(&self) -> Grey {
+        let (w, h) = (self.width, self.height);
+        let mut data = Vec::with_capacity(w * h);
+        for y in 0..h {
+            let rows = [y.saturating_sub(1), y, (y + 1).min(h - 1)];
+            for x in 0..w {
+                let cols = [x.saturating_sub(1), x, (x + 1).min(w - 1)];
+                let mut sum = 0u32;
+                for r in rows {
+                    for c in cols {
+                        sum += u32::from(self.data[r * w + c]);
+                    }
+                }
+                data.push(((sum + 4) / 9) as u8);
+            }
+        }
+        Grey {
+            width: w,
+            height: h,
+            data,
+        }
+    }
+
     pub fn inverted(&self) -> Grey {
         Grey {
             data: self.data.iter().map(|v| 255 - v).collect(),
@@ -165,6 +198,49 @@ impl Grey {
         Grey {
             data: self.data.iter().map(|&v| lut[usize::from(v)]).collect(),
             ..*self
+        }
+    }
+
+    /// Local contrast normalisation: each pixel's distance from its neighbourhood mean, in
+    /// units of the neighbourhood's standard deviation (never below `floor` grey levels, so
+    /// flat paper and sensor noise stay flat), mapped around mid-grey. A code under glare or
+    /// in a shadow keeps only 10–20 grey levels of contrast; afterwards it has the full range
+    /// again, and ZXing's block binarizer, which ignores blocks under 24 levels, sees it.
+    pub fn normalized(&self, radius: usize, floor: f32) -> Grey {
+        let (w, h) = (self.width, self.height);
+        let stride = w + 1;
+        let mut sum = vec![0u64; stride * (h + 1)];
+        let mut sq = vec![0u64; stride * (h + 1)];
+        for y in 0..h {
+            let (mut rs, mut rq) = (0u64, 0u64);
+            for x in 0..w {
+                let v = u64::from(self.data[y * w + x]);
+                rs += v;
+                rq += v * v;
+                sum[(y + 1) * stride + x + 1] = sum[y * stride + x + 1] + rs;
+                sq[(y + 1) * stride + x + 1] = sq[y * stride + x + 1] + rq;
+            }
+        }
+        let rect = |t: &[u64], xa: usize, ya: usize, xb: usize, yb: usize| {
+            t[yb * stride + xb] + t[ya * stride + xa] - t[ya * stride + xb] - t[yb * stride + xa]
+        };
+        let mut data = Vec::with_capacity(w * h);
+        for y in 0..h {
+            let (ya, yb) = (y.saturating_sub(radius), (y + radius + 1).min(h));
+            for x in 0..w {
+                let (xa, xb) = (x.saturating_sub(radius), (x + radius + 1).min(w));
+                let n = ((yb - ya) * (xb - xa)) as f32;
+                let mean = rect(&sum, xa, ya, xb, yb) as f32 / n;
+                let var = (rect(&sq, xa, ya, xb, yb) as f32 / n - mean * mean).max(0.0);
+                let v = f32::from(self.data[y * w + x]);
+                let z = (v - mean) / var.sqrt().max(floor);
+                data.push((128.0 + 64.0 * z).clamp(0.0, 255.0) as u8);
+            }
+        }
+        Grey {
+            width: w,
+            height: h,
+            data,
         }
     }
 

@@ -44,9 +44,22 @@ pub struct ScanResult {
 
 /// Decodes a decoded image (photo fallback, files).
 pub fn decode(img: &image::DynamicImage) -> ScanResult {
-    let luma = img.to_luma8();
-    let (w, h) = luma.dimensions();
-    decode_luma(w, h, luma.as_raw())
+    match to_grey(img) {
+        Some(grey) => run(&grey, PIPELINE),
+        None => ScanResult::default(),
+    }
+}
+
+/// The photo's luma. 8-bit RGB and RGBA (what JPEG, PNG and canvases give) take an integer
+/// path: `DynamicImage::to_luma8` goes through colour-space-aware float conversion, which on
+/// a 3-megapixel photo costs as much as the first decode attempt.
+pub fn to_grey(img: &image::DynamicImage) -> Option<Grey> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    match img {
+        image::DynamicImage::ImageRgb8(rgb) => Grey::from_rgb(w, h, rgb.as_raw()),
+        image::DynamicImage::ImageRgba8(rgba) => Grey::from_rgba(w, h, rgba.as_raw()),
+        other => Grey::new(w, h, other.to_luma8().into_raw()),
+    }
 }
 
 /// Decodes an 8-bit greyscale frame, row-major without padding. A buffer shorter than

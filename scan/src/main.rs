@@ -10,17 +10,24 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
+use zizhi_scan::decode;
 use zizhi_scan::pipeline::{CANDIDATES, Step, Work};
-use zizhi_scan::{decode, grey::Grey};
 
-const USAGE: &str = "usage: zizhi-scan [--timings | --profile] FILE...";
+const USAGE: &str = "usage: zizhi-scan [--timings | --profile [--only NAME,...]] FILE...";
+
+fn name(s: &Step) -> String {
+    format!("{:?}/{:?}@{}", s.engine, s.prep, s.max_side)
+}
 
 fn main() -> ExitCode {
     let mut timings = false;
     let mut profile = false;
+    let mut only = None;
     let mut files = Vec::new();
-    for arg in std::env::args().skip(1) {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--only" => only = args.next(),
             "--timings" => timings = true,
             "--profile" => profile = true,
             "-h" | "--help" => {
@@ -39,7 +46,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     if profile {
-        return run_profile(&files);
+        return run_profile(&files, only.as_deref());
     }
     let mut all_ok = true;
     for file in &files {
@@ -74,7 +81,13 @@ fn main() -> ExitCode {
 }
 
 /// Per file and candidate: read ours?, milliseconds (each attempt alone, nothing shared).
-fn run_profile(files: &[String]) -> ExitCode {
+fn run_profile(files: &[String], only: Option<&str>) -> ExitCode {
+    // `--only Stretch,Region` limits the run to candidates whose name contains one of these.
+    let candidates: Vec<Step> = CANDIDATES
+        .iter()
+        .filter(|s| only.is_none_or(|o| o.split(',').any(|part| name(s).contains(part))))
+        .copied()
+        .collect();
     let mut hits: Vec<Vec<bool>> = Vec::new();
     let mut costs: Vec<Vec<f64>> = Vec::new();
     for file in files {
@@ -82,23 +95,26 @@ fn run_profile(files: &[String]) -> ExitCode {
             eprintln!("{file}: unreadable, skipped");
             continue;
         };
-        let luma = img.to_luma8();
-        let (w, h) = luma.dimensions();
-        let Some(grey) = Grey::new(w as usize, h as usize, luma.into_raw()) else {
+        let Some(grey) = zizhi_scan::to_grey(&img) else {
             continue;
         };
         let (mut hit, mut cost) = (Vec::new(), Vec::new());
-        for step in CANDIDATES {
+        for step in &candidates {
             let start = Instant::now();
             let texts = Work::new(&grey).run(step);
             cost.push(start.elapsed().as_secs_f64() * 1000.0);
             hit.push(texts.iter().any(|t| zizhi_shared::QrText::is_ours(t)));
         }
+        // The per-file detail, for trying other orders offline.
         eprintln!(
-            "{file}: {}",
+            "{file}\t{}\t{}",
             hit.iter()
                 .map(|&b| if b { '+' } else { '.' })
-                .collect::<String>()
+                .collect::<String>(),
+            cost.iter()
+                .map(|c| format!("{c:.1}"))
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         hits.push(hit);
         costs.push(cost);
@@ -107,9 +123,8 @@ fn run_profile(files: &[String]) -> ExitCode {
     if n == 0 {
         return ExitCode::FAILURE;
     }
-    let name = |s: &Step| format!("{:?}/{:?}@{}", s.engine, s.prep, s.max_side);
     println!("attempt\talone\tmedian_ms\tmean_ms");
-    for (i, step) in CANDIDATES.iter().enumerate() {
+    for (i, step) in candidates.iter().enumerate() {
         let alone = hits.iter().filter(|h| h[i]).count();
         let mut c: Vec<f64> = costs.iter().map(|c| c[i]).collect();
         c.sort_by(f64::total_cmp);
@@ -126,9 +141,9 @@ fn run_profile(files: &[String]) -> ExitCode {
     // still unread.
     println!("\ngreedy order\tnew\tcumulative\tmean_ms_on_unread");
     let mut unread: Vec<usize> = (0..n).collect();
-    let mut used = vec![false; CANDIDATES.len()];
+    let mut used = vec![false; candidates.len()];
     loop {
-        let best = (0..CANDIDATES.len())
+        let best = (0..candidates.len())
             .filter(|&i| !used[i])
             .map(|i| {
                 let gain = unread.iter().filter(|&&f| hits[f][i]).count();
@@ -143,7 +158,7 @@ fn run_profile(files: &[String]) -> ExitCode {
         unread.retain(|&f| !hits[f][i]);
         println!(
             "{}\t{gain}\t{:.1}%\t{cost:.1}",
-            name(&CANDIDATES[i]),
+            name(&candidates[i]),
             100.0 * (n - unread.len()) as f64 / n as f64
         );
     }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::engines::{self, Binarize};
+use crate::engines::{self, Binarize, Effort};
 use crate::grey::Grey;
 
 /// Preprocessing before a decoder sees the image.
@@ -15,7 +15,17 @@ pub enum Prep {
     Stretch,
     /// Local mean threshold ([`Grey::adaptive`]), window ~1/40 of the long side.
     Adaptive,
-    /// Light and dark swapped: codes printed or displayed light on dark.
+    /// Local contrast normalisation ([`Grey::normalized`]), window ~1/40 of the long side.
+    Normalize,
+    /// Local mean threshold with a small margin (3 %): follows faint codes under glare.
+    AdaptiveLow,
+    /// A 3×3 box blur: melts halftone dots of a b/w print into grey modules.
+    Smooth,
+    /// As `Region`, with finder patterns looked for on the stretched image and each cut-out
+    /// stretched on its own: the cut-out's darkest and lightest percent are the code's ink
+    /// and paper, whatever light falls elsewhere in the photo.
+    RegionStretch,
+    /// Stretched, then light and dark swapped: codes printed or displayed light on dark.
     Invert,
     /// Finder-pattern triples found at this scale, each cut out of the full-resolution image
     /// with its quiet zone and enlarged to about 6 px a module.
@@ -25,8 +35,10 @@ pub enum Prep {
 /// Which decoder reads the prepared image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Engine {
-    /// rxing's port of zxing-cpp's QR reader; all codes on the image.
+    /// rxing's port of zxing-cpp's QR reader, TryHarder; all codes on the image.
     Zxing,
+    /// The same without TryHarder: finder patterns looked for on every few rows only.
+    ZxingQuick,
     /// The same, then rxing's port of Java ZXing's reader when the first found nothing.
     ZxingJava,
     /// rqrr (quirc).
@@ -61,8 +73,23 @@ pub const CANDIDATES: &[Step] = &[
     step(600, Prep::Plain, Engine::Zxing),
     step(1600, Prep::Plain, Engine::ZxingJava),
     step(800, Prep::Plain, Engine::ZxingJava),
+    step(0, Prep::Stretch, Engine::Zxing),
     step(1600, Prep::Stretch, Engine::Zxing),
+    step(1200, Prep::Stretch, Engine::Zxing),
+    step(1000, Prep::Stretch, Engine::Zxing),
     step(800, Prep::Stretch, Engine::Zxing),
+    step(0, Prep::Stretch, Engine::ZxingQuick),
+    step(1600, Prep::Stretch, Engine::ZxingQuick),
+    step(1200, Prep::Stretch, Engine::ZxingQuick),
+    step(800, Prep::Stretch, Engine::ZxingQuick),
+    step(1600, Prep::Normalize, Engine::Zxing),
+    step(1200, Prep::Normalize, Engine::Zxing),
+    step(800, Prep::Normalize, Engine::Zxing),
+    step(1600, Prep::AdaptiveLow, Engine::Zxing),
+    step(800, Prep::AdaptiveLow, Engine::Zxing),
+    step(0, Prep::Smooth, Engine::Zxing),
+    step(1600, Prep::Smooth, Engine::Zxing),
+    step(1600, Prep::Normalize, Engine::Rqrr),
     step(1600, Prep::Adaptive, Engine::Zxing),
     step(1200, Prep::Adaptive, Engine::Zxing),
     step(800, Prep::Adaptive, Engine::Zxing),
@@ -70,6 +97,9 @@ pub const CANDIDATES: &[Step] = &[
     step(1600, Prep::Region, Engine::Zxing),
     step(800, Prep::Region, Engine::Zxing),
     step(1600, Prep::Region, Engine::Rqrr),
+    step(1600, Prep::RegionStretch, Engine::Zxing),
+    step(800, Prep::RegionStretch, Engine::Zxing),
+    step(1600, Prep::RegionStretch, Engine::Rqrr),
     step(1600, Prep::Plain, Engine::Rqrr),
     step(800, Prep::Plain, Engine::Rqrr),
     step(1600, Prep::Adaptive, Engine::Rqrr),
@@ -80,12 +110,15 @@ pub const CANDIDATES: &[Step] = &[
 
 /// The attempts [`crate::decode`] makes, in order.
 pub const PIPELINE: &[Step] = &[
-    step(1600, Prep::Plain, Engine::Zxing),
-    step(800, Prep::Plain, Engine::Zxing),
-    step(0, Prep::Plain, Engine::Zxing),
-    step(1600, Prep::Adaptive, Engine::Rqrr),
-    step(1600, Prep::Region, Engine::Zxing),
+    step(800, Prep::Stretch, Engine::Zxing),
     step(1600, Prep::Stretch, Engine::Zxing),
+    step(0, Prep::Stretch, Engine::Zxing),
+    step(800, Prep::AdaptiveLow, Engine::Zxing),
+    step(1600, Prep::AdaptiveLow, Engine::Zxing),
+    step(800, Prep::Normalize, Engine::Zxing),
+    step(1600, Prep::RegionStretch, Engine::Zxing),
+    step(0, Prep::Plain, Engine::Zxing),
+    step(1600, Prep::Normalize, Engine::Zxing),
     step(1600, Prep::Invert, Engine::Zxing),
 ];
 
@@ -137,8 +170,22 @@ impl<'a> Work<'a> {
                     let radius = (base.long_side() / 80).clamp(6, 40);
                     vec![base.adaptive(radius, 12)]
                 }
-                Prep::Invert => vec![base.inverted()],
+                Prep::Normalize => {
+                    let radius = (base.long_side() / 80).clamp(6, 40);
+                    vec![base.normalized(radius, 6.0)]
+                }
+                Prep::AdaptiveLow => {
+                    let radius = (base.long_side() / 80).clamp(6, 40);
+                    vec![base.adaptive(radius, 3)]
+                }
+                Prep::Smooth => vec![base.box3()],
+                Prep::Invert => vec![base.stretched().inverted()],
                 Prep::Region => self.regions(&base, f),
+                Prep::RegionStretch => self
+                    .regions(&base.stretched(), f)
+                    .iter()
+                    .map(Grey::stretched)
+                    .collect(),
             };
             self.prepared.insert((f, prep), images);
         }
@@ -171,7 +218,7 @@ impl<'a> Work<'a> {
     /// Runs one attempt; the texts of every code it read.
     pub fn run(&mut self, step: &Step) -> Vec<String> {
         let f = factor(self.full, step.max_side);
-        let binarize = if step.prep == Prep::Adaptive {
+        let binarize = if matches!(step.prep, Prep::Adaptive | Prep::AdaptiveLow) {
             Binarize::Global
         } else {
             Binarize::Hybrid
@@ -180,8 +227,9 @@ impl<'a> Work<'a> {
         let mut texts = Vec::new();
         for image in images {
             texts.extend(match step.engine {
-                Engine::Zxing => engines::rxing(image, binarize, false),
-                Engine::ZxingJava => engines::rxing(image, binarize, true),
+                Engine::Zxing => engines::rxing(image, binarize, Effort::HardCpp),
+                Engine::ZxingQuick => engines::rxing(image, binarize, Effort::Quick),
+                Engine::ZxingJava => engines::rxing(image, binarize, Effort::Hard),
                 Engine::Rqrr => engines::rqrr(image),
             });
         }

@@ -24,7 +24,7 @@ pub enum AppError {
     Domain(#[from] DomainError),
     #[error(transparent)]
     Payload(#[from] PayloadError),
-    #[error("需要发证机关授权（Authorization: Bearer …）")]
+    #[error("需要授权：请提供发证机关或企业的访问令牌（Authorization: Bearer …）")]
     Unauthorized,
     #[error("请求体过大（上限 {limit} 字节）")]
     TooLarge { limit: usize },

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use zizhi_shared::{CertificateNumber, CopyKind, UsageTerms};
 
-use super::credentials::{EnterpriseAccount, Enrolment};
+use super::credentials::{Enrolment, EnterpriseAccount};
 use super::files::{self, check_downloadable, check_printable};
 use crate::app::AppState;
 use crate::copies::ops::CopyRecord;
@@ -49,7 +49,10 @@ pub fn router() -> Router<AppState> {
             "/api/v1/enterprise/certificates/{number}/usage-copies",
             post(make_usage_copy),
         )
-        .route("/api/v1/enterprise/credential/password", post(change_password))
+        .route(
+            "/api/v1/enterprise/credential/password",
+            post(change_password),
+        )
 }
 
 async fn trust_root(State(state): State<AppState>) -> impl IntoResponse {
@@ -63,7 +66,13 @@ async fn trust_root(State(state): State<AppState>) -> impl IntoResponse {
 fn disposition(name: &str) -> String {
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-._".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-._".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let mut encoded = String::new();
     for b in name.as_bytes() {
@@ -225,7 +234,11 @@ async fn my_certificates(
 }
 
 /// The enterprise's own certificate, or "not found".
-async fn own(state: &AppState, acc: &EnterpriseAccount, number: &str) -> AppResult<CertificateStatus> {
+async fn own(
+    state: &AppState,
+    acc: &EnterpriseAccount,
+    number: &str,
+) -> AppResult<CertificateStatus> {
     let number = parse_number(number)?;
     let status = status_of(state, &number).await?;
     if status.credit_code != acc.credit_code {
@@ -329,9 +342,15 @@ async fn make_usage_copy(
         .version(copy.certificate_version)
         .map(|v| v.certificate.clone())
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("issued copy without its version")))?;
-    let made = files::render(&state.documents, certificate, &copy, copy.issued_at, Some(signer))
-        .await
-        .map(|pdf| (pdf, copy.issued_at));
+    let made = files::render(
+        &state.documents,
+        certificate,
+        &copy,
+        copy.issued_at,
+        Some(signer),
+    )
+    .await
+    .map(|pdf| (pdf, copy.issued_at));
     match made {
         Ok((pdf, at)) => state.store.save_document(copy.id, &pdf, at).await?,
         Err(e) => {

@@ -111,7 +111,8 @@ impl Store {
         let name: String = row.try_get(1).map_err(StoreError::from)?;
 
         // Key generation and scrypt take tens of milliseconds: off the async threads.
-        let (ca, name2, code2, password) = (ca.clone(), name.clone(), code.clone(), password.to_owned());
+        let (ca, name2, code2, password) =
+            (ca.clone(), name.clone(), code.clone(), password.to_owned());
         let (signer, encrypted) = tokio::task::spawn_blocking(move || {
             let signer = ca.issue(
                 &Subject {

@@ -43,7 +43,8 @@ pub struct DemoDocuments {
 impl DemoDocuments {
     pub fn new(out_dir: &Path) -> anyhow::Result<DemoDocuments> {
         let dir = out_dir.join("pdf");
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(DemoDocuments {
             dir,
             signers: HashMap::new(),
@@ -54,7 +55,13 @@ impl DemoDocuments {
 
     /// Renders and signs a copy just issued at `t`; usage copies are also stored, so the API
     /// serves them as it would an enterprise's own.
-    pub async fn add(&mut self, state: &AppState, copy: &CopyRecord, actor: &str, t: DateTime<Utc>) -> anyhow::Result<()> {
+    pub async fn add(
+        &mut self,
+        state: &AppState,
+        copy: &CopyRecord,
+        actor: &str,
+        t: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
         let status = state
             .store
             .certificate_status(&copy.certificate_number)
@@ -92,9 +99,19 @@ impl DemoDocuments {
                 self.signers.get(code).cloned()
             }
         };
-        let pdf = files::render(&state.documents, certificate, copy, copy.issued_at, enterprise).await?;
+        let pdf = files::render(
+            &state.documents,
+            certificate,
+            copy,
+            copy.issued_at,
+            enterprise,
+        )
+        .await?;
         if copy.kind == CopyKind::Usage {
-            state.store.save_document(copy.id, &pdf, copy.issued_at).await?;
+            state
+                .store
+                .save_document(copy.id, &pdf, copy.issued_at)
+                .await?;
         }
         let path = self.dir.join(format!(
             "{}-v{}-{}-{}.pdf",
@@ -124,7 +141,10 @@ impl DemoDocuments {
             out_dir.join("credentials.json"),
             serde_json::to_string_pretty(&self.credentials)?,
         )?;
-        std::fs::write(out_dir.join("pdf-root.pem"), state.documents.trust_root_pem.as_str())?;
+        std::fs::write(
+            out_dir.join("pdf-root.pem"),
+            state.documents.trust_root_pem.as_str(),
+        )?;
         Ok(())
     }
 }

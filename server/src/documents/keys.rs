@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use zizhi_documents::pki::{Role, Signer, Subject};
 use zizhi_documents::Fonts;
+use zizhi_documents::pki::{Role, Signer, Subject};
 
 use super::DocumentSettings;
 
@@ -55,7 +55,10 @@ fn write_file(path: &Path, text: &str, secret: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn pem_pair(cert: &Option<std::path::PathBuf>, key: &Option<std::path::PathBuf>) -> anyhow::Result<Option<Signer>> {
+fn pem_pair(
+    cert: &Option<std::path::PathBuf>,
+    key: &Option<std::path::PathBuf>,
+) -> anyhow::Result<Option<Signer>> {
     match (cert, key) {
         (Some(c), Some(k)) => Ok(Some(
             Signer::from_pem(&read(c)?, &read(k)?)
@@ -67,7 +70,11 @@ fn pem_pair(cert: &Option<std::path::PathBuf>, key: &Option<std::path::PathBuf>)
 }
 
 /// The demonstration PKI under `<data_dir>/pki/`, generated on first use.
-fn demo_pki(data_dir: &Path, issuer_name: &str, now: DateTime<Utc>) -> anyhow::Result<(Signer, Signer)> {
+fn demo_pki(
+    data_dir: &Path,
+    issuer_name: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(Signer, Signer)> {
     let dir = data_dir.join("pki");
     let files = ["root.pem", "root.key", "issuer.pem", "issuer.key"].map(|f| dir.join(f));
     if files.iter().all(|f| f.exists()) {
@@ -115,10 +122,20 @@ impl DocumentKeys {
         let fonts = Fonts::load(settings.font.as_deref())?;
         tracing::info!(fonts = %fonts.source(), "certificate fonts");
         let configured_issuer = pem_pair(&settings.issuer_certificate, &settings.issuer_key)?;
-        let configured_ca = pem_pair(&settings.enterprise_ca_certificate, &settings.enterprise_ca_key)?;
+        let configured_ca = pem_pair(
+            &settings.enterprise_ca_certificate,
+            &settings.enterprise_ca_key,
+        )?;
         let (issuer, ca) = match (configured_issuer, configured_ca) {
             (Some(i), Some(c)) => (i, c),
             (i, c) => {
+                if i.is_some() != c.is_some() {
+                    // Signatures by a generated half will not chain to the configured root.
+                    tracing::warn!(
+                        "documents: only one of the issuer certificate and the enterprise CA is \
+                         configured; the other comes from the generated demonstration PKI"
+                    );
+                }
                 let (root, demo_issuer) = demo_pki(data_dir, issuer_name, now)?;
                 (i.unwrap_or(demo_issuer), c.unwrap_or(root))
             }

@@ -19,7 +19,12 @@ async fn download_rules(backend: Backend) {
     let other = enrol(&app, &other_code).await;
 
     // Without a token, or with an unknown one, nothing.
-    let res = app.client.get(app.url("/api/v1/copies/1.pdf")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/api/v1/copies/1.pdf"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 401);
     let (s, _) = download(&app, "zzent_0000", "/api/v1/copies/1.pdf").await;
     assert_eq!(s, 401);
@@ -31,11 +36,17 @@ async fn download_rules(backend: Backend) {
         &token,
         "POST",
         &format!("/api/v1/enterprise/certificates/{number}/usage-copies"),
-        Some(json!({ "purpose": "投标", "from": today.to_string(), "to": today.to_string(),
-                     "password": "not the password" })),
+        Some(
+            json!({ "purpose": "投标", "from": today.to_string(), "to": today.to_string(),
+                     "password": "not the password" }),
+        ),
     )
     .await;
-    assert_eq!((s, b["error"].as_str()), (400, Some("wrong_password")), "{b}");
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (400, Some("wrong_password")),
+        "{b}"
+    );
     let (_, copies) = as_enterprise(
         &app,
         &token,
@@ -62,13 +73,19 @@ async fn download_rules(backend: Backend) {
     )
     .await;
     assert_eq!(s, 404);
-    let (s, list) = as_enterprise(&app, &other, "GET", "/api/v1/enterprise/certificates", None).await;
+    let (s, list) =
+        as_enterprise(&app, &other, "GET", "/api/v1/enterprise/certificates", None).await;
     assert_eq!(s, 200);
     assert_eq!(list[0]["number"], other_number.as_str(), "{list}");
 
     // A usage copy issued through the issuer API has no enterprise signature, so no file.
     let unsigned = usage_copy(&app, &number, "代办").await;
-    let (s, body) = download(&app, ISSUER_TOKEN, &format!("/api/v1/copies/{}.pdf", unsigned["id"])).await;
+    let (s, body) = download(
+        &app,
+        ISSUER_TOKEN,
+        &format!("/api/v1/copies/{}.pdf", unsigned["id"]),
+    )
+    .await;
     assert_eq!(s, 422);
     assert!(String::from_utf8_lossy(&body).contains("usage_copy_not_signed"));
 
@@ -87,13 +104,22 @@ async fn download_rules(backend: Backend) {
     assert!(String::from_utf8_lossy(&body).contains("copy_superseded"));
     // A new copy of the new version downloads.
     let fresh = enterprise_usage_copy(&app, &token, &number, "新版本投标").await;
-    assert_eq!(download(&app, &token, fresh["pdf"].as_str().unwrap()).await.0, 200);
+    assert_eq!(
+        download(&app, &token, fresh["pdf"].as_str().unwrap())
+            .await
+            .0,
+        200
+    );
 
     // With every qualification cancelled nothing of the certificate can be downloaded.
     for item in ["建筑工程施工总承包", "市政公用工程施工总承包"] {
         let id = qualification_id(&app, &number, item).await;
         let (s, b) = app
-            .issuer("POST", &format!("/api/v1/issuer/qualifications/{id}/cancel"), None)
+            .issuer(
+                "POST",
+                &format!("/api/v1/issuer/qualifications/{id}/cancel"),
+                None,
+            )
             .await;
         assert_eq!(s, 200, "{b}");
     }
@@ -107,11 +133,17 @@ async fn download_rules(backend: Backend) {
         &token,
         "POST",
         &format!("/api/v1/enterprise/certificates/{number}/usage-copies"),
-        Some(json!({ "purpose": "投标", "from": today.to_string(), "to": today.to_string(),
-                     "password": PASSWORD })),
+        Some(
+            json!({ "purpose": "投标", "from": today.to_string(), "to": today.to_string(),
+                     "password": PASSWORD }),
+        ),
     )
     .await;
-    assert_eq!((s, b["error"].as_str()), (422, Some("no_qualification_left")), "{b}");
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (422, Some("no_qualification_left")),
+        "{b}"
+    );
 
     // The password can be changed; the old one stops working.
     let (s, _) = as_enterprise(
@@ -128,12 +160,21 @@ async fn download_rules(backend: Backend) {
         &other,
         "POST",
         &format!("/api/v1/enterprise/certificates/{other_number}/usage-copies"),
-        Some(json!({ "purpose": "投标", "from": today.to_string(), "to": today.to_string(),
-                     "password": PASSWORD })),
+        Some(
+            json!({ "purpose": "投标", "from": today.to_string(), "to": today.to_string(),
+                     "password": PASSWORD }),
+        ),
     )
     .await;
-    assert_eq!((s, b["error"].as_str()), (400, Some("wrong_password")), "{b}");
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (400, Some("wrong_password")),
+        "{b}"
+    );
     app.stop().await;
     env.finish().await;
 }
-on_both_backends!(copies_download_only_for_their_owner_and_current_version, download_rules);
+on_both_backends!(
+    copies_download_only_for_their_owner_and_current_version,
+    crate::rules::download_rules
+);

@@ -42,7 +42,17 @@ impl Validators {
         assert!(o.status.success(), "certutil -N: {}", text(&o));
         let o = run(
             "certutil",
-            &["-A", "-n", "root", "-t", "CT,C,C", "-i", root.to_str().unwrap(), "-d", &nss],
+            &[
+                "-A",
+                "-n",
+                "root",
+                "-t",
+                "CT,C,C",
+                "-i",
+                root.to_str().unwrap(),
+                "-d",
+                &nss,
+            ],
             "libnss3-tools",
         );
         assert!(o.status.success(), "certutil -A: {}", text(&o));
@@ -77,9 +87,12 @@ impl Validators {
 
     /// pyHanko's executive summary: one `(field, verdict)` per signature.
     pub fn pyhanko(&self, pdf: &Path) -> (Vec<(String, String)>, String) {
+        // As a module, so the test does not depend on where pip put the script.
         let o = run(
-            "pyhanko",
+            "python3",
             &[
+                "-m",
+                "pyhanko",
                 "sign",
                 "validate",
                 "--executive-summary",
@@ -112,11 +125,7 @@ pub struct PdfSig {
 
 /// `pdftotext` of the page, whitespace removed (wrapped lines join up again).
 pub fn pdftotext(pdf: &Path) -> String {
-    let o = run(
-        "pdftotext",
-        &[pdf.to_str().unwrap(), "-"],
-        "poppler-utils",
-    );
+    let o = run("pdftotext", &[pdf.to_str().unwrap(), "-"], "poppler-utils");
     assert!(o.status.success(), "pdftotext: {}", text(&o));
     String::from_utf8_lossy(&o.stdout)
         .chars()
