@@ -87,7 +87,8 @@ fn payload(seed: u64) -> Result<(String, i16), Box<dyn std::error::Error>> {
     } else {
         Claims::example_approval()
     };
-    let text = QrText::encode(*rng.pick(HOSTS), &claims.sign(&key));
+    let host: &&str = rng.pick(HOSTS);
+    let text = QrText::encode(host, &claims.sign(&key));
     let version = zizhi_shared::render::qr_version(&text)?;
     Ok((text, version))
 }

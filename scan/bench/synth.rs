@@ -555,11 +555,11 @@ pub fn finish(mut img: Vec<[f32; 3]>, shot: &Shot, rng: &mut Rng) -> RgbImage {
             let d2 = (x - gx).powi(2) + (y - gy).powi(2);
             strength * (-d2 / (2.0 * radius * radius)).exp()
         });
-        for c in 0..3 {
-            let v = f64::from(px[c]) * light * l.tint[c];
+        for (channel, tint) in px.iter_mut().zip(l.tint) {
+            let v = f64::from(*channel) * light * tint;
             // Glare is light reflected off the paper surface: it adds to dark and light alike.
             let v = v + glare * (1.2 - v).max(0.0);
-            px[c] = (l.black + l.gain * v) as f32;
+            *channel = (l.black + l.gain * v) as f32;
         }
     }
     if shot.blur_sigma > 0.05 {

@@ -337,6 +337,31 @@ mod tests {
     }
 
     #[test]
+    fn normalisation_lifts_faint_detail_and_keeps_flat_areas_flat() {
+        // Stripes 6 grey levels deep on a bright background.
+        let (w, h) = (40, 8);
+        let data = (0..w * h)
+            .map(|i| if (i % w) / 2 % 2 == 0 { 236 } else { 242 })
+            .collect();
+        let n = Grey::new(w, h, data).unwrap().normalized(4, 2.0);
+        let (lo, hi) = (*n.data.iter().min().unwrap(), *n.data.iter().max().unwrap());
+        assert!(hi - lo > 100, "{lo}..{hi}");
+        let flat = Grey::new(16, 16, vec![200; 256])
+            .unwrap()
+            .normalized(4, 6.0);
+        assert!(flat.data.iter().all(|&v| v == 128));
+    }
+
+    #[test]
+    fn box_blur_averages_neighbours() {
+        let mut data = vec![0u8; 9];
+        data[4] = 90;
+        let b = Grey::new(3, 3, data).unwrap().box3();
+        assert_eq!(b.data[4], 10);
+        assert_eq!(Grey::new(1, 1, vec![7]).unwrap().box3().data, vec![7]);
+    }
+
+    #[test]
     fn adaptive_threshold_follows_a_gradient() {
         // A dark dot on a bright-to-dim gradient: only the dot is black.
         let (w, h) = (64, 16);

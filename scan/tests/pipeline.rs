@@ -5,7 +5,7 @@ mod synth;
 
 use image::{DynamicImage, GenericImage, GrayImage, Luma, RgbImage};
 use synth::{Qr, Rng};
-use zizhi_scan::{ScanResult, decode, decode_luma, decode_rgba};
+use zizhi_scan::{ScanResult, decode, decode_frame, decode_luma, decode_rgba};
 use zizhi_shared::{Claims, IssuerKey, KeyId, QrText};
 
 /// A real usage-copy payload (version 11–12 at level M, as printed).
@@ -161,4 +161,10 @@ fn rgba_frames_decode_like_the_same_image() {
     let img = synth::simple_photo(our_qr(), 480, 480, 4.0, 20.0, 0.6);
     let rgba = DynamicImage::ImageRgb8(img).to_rgba8();
     assert_ours(&decode_rgba(rgba.width(), rgba.height(), rgba.as_raw()));
+    // The camera-frame entry point makes only the cheap attempts.
+    let frame = decode_frame(rgba.width(), rgba.height(), rgba.as_raw());
+    assert_ours(&frame);
+    let blank = vec![255u8; 64 * 64 * 4];
+    let none = decode_frame(64, 64, &blank);
+    assert!(none.ours.is_none() && none.attempts <= zizhi_scan::pipeline::QUICK.len());
 }
