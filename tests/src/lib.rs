@@ -211,6 +211,40 @@ impl TestApp {
     }
 }
 
+/// Runs an independent peer program (the wechatpy platform, the browser script) that reads
+/// its steps as JSON on stdin and prints one JSON observation per step. Exit code 3 means the
+/// peer's own tool is missing: its message says what to install.
+pub fn run_json_peer(program: &str, script: &str, input: &Value) -> Vec<Value> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(program)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("these tests need {program} on PATH ({e})"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.to_string().as_bytes())
+        .expect("write steps");
+    let out = child.wait_with_output().expect("peer runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    match out.status.code() {
+        Some(0) => {}
+        Some(3) => panic!("{stderr}"),
+        _ => panic!("{script} failed ({}):\n{stderr}", out.status),
+    }
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{script} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
 /// A valid credit code built from a 17-character stem (checksum appended).
 pub fn credit_code(stem17: &str) -> String {
     let c = zizhi_shared::CreditCode::check_char(stem17).expect("stem in the code alphabet");

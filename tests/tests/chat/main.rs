@@ -7,9 +7,6 @@ mod protocol;
 mod replies;
 mod retries;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use zizhi_server::demo::seed::DemoSummary;
@@ -62,32 +59,7 @@ pub async fn peer(app: &TestApp, steps: Vec<Value>) -> Vec<Value> {
 
 fn run_peer(input: &Value) -> Vec<Value> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/wechat_peer.py");
-    let mut child = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("the chat tests need python3 on PATH ({e})"));
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.to_string().as_bytes())
-        .expect("write steps");
-    let out = child.wait_with_output().expect("peer runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    match out.status.code() {
-        Some(0) => {}
-        Some(3) => panic!("{stderr}"),
-        _ => panic!("the wechatpy peer failed ({}):\n{stderr}", out.status),
-    }
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "peer output is not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    zizhi_tests::run_json_peer("python3", script, input)
 }
 
 pub fn text(content: &str, msg_id: u64) -> Value {

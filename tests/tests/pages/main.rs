@@ -7,9 +7,7 @@
 mod browser;
 mod http;
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use zizhi_server::demo::seed::DemoSummary;
@@ -79,30 +77,5 @@ fn run_browser(input: &Value) -> Vec<Value> {
         std::path::Path::new(&chromium).exists(),
         "the page tests need Chromium at {chromium} (apt-get install chromium)"
     );
-    let mut child = Command::new("node")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("the page tests need node on PATH ({e})"));
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.to_string().as_bytes())
-        .expect("write steps");
-    let out = child.wait_with_output().expect("browser runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    match out.status.code() {
-        Some(0) => {}
-        Some(3) => panic!("{stderr}"),
-        _ => panic!("the browser script failed ({}):\n{stderr}", out.status),
-    }
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "browser output is not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+    zizhi_tests::run_json_peer("node", script, input)
 }
