@@ -23,6 +23,9 @@ command -v npm >/dev/null || need+=(nodejs npm)
 # Certificate PDFs: poppler (pdfsig, pdftotext, pdffonts, pdftoppm) and NSS certutil check them
 # as a third party would; fonts-noto-cjk (above) is also the face they are set in.
 command -v pdfsig >/dev/null || need+=(poppler-utils)
+# The scanner app tests feed Chromium's fake camera a video of a printed certificate made with
+# ffmpeg (pdftoppm rasterises the print; zbar checks the footage is readable).
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v certutil >/dev/null || need+=(libnss3-tools)
 [ -e /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
 if [ ${#need[@]} -gt 0 ]; then
@@ -52,6 +55,9 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is required" >&2; exit 1; }
 redis-cli -h 127.0.0.1 -p 6379 ping || { echo "Redis is required" >&2; exit 1; }
+
+step "scanner app: web build into mobile/dist (served at /app/, driven by tests/tests/app)"
+bash scripts/build-app.sh
 
 step "tests: SQLite and PostgreSQL + Redis"
 cargo test --workspace

@@ -122,6 +122,7 @@ pub fn router(state: AppState) -> Router {
     let public = Router::new()
         .merge(verify::api::router())
         .merge(register::api::public_router())
+        .merge(crate::snapshot::api::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::limit,
@@ -141,7 +142,13 @@ pub fn router(state: AppState) -> Router {
         // few addresses. Signatures gate it; it limits per follower instead.
         .merge(chat::router(&state))
         .route("/healthz", get(|| async { "ok" }))
+        // The scanner app's files at /app/.
+        .merge(crate::app_shell::router())
         .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
+        // CORS on the public read endpoints only; outside the routes to answer preflights.
+        .layer(axum::middleware::from_fn(
+            crate::app_shell::cors::public_reads,
+        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 // The path can carry a scanned payload; log only the route shape.

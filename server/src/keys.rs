@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use zizhi_shared::{Claims, IssuerKey, KeyId, QrText, SignedTrustList, TrustList, TrustedKey};
+use zizhi_shared::{
+    Claims, IssuerKey, KeyId, QrText, SignedStatusSnapshot, SignedTrustList, StatusSnapshot,
+    TrustList, TrustedKey,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -227,6 +230,12 @@ impl KeyRing {
 
     pub fn root_kid(&self) -> KeyId {
         self.root.kid()
+    }
+
+    /// Signs a status snapshot with the root key, the key that signs the trust list and the
+    /// one the app pins; the root secret stays inside the ring.
+    pub fn sign_status_snapshot(&self, snapshot: &StatusSnapshot) -> SignedStatusSnapshot {
+        snapshot.sign(&self.root)
     }
 
     /// Signs the claims with the key in force and gives the text the QR code holds.

@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod app_shell;
 pub mod cache;
 pub mod chat;
 pub mod cli;
@@ -29,6 +30,7 @@ pub mod pages;
 pub mod ratelimit;
 pub mod register;
 pub mod settings;
+pub mod snapshot;
 pub mod store;
 #[cfg(test)]
 mod testing;

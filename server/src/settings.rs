@@ -44,6 +44,8 @@ pub struct Settings {
     pub chat: ChatSettings,
     /// Certificate documents: fonts and the PDF signing keys.
     pub documents: crate::documents::DocumentSettings,
+    /// The built scanner app (`bash scripts/build-app.sh` writes it), served at `/app/`.
+    pub app_dir: PathBuf,
 }
 
 /// 公众号服务器配置: the values entered on the platform's server configuration page.
@@ -109,6 +111,7 @@ impl Default for Settings {
                 per_follower_per_minute: 30,
             },
             documents: crate::documents::DocumentSettings::default(),
+            app_dir: "mobile/dist".into(),
         }
     }
 }
@@ -226,6 +229,17 @@ mod tests {
                 s.issuer_token.as_ref().map(|t| t.expose_secret()),
                 Some("from-the-env")
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_app_is_served_from_mobile_dist_unless_zizhi_app_dir_says_otherwise() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            assert_eq!(load(None)?.app_dir, PathBuf::from("mobile/dist"));
+            jail.set_env("ZIZHI_APP_DIR", "/srv/zizhi/app");
+            assert_eq!(load(None)?.app_dir, PathBuf::from("/srv/zizhi/app"));
             Ok(())
         });
     }

@@ -75,6 +75,15 @@ pub(crate) fn open(bytes: &[u8], content_type: Option<&str>) -> Result<Envelope,
     }
     let kid = KeyId::from_slice(&header.key_id)
         .ok_or_else(|| Fault::Malformed("密钥标识应为 4 位字母或数字".into()))?;
+    // Said apart from other header faults: a status snapshot offered where a trust list is
+    // expected (or the reverse) is the likely mix-up, and the message should name it.
+    let expected_type = content_type.map(|ct| coset::ContentType::Text(ct.to_owned()));
+    if header.content_type != expected_type {
+        return Err(Fault::Malformed(match content_type {
+            Some(ct) => format!("内容类型应为 {ct}"),
+            None => "不应带有内容类型".into(),
+        }));
+    }
     if *header != protected_header(kid, content_type) {
         return Err(Fault::Malformed("受保护头部含有多余或错误的参数".into()));
     }

@@ -94,6 +94,22 @@ impl<'de> Deserialize<'de> for KeyId {
     }
 }
 
+/// Parses a pinned public key given as 64 hex digits (e.g. the root key an app ships with).
+/// A malformed key or a weak (small-order) point is refused: nothing signed under it could be
+/// trusted.
+pub fn verifying_key_from_hex(hex: &str) -> Result<VerifyingKey, PayloadError> {
+    let bad = || PayloadError::Malformed(format!("公钥应为 64 位十六进制数: {hex:.16}"));
+    let bytes: [u8; 32] = data_encoding::HEXLOWER_PERMISSIVE
+        .decode(hex.trim().as_bytes())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(bad)?;
+    VerifyingKey::from_bytes(&bytes)
+        .ok()
+        .filter(|k| !k.is_weak())
+        .ok_or_else(bad)
+}
+
 /// An issuer's Ed25519 signing key together with the key id that names it.
 #[derive(Clone)]
 pub struct IssuerKey {
@@ -178,6 +194,26 @@ mod tests {
         assert!(!debug.contains(&data_encoding::HEXLOWER.encode(&seed)));
         assert!(!debug.contains("171, 171"));
         assert_eq!(key.seed(), seed);
+    }
+
+    #[test]
+    fn pinned_keys_parse_from_hex_and_weak_or_bad_ones_are_refused() {
+        let key = IssuerKey::from_seed(KeyId::new(*b"RT01"), [9; 32]);
+        let hex = data_encoding::HEXLOWER.encode(&key.public_key_bytes());
+        assert_eq!(verifying_key_from_hex(&hex).unwrap(), key.verifying_key());
+        assert_eq!(
+            verifying_key_from_hex(&hex.to_uppercase()).unwrap(),
+            key.verifying_key()
+        );
+        let mut identity = "01".to_owned();
+        identity.push_str(&"00".repeat(31));
+        for bad in ["", "zz", &hex[..62], &identity] {
+            assert_eq!(
+                verifying_key_from_hex(bad).unwrap_err().code(),
+                "malformed",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

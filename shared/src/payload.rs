@@ -53,6 +53,8 @@ pub enum PayloadError {
     InvalidClaims(String),
     #[error("信任列表无效: {0}")]
     TrustListInvalid(String),
+    #[error("状态快照无效: {0}")]
+    StatusSnapshotInvalid(String),
 }
 
 impl PayloadError {
@@ -71,6 +73,7 @@ impl PayloadError {
             PayloadError::BadSignature => "bad_signature",
             PayloadError::InvalidClaims(_) => "invalid_claims",
             PayloadError::TrustListInvalid(_) => "trust_list_invalid",
+            PayloadError::StatusSnapshotInvalid(_) => "status_snapshot_invalid",
         }
     }
 }

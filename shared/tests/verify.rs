@@ -382,6 +382,7 @@ fn every_error_has_a_distinct_stable_code_and_a_chinese_message() {
         PayloadError::BadSignature,
         PayloadError::InvalidClaims("x".into()),
         PayloadError::TrustListInvalid("x".into()),
+        PayloadError::StatusSnapshotInvalid("x".into()),
     ];
     let codes: std::collections::BTreeSet<_> = all.iter().map(PayloadError::code).collect();
     assert_eq!(codes.len(), all.len());

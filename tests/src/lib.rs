@@ -245,6 +245,91 @@ pub fn run_json_peer(program: &str, script: &str, input: &Value) -> Vec<Value> {
     })
 }
 
+/// A peer program that talks in lines while it runs, for steps the Rust side must take in the
+/// middle (the browser asks for the server to be stopped, then goes on offline). It gets its
+/// input as one JSON line on stdin; each line it prints is handed to the test, which may answer
+/// with [`LinePeer::send`]. Its stderr is kept for the failure message. Exit code 3 means the
+/// peer's own tool is missing, as for [`run_json_peer`].
+pub struct LinePeer {
+    script: String,
+    child: tokio::process::Child,
+    stdin: Option<tokio::process::ChildStdin>,
+    stdout: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    stderr: tokio::task::JoinHandle<String>,
+}
+
+impl LinePeer {
+    pub async fn spawn(program: &str, script: &str, input: &Value) -> LinePeer {
+        use std::process::Stdio;
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+        let mut child = tokio::process::Command::new(program)
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("these tests need {program} on PATH ({e})"));
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(format!("{input}\n").as_bytes())
+            .await
+            .expect("write the input line");
+        let stdout = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut err = child.stderr.take().expect("stderr");
+        let stderr = tokio::spawn(async move {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s).await;
+            s
+        });
+        LinePeer {
+            script: script.to_owned(),
+            child,
+            stdin: Some(stdin),
+            stdout,
+            stderr,
+        }
+    }
+
+    /// The next line the peer printed; `None` once it closed its output.
+    pub async fn next_line(&mut self) -> Option<String> {
+        self.stdout
+            .next_line()
+            .await
+            .expect("read the peer's output")
+    }
+
+    /// Answers the peer with one line.
+    pub async fn send(&mut self, line: &str) {
+        use tokio::io::AsyncWriteExt;
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .expect("write to the peer");
+        stdin.flush().await.expect("flush");
+    }
+
+    /// Waits for the peer to exit and fails the test, with its stderr, unless it succeeded.
+    /// Returns its stderr (its log).
+    pub async fn finish(mut self) -> String {
+        drop(self.stdin.take());
+        let status = self.child.wait().await.expect("peer exits");
+        let stderr = self.stderr.await.unwrap_or_default();
+        match status.code() {
+            Some(0) => stderr,
+            Some(3) => panic!("{stderr}"),
+            _ => panic!("{} failed ({status}):\n{stderr}", self.script),
+        }
+    }
+
+    /// Ends a peer that is taking too long; returns what it logged.
+    pub async fn kill(mut self) -> String {
+        let _ = self.child.kill().await;
+        self.stderr.await.unwrap_or_default()
+    }
+}
+
 /// A valid credit code built from a 17-character stem (checksum appended).
 pub fn credit_code(stem17: &str) -> String {
     let c = zizhi_shared::CreditCode::check_char(stem17).expect("stem in the code alphabet");

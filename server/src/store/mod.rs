@@ -87,7 +87,19 @@ impl Store {
         &self.pool
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock up front (`BEGIN
+    /// IMMEDIATE`): a deferred transaction that read first cannot upgrade once another writer
+    /// has committed and fails with SQLITE_BUSY at once, whatever the busy timeout, so
+    /// concurrent issuer actions would fail instead of waiting their turn.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// A transaction that only reads: on SQLite (WAL) it never blocks writers.
+    pub async fn begin_read(&self) -> Result<Tx, StoreError> {
         Ok(self.pool.begin().await?)
     }
 
@@ -131,6 +143,17 @@ pub async fn append_event(
     subject: &str,
     detail: &serde_json::Value,
 ) -> Result<(), StoreError> {
+    // PostgreSQL hands out identity values at insert time but they become visible at commit,
+    // so two writers could commit events 11 then 10; a status snapshot read in between would
+    // claim "seq 11" and its deltas would never carry event 10's change. This lock, held to
+    // the end of the transaction, makes events commit in id order. Every caller appends its
+    // event last, right before committing, so the lock is held only for the commit. SQLite
+    // has a single writer already.
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_advisory_xact_lock(7283001)")
+            .execute(&mut **tx)
+            .await?;
+    }
     sqlx::query(
         "INSERT INTO events (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
     )

@@ -1,0 +1,211 @@
+//! The status snapshot on the device: which request to make, and what to do with the answer.
+//!
+//! The first sync fetches the full snapshot; later ones ask for the delta since the cached
+//! `seq` (and `since_time`, the cache's `as_of`, so the server can add certificates that
+//! expired in between). A delta that does not start where the cache ends (the server's
+//! register was rebuilt, another device's cache was copied in) makes the app fetch the full
+//! snapshot again instead of guessing.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use zizhi_shared::snapshot::{SignedStatusSnapshot, SnapshotError, StatusCache};
+
+use crate::sync::{Published, RootPin, SyncError};
+
+pub const SNAPSHOT_PATH: &str = "/api/v1/status/snapshot";
+
+/// The cache as stored, with when the device last synced it (the cache's `as_of` is when
+/// the server issued the snapshot).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredStatus {
+    pub cache: StatusCache,
+    pub synced_at: DateTime<Utc>,
+}
+
+/// Path and query of the next snapshot request.
+pub fn snapshot_request(cache: Option<&StatusCache>) -> String {
+    match cache {
+        Some(c) => format!(
+            "{SNAPSHOT_PATH}?since={}&since_time={}",
+            c.seq,
+            c.as_of.timestamp()
+        ),
+        None => SNAPSHOT_PATH.to_owned(),
+    }
+}
+
+/// What to do after a snapshot response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotStep {
+    /// The new cache to store.
+    Applied(StatusCache),
+    /// The delta does not fit the cache: fetch the full snapshot (the reason is for the log).
+    FetchFull(String),
+}
+
+/// Opens a snapshot response with the pinned root key and applies it to `cache` (a copy; the
+/// caller stores the result only when the whole sync succeeded).
+pub fn accept_snapshot(
+    json: &str,
+    pin: &RootPin,
+    cache: Option<&StatusCache>,
+) -> Result<SnapshotStep, SyncError> {
+    let published = Published::parse(json)?;
+    let bytes = published.signed_bytes(pin)?;
+    let vk = pin.verifying_key().ok_or(SyncError::NoPin)?;
+    let snapshot = SignedStatusSnapshot::from_bytes(bytes)
+        .open(&vk)
+        .map_err(|e| SyncError::BadSignature(e.to_string()))?;
+    let result = match cache {
+        Some(c) => {
+            let mut next = c.clone();
+            next.apply(snapshot).map(|()| next)
+        }
+        None => StatusCache::from_full(snapshot),
+    };
+    match result {
+        Ok(next) => Ok(SnapshotStep::Applied(next)),
+        Err(e @ (SnapshotError::SinceMismatch { .. } | SnapshotError::NotFull { .. })) => {
+            Ok(SnapshotStep::FetchFull(e.to_string()))
+        }
+        Err(e) => Err(SyncError::Snapshot(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use zizhi_shared::snapshot::{StatusSnapshot, VersionEntry, VersionState};
+    use zizhi_shared::{IssuerKey, KeyId};
+
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as B64;
+
+    use super::*;
+
+    fn root() -> IssuerKey {
+        IssuerKey::from_seed(KeyId::new(*b"RT01"), [9; 32])
+    }
+
+    fn pin() -> RootPin {
+        RootPin {
+            kid: "RT01".into(),
+            key_hex: hex::encode(root().public_key_bytes()),
+        }
+    }
+
+    fn t(h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, h, 0, 0).unwrap()
+    }
+
+    fn entry(version: u32, state: VersionState, at: DateTime<Utc>) -> VersionEntry {
+        VersionEntry {
+            certificate_number: "D231000037".parse().unwrap(),
+            version,
+            state,
+            at,
+        }
+    }
+
+    fn response(s: &StatusSnapshot, signer: &IssuerKey) -> String {
+        serde_json::json!({
+            "root_kid": "RT01",
+            "signed": B64.encode(s.sign(signer).as_bytes()),
+            "issued_at": s.issued_at,
+            "since": s.since,
+            "seq": s.seq,
+            "full": s.since == 0,
+        })
+        .to_string()
+    }
+
+    fn full() -> StatusSnapshot {
+        StatusSnapshot::new(
+            t(6),
+            0,
+            41,
+            vec![7],
+            vec![entry(1, VersionState::Superseded, t(5))],
+        )
+    }
+
+    #[test]
+    fn first_sync_asks_for_the_full_snapshot_then_deltas() {
+        assert_eq!(snapshot_request(None), "/api/v1/status/snapshot");
+        let cache = StatusCache::from_full(full()).unwrap();
+        assert_eq!(
+            snapshot_request(Some(&cache)),
+            format!(
+                "/api/v1/status/snapshot?since=41&since_time={}",
+                t(6).timestamp()
+            )
+        );
+    }
+
+    #[test]
+    fn a_full_snapshot_builds_the_cache_and_a_delta_updates_it() {
+        let step = accept_snapshot(&response(&full(), &root()), &pin(), None).unwrap();
+        let SnapshotStep::Applied(cache) = step else {
+            panic!("{step:?}")
+        };
+        assert!(cache.copy_withdrawn(7));
+        let delta = StatusSnapshot::new(
+            t(7),
+            41,
+            43,
+            vec![],
+            vec![entry(2, VersionState::Revoked, t(7))],
+        );
+        let step = accept_snapshot(&response(&delta, &root()), &pin(), Some(&cache)).unwrap();
+        let SnapshotStep::Applied(next) = step else {
+            panic!("{step:?}")
+        };
+        assert_eq!(next.seq, 43);
+        assert_eq!(next.as_of, t(7));
+        let n = "D231000037".parse().unwrap();
+        assert_eq!(
+            next.version_state(&n, 2),
+            Some((VersionState::Revoked, t(7)))
+        );
+        assert_eq!(
+            next.version_state(&n, 1),
+            Some((VersionState::Superseded, t(5)))
+        );
+    }
+
+    #[test]
+    fn a_delta_from_another_starting_point_asks_for_the_full_snapshot() {
+        let cache = StatusCache::from_full(full()).unwrap();
+        let delta = StatusSnapshot::new(t(7), 40, 43, vec![], vec![]);
+        let step = accept_snapshot(&response(&delta, &root()), &pin(), Some(&cache)).unwrap();
+        assert!(matches!(step, SnapshotStep::FetchFull(_)), "{step:?}");
+        // A delta with no cache at all, likewise.
+        let step = accept_snapshot(&response(&delta, &root()), &pin(), None).unwrap();
+        assert!(matches!(step, SnapshotStep::FetchFull(_)), "{step:?}");
+    }
+
+    #[test]
+    fn a_snapshot_not_signed_by_the_pinned_root_is_refused() {
+        let impostor = IssuerKey::from_seed(KeyId::new(*b"RT01"), [5; 32]);
+        let err = accept_snapshot(&response(&full(), &impostor), &pin(), None).unwrap_err();
+        assert_eq!(err.code(), "bad_signature");
+    }
+
+    #[test]
+    fn an_older_snapshot_does_not_replace_a_newer_cache() {
+        let newer = StatusSnapshot::new(t(9), 0, 50, vec![], vec![]);
+        let cache = StatusCache::from_full(newer).unwrap();
+        let err = accept_snapshot(&response(&full(), &root()), &pin(), Some(&cache)).unwrap_err();
+        assert_eq!(err.code(), "snapshot");
+    }
+
+    #[test]
+    fn the_cache_round_trips_through_json_for_local_storage() {
+        let stored = StoredStatus {
+            cache: StatusCache::from_full(full()).unwrap(),
+            synced_at: t(6),
+        };
+        let json = serde_json::to_string(&stored).unwrap();
+        assert_eq!(serde_json::from_str::<StoredStatus>(&json).unwrap(), stored);
+    }
+}

@@ -1,0 +1,244 @@
+//! 扫码: the rear camera with a framing guide, decoded in wasm every ~200 ms until a code of
+//! ours appears; the torch where the camera has one; "选择照片" as the fallback.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use dioxus::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlCanvasElement, HtmlInputElement, HtmlVideoElement, MediaStream};
+
+use super::camera;
+use super::platform::{self, document};
+use super::state::AppState;
+
+const FRAME_INTERVAL_MS: i32 = 200;
+const AIM: &str = "将证书上的二维码放入框内，保持手机稳定";
+const FOREIGN: &str = "不是资质证书二维码：请对准证书右下方的验证二维码";
+
+/// The camera stream shared by the scan task, the torch button and the drop hook.
+#[derive(Clone, Default)]
+struct Camera {
+    stream: Rc<RefCell<Option<MediaStream>>>,
+    /// False once the screen has been left: a stream that arrives later is stopped at once.
+    alive: Rc<Cell<bool>>,
+}
+
+impl Camera {
+    fn stop(&self) {
+        if let Some(s) = self.stream.borrow_mut().take() {
+            camera::close(&s);
+        }
+    }
+}
+
+/// Opens the camera outside the component's task: if the screen is left while the browser
+/// is still asking for permission, the stream that arrives afterwards is stopped, never
+/// left running.
+async fn open_guarded(cam: &Camera) -> Result<MediaStream, String> {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    let alive = cam.alive.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let result = camera::open().await;
+        if let Ok(s) = &result
+            && !alive.get()
+        {
+            camera::close(s);
+            return;
+        }
+        let _ = tx.send(result);
+    });
+    rx.await.unwrap_or_else(|_| Err("相机已关闭".into()))
+}
+
+fn scratch_canvas() -> Option<HtmlCanvasElement> {
+    document().create_element("canvas").ok()?.dyn_into().ok()
+}
+
+#[component]
+pub fn ScanScreen() -> Element {
+    let state = use_context::<AppState>();
+    let mut status = use_signal(|| "正在打开相机…".to_owned());
+    let mut torch = use_signal(|| None::<bool>);
+    let mut busy = use_signal(|| false);
+    // The camera could not start: the status is an error, and the photo button is the way on.
+    let mut failed = use_signal(|| false);
+    let cam = use_hook(|| {
+        let c = Camera::default();
+        c.alive.set(true);
+        c
+    });
+    use_drop({
+        let cam = cam.clone();
+        move || {
+            cam.alive.set(false);
+            cam.stop();
+        }
+    });
+
+    use_hook({
+        let cam = cam.clone();
+        move || {
+            spawn(async move {
+                let stream = match open_guarded(&cam).await {
+                    Ok(s) => s,
+                    Err(why) => {
+                        failed.set(true);
+                        status.set(why);
+                        return;
+                    }
+                };
+                *cam.stream.borrow_mut() = Some(stream.clone());
+                let (Some(video), Some(canvas)) = (
+                    camera::element::<HtmlVideoElement>("camera"),
+                    scratch_canvas(),
+                ) else {
+                    return;
+                };
+                camera::attach(&video, &stream);
+                status.set(AIM.to_owned());
+                let mut checked_torch = false;
+                let mut foreign_frames = 0u32;
+                loop {
+                    platform::sleep(FRAME_INTERVAL_MS).await;
+                    if *busy.peek() {
+                        continue;
+                    }
+                    let Some((w, h, rgba)) = camera::grab(&video, &canvas) else {
+                        continue;
+                    };
+                    if !checked_torch {
+                        // Capabilities are reliable once frames flow.
+                        checked_torch = true;
+                        if camera::has_torch(&stream) {
+                            torch.set(Some(false));
+                        }
+                    }
+                    let found = zizhi_scan::decode_frame(w, h, &rgba);
+                    if let Some(text) = found.ours {
+                        cam.stop();
+                        state.check(text);
+                        return;
+                    }
+                    if !found.others.is_empty() {
+                        foreign_frames = 10;
+                        status.set(FOREIGN.to_owned());
+                    } else if foreign_frames > 0 {
+                        foreign_frames -= 1;
+                        if foreign_frames == 0 {
+                            status.set(AIM.to_owned());
+                        }
+                    }
+                }
+            });
+        }
+    });
+
+    let toggle_torch = {
+        let cam = cam.clone();
+        move |_| {
+            let cam = cam.clone();
+            spawn(async move {
+                let on = !torch.peek().unwrap_or(false);
+                let stream = cam.stream.borrow().clone();
+                if let Some(s) = stream {
+                    match camera::set_torch(&s, on).await {
+                        Ok(()) => torch.set(Some(on)),
+                        Err(why) => status.set(why),
+                    }
+                }
+            });
+        }
+    };
+
+    let on_photo = {
+        let cam = cam.clone();
+        move |_| {
+            let cam = cam.clone();
+            spawn(async move {
+                let Some(input) = camera::element::<HtmlInputElement>("photo-input") else {
+                    return;
+                };
+                let Some(file) = input.files().and_then(|f| f.get(0)) else {
+                    return;
+                };
+                busy.set(true);
+                status.set("正在识别照片…".to_owned());
+                // Let the status paint before the decoder holds the thread.
+                platform::sleep(30).await;
+                let decoded = match scratch_canvas() {
+                    Some(canvas) => camera::photo_rgba(&file, &canvas).await,
+                    None => Err("无法读取照片".to_owned()),
+                };
+                input.set_value("");
+                busy.set(false);
+                let (w, h, rgba) = match decoded {
+                    Ok(d) => d,
+                    Err(why) => {
+                        status.set(why);
+                        return;
+                    }
+                };
+                let found = zizhi_scan::decode_rgba(w, h, &rgba);
+                match found.ours {
+                    Some(text) => {
+                        cam.stop();
+                        state.check(text);
+                    }
+                    None if !found.others.is_empty() => status.set(FOREIGN.to_owned()),
+                    None => status.set(
+                        "未识别到二维码：请让二维码完整、清晰地出现在照片中，靠近一些重拍"
+                            .to_owned(),
+                    ),
+                }
+            });
+        }
+    };
+
+    rsx! {
+        section { class: "scan",
+            div { class: "viewfinder",
+                video {
+                    id: "camera",
+                    "data-testid": "camera",
+                    autoplay: true,
+                    muted: true,
+                    "playsinline": "true",
+                }
+                div { class: "guide", "aria-hidden": "true",
+                    span { class: "corner tl" }
+                    span { class: "corner tr" }
+                    span { class: "corner bl" }
+                    span { class: "corner br" }
+                }
+                if let Some(on) = torch() {
+                    button {
+                        r#type: "button",
+                        class: if on { "torch on" } else { "torch" },
+                        "data-testid": "torch",
+                        onclick: toggle_torch,
+                        if on { "关闭手电筒" } else { "打开手电筒" }
+                    }
+                }
+            }
+            p {
+                class: if failed() { "scan-status error" } else { "scan-status" },
+                "data-testid": "scan-status",
+                role: "status",
+                "{status}"
+            }
+            label { class: "photo-button",
+                input {
+                    id: "photo-input",
+                    r#type: "file",
+                    accept: "image/*",
+                    "capture": "environment",
+                    "data-testid": "photo-input",
+                    onchange: on_photo,
+                }
+                "选择照片"
+            }
+            p { class: "hint", "也可拍摄或选择证书照片识别。核验在本机离线完成，联网时显示实时状态。" }
+        }
+    }
+}

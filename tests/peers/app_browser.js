@@ -1,0 +1,360 @@
+#!/usr/bin/env node
+// The inspector's phone for the scanner app: Debian's headless Chromium driven by
+// playwright-core at 375×667, its camera faked by Chromium from a .y4m video of a printed
+// certificate (`--use-file-for-fake-video-capture`), one Chromium launch per video.
+//
+// The Rust tests (tests/tests/app/) start a zizhi server with the demo register, make the
+// videos and photos, and write one JSON line on stdin:
+//   {"base": "http://127.0.0.1:PORT", "shots": "<dir>", "steps": [...]}
+// Steps, each naming the browser `b` it acts in:
+//   {"op": "launch", "b": "usage", "video": "/tmp/…/current_usage.y4m" | null, "camera": true}
+//   {"op": "open", "b": "usage"}                      /app/ until the app has mounted
+//   {"op": "result", "b": "usage", "name": "…", "source": "live", "details": true, "shot": "app-result-valid"}
+//   {"op": "scan_screen", "b": "…", "shot": "app-scan"} the camera view, running
+//   {"op": "photo", "b": "…", "file": "/tmp/…/photo.jpg"} through the file input
+//   {"op": "tab", "b": "…", "tab": "history"|"settings"|"scan"|"result", "shot": "app-history"}
+//   {"op": "sync", "b": "…", "name": "…"}             设置 until it says 同步成功
+//   {"op": "worker", "b": "…"}                        until the service worker controls the page
+//   {"op": "clear_history", "b": "…", "name": "…"}
+//   {"op": "stop_server"}                             prints STOP, waits for STOPPED on stdin
+//   {"op": "reload", "b": "…"}
+//   {"op": "close", "b": "…"}                         closes Chromium; reports its page errors
+// Every step prints one JSON line (what a person would see); the Rust side asserts, this
+// script only looks. A step that cannot find what it waits for reports it, it does not fail.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const readline = require('readline');
+
+let chromium;
+try {
+  ({ chromium } = require('playwright-core'));
+} catch (e) {
+  console.error(`the app tests need playwright-core: run \`npm ci\` in tests/peers (${e.message})`);
+  process.exit(3);
+}
+
+const CHROMIUM = process.env.ZIZHI_CHROMIUM || '/usr/bin/chromium';
+const FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+// Waits for the app: loading the wasm and decoding frames on a busy 2-core machine.
+const MOUNT_MS = 60000;
+const SCAN_MS = 60000;
+
+const rl = readline.createInterface({ input: process.stdin });
+const lines = [];
+let waiting = null;
+rl.on('line', (l) => {
+  if (waiting) {
+    const w = waiting;
+    waiting = null;
+    w(l);
+  } else {
+    lines.push(l);
+  }
+});
+const nextLine = () =>
+  lines.length ? Promise.resolve(lines.shift()) : new Promise((res) => { waiting = res; });
+
+const emit = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
+const log = (...a) => console.error(new Date().toISOString(), ...a);
+
+const browsers = {};
+
+async function text(page, selector) {
+  const l = page.locator(selector);
+  return (await l.count()) ? (await l.first().innerText()).trim() : null;
+}
+
+// Anything wider than the phone means sideways scrolling.
+async function pastEdge(page) {
+  return page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    return [...document.querySelectorAll('body *')]
+      .filter((e) => {
+        const r = e.getBoundingClientRect();
+        return r.width > 0 && r.right > w + 0.5;
+      })
+      .map((e) => e.tagName.toLowerCase() + (e.dataset.testid ? `[${e.dataset.testid}]` : ''));
+  });
+}
+
+// What the phone's screen shows (375×667); a fixed tab bar would land mid-page in a
+// full-page capture.
+async function shot(page, shots, name) {
+  if (!name) return null;
+  const file = path.join(shots, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+async function launch(step) {
+  const args = [...FLAGS];
+  if (step.camera !== false) {
+    args.push('--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream');
+    if (step.video) args.push(`--use-file-for-fake-video-capture=${step.video}`);
+  }
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+  const context = await browser.newContext({
+    viewport: { width: 375, height: 667 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    locale: 'zh-CN',
+    // "状态截至 …" is read as the inspector's clock shows it.
+    timezoneId: 'Asia/Shanghai',
+    userAgent:
+      'Mozilla/5.0 (Linux; Android 13; Phone) AppleWebKit/537.36 (KHTML, like Gecko) ' +
+      'Chrome/120.0 Mobile Safari/537.36',
+  });
+  const page = await context.newPage();
+  const b = { browser, context, page, errors: [], console: [] };
+  page.on('pageerror', (e) => b.errors.push(String(e && e.stack ? e.stack : e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') b.console.push(`${m.type()}: ${m.text()}`);
+  });
+  browsers[step.b] = b;
+  return { video: step.video || null };
+}
+
+async function open(b, base) {
+  const res = await b.page.goto(`${base}/app/`, { waitUntil: 'load' });
+  const mounted = await b.page
+    .waitForSelector('body[data-ready="1"]', { timeout: MOUNT_MS })
+    .then(() => true, () => false);
+  const meta = await b.page.evaluate(() => {
+    const m = (n) => {
+      const e = document.querySelector(`meta[name="${n}"]`);
+      return e ? e.getAttribute('content') : null;
+    };
+    return { root_key: m('zizhi-root-key'), root_kid: m('zizhi-root-kid') };
+  });
+  return { status: res ? res.status() : null, mounted, ...meta, csp: res ? res.headers()['content-security-policy'] : null };
+}
+
+async function result(b, shots, step) {
+  const page = b.page;
+  const r = page.locator('[data-testid=result]');
+  const found = await r.first().waitFor({ state: 'visible', timeout: SCAN_MS }).then(() => true, () => false);
+  if (!found) {
+    return { found, scan_status: await text(page, '[data-testid=scan-status]'), shot: await shot(page, shots, step.shot && `${step.shot}-missing`) };
+  }
+  // A live answer may replace an offline one that came first; wait for the one expected.
+  let settled = true;
+  if (step.source) {
+    settled = await page
+      .locator(`[data-testid=result][data-source="${step.source}"]`)
+      .first()
+      .waitFor({ state: 'visible', timeout: 20000 })
+      .then(() => true, () => false);
+  }
+  const out = {
+    found,
+    settled,
+    level: await r.first().getAttribute('data-level'),
+    source: await r.first().getAttribute('data-source'),
+    title: await text(page, '[data-testid=verdict-title]'),
+    message: await text(page, '[data-testid=verdict-message]'),
+    status_as_of: await text(page, '[data-testid=status-as-of]'),
+    claims: await text(page, '[data-testid=claims]'),
+    enterprise: await text(page, '[data-testid=enterprise-name]'),
+    has_qualifications: (await page.locator('[data-testid=qualifications]').count()) > 0,
+    text: (await r.first().innerText()).trim(),
+    past_edge: await pastEdge(page),
+  };
+  out.shot = await shot(page, shots, step.shot);
+  if (step.details && out.has_qualifications) {
+    const q = page.locator('[data-testid=qualifications]').first();
+    const isDetails = await q.evaluate((e) => e.tagName === 'DETAILS');
+    if (isDetails && !(await q.evaluate((e) => e.open))) {
+      await q.locator('summary').first().click();
+    }
+    out.qualifications_open = await q.evaluate((e) => e.tagName !== 'DETAILS' || e.open);
+    out.qualifications = (await q.innerText()).trim();
+    // Its heading just under the app's fixed title bar.
+    await q.evaluate((e) => window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY - 56));
+    out.details_shot = await shot(page, shots, step.shot && `${step.shot}-details`);
+  }
+  return out;
+}
+
+async function scanScreen(b, shots, step) {
+  const page = b.page;
+  await page.locator('[data-testid=tab-scan]').first().click().catch(() => {});
+  const video = page.locator('video[data-testid=camera]');
+  const playing = await page
+    .waitForFunction(() => {
+      const v = document.querySelector('video[data-testid=camera]');
+      return v && v.readyState >= 2 && v.videoWidth > 0 && !v.paused;
+    }, null, { timeout: 20000 })
+    .then(() => true, () => false);
+  const out = {
+    has_video: (await video.count()) > 0,
+    playing,
+    video_size: await page.evaluate(() => {
+      const v = document.querySelector('video[data-testid=camera]');
+      return v ? [v.videoWidth, v.videoHeight] : null;
+    }),
+    has_photo_input: (await page.locator('input[type=file][data-testid=photo-input]').count()) > 0,
+    photo_accept: await page.locator('[data-testid=photo-input]').first().getAttribute('accept').catch(() => null),
+    photo_capture: await page.locator('[data-testid=photo-input]').first().getAttribute('capture').catch(() => null),
+    torch: (await page.locator('[data-testid=torch]').count()) > 0,
+    scan_status: await text(page, '[data-testid=scan-status]'),
+    past_edge: await pastEdge(page),
+  };
+  // A few seconds of frames: nothing may be found where there is no code.
+  await page.waitForTimeout(3000);
+  out.result_shown = (await page.locator('[data-testid=result]').count()) > 0;
+  out.shot = await shot(page, shots, step.shot);
+  return out;
+}
+
+async function photo(b, step) {
+  const page = b.page;
+  await page.locator('[data-testid=tab-scan]').first().click().catch(() => {});
+  await page.locator('[data-testid=photo-input]').first().setInputFiles(step.file);
+  return { file: step.file };
+}
+
+async function tab(b, shots, step) {
+  const page = b.page;
+  await page.locator(`[data-testid=tab-${step.tab}]`).first().click();
+  await page.waitForTimeout(300);
+  const out = { tab: step.tab, past_edge: await pastEdge(page) };
+  if (step.tab === 'history') {
+    out.items = await page.locator('[data-testid=history-item]').allInnerTexts();
+    out.has_list = (await page.locator('[data-testid=history-list]').count()) > 0;
+  }
+  if (step.tab === 'settings') {
+    out.server_url = await page.locator('input[data-testid=server-url]').first().inputValue().catch(() => null);
+    out.trust_list_age = await text(page, '[data-testid=trust-list-age]');
+    out.snapshot_age = await text(page, '[data-testid=snapshot-age]');
+    out.sync_status = await text(page, '[data-testid=sync-status]');
+  }
+  out.shot = await shot(page, shots, step.shot);
+  return out;
+}
+
+async function sync(b, shots, step) {
+  const page = b.page;
+  await page.locator('[data-testid=tab-settings]').first().click();
+  const ok = () =>
+    page.waitForFunction(() => {
+      const s = document.querySelector('[data-testid=sync-status]');
+      return s && s.innerText.includes('同步成功');
+    }, null, { timeout: 20000 }).then(() => true, () => false);
+  // The app syncs by itself when it starts; 同步 now is the inspector's way to make sure.
+  let synced = await ok();
+  let clicked = false;
+  if (!synced) {
+    clicked = true;
+    await page.locator('[data-testid=sync-now]').first().click();
+    synced = await ok();
+  }
+  return {
+    synced,
+    clicked,
+    sync_status: await text(page, '[data-testid=sync-status]'),
+    trust_list_age: await text(page, '[data-testid=trust-list-age]'),
+    snapshot_age: await text(page, '[data-testid=snapshot-age]'),
+    shot: await shot(page, shots, step.shot),
+  };
+}
+
+async function worker(b) {
+  const page = b.page;
+  const state = await page.evaluate(async () => {
+    if (!('serviceWorker' in navigator)) return { supported: false };
+    const timeout = new Promise((res) => setTimeout(() => res(null), 30000));
+    const reg = await Promise.race([navigator.serviceWorker.ready, timeout]);
+    const keys = await caches.keys();
+    let cached = [];
+    for (const k of keys) {
+      const c = await caches.open(k);
+      cached = cached.concat((await c.keys()).map((r) => new URL(r.url).pathname));
+    }
+    return { supported: true, ready: !!reg, scope: reg ? reg.scope : null, active: !!(reg && reg.active), cached };
+  });
+  return state;
+}
+
+async function clearHistory(b, shots, step) {
+  const page = b.page;
+  await page.locator('[data-testid=tab-history]').first().click();
+  const before = await page.locator('[data-testid=history-item]').count();
+  page.once('dialog', (d) => d.accept());
+  await page.locator('[data-testid=history-clear]').first().click();
+  // The app asks first, in the page (a window.confirm would be accepted above).
+  const confirm = page.locator('[data-testid=history-clear-confirm]');
+  const asked = await confirm.first().waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false);
+  const confirm_shot = asked ? await shot(page, shots, step.shot && `${step.shot}-confirm`) : null;
+  if (asked) await confirm.first().click();
+  await page.waitForTimeout(500);
+  const after = await page.locator('[data-testid=history-item]').count();
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForSelector('body[data-ready="1"]', { timeout: MOUNT_MS }).catch(() => {});
+  await page.locator('[data-testid=tab-history]').first().click().catch(() => {});
+  await page.waitForTimeout(300);
+  const after_reload = await page.locator('[data-testid=history-item]').count();
+  return { before, asked, after, after_reload, confirm_shot, shot: await shot(page, shots, step.shot) };
+}
+
+async function run(input) {
+  fs.mkdirSync(input.shots, { recursive: true });
+  for (const step of input.steps) {
+    const b = browsers[step.b];
+    const started = Date.now();
+    let out;
+    log('step', step.op, step.b || '', step.name || '');
+    switch (step.op) {
+      case 'launch': out = await launch(step); break;
+      case 'open': out = await open(b, input.base); break;
+      case 'result': out = await result(b, input.shots, step); break;
+      case 'scan_screen': out = await scanScreen(b, input.shots, step); break;
+      case 'photo': out = await photo(b, step); break;
+      case 'tab': out = await tab(b, input.shots, step); break;
+      case 'sync': out = await sync(b, input.shots, step); break;
+      case 'worker': out = await worker(b); break;
+      case 'clear_history': out = await clearHistory(b, input.shots, step); break;
+      case 'stop_server': {
+        process.stdout.write('STOP\n');
+        const answer = await nextLine();
+        out = { answer };
+        break;
+      }
+      case 'reload': {
+        const res = await b.page.reload({ waitUntil: 'load' }).catch((e) => ({ error: String(e) }));
+        const mounted = await b.page
+          .waitForSelector('body[data-ready="1"]', { timeout: MOUNT_MS })
+          .then(() => true, () => false);
+        out = { mounted, error: res && res.error ? res.error : null, from_worker: res && res.fromServiceWorker ? res.fromServiceWorker() : null };
+        break;
+      }
+      case 'close': {
+        out = { page_errors: b.errors, console: b.console };
+        await b.browser.close();
+        delete browsers[step.b];
+        break;
+      }
+      default:
+        throw new Error(`unknown step ${step.op}`);
+    }
+    emit({ op: step.op, b: step.b || null, name: step.name || null, ms: Date.now() - started, ...out });
+  }
+}
+
+(async () => {
+  const input = JSON.parse(await nextLine());
+  try {
+    await run(input);
+  } finally {
+    for (const b of Object.values(browsers)) await b.browser.close().catch(() => {});
+    rl.close();
+  }
+})().catch((e) => {
+  console.error(e && e.stack ? e.stack : String(e));
+  process.exit(1);
+});
