@@ -1,5 +1,5 @@
-//! Dates, times and ages as the app shows them: `2026-01-31`, `2026-01-31 14:03` in the
-//! device's local time, and "3 分钟前".
+//! Dates, times and ages as the app shows them: `2026-01-31`, `2026-01-31 14:03` (the app
+//! passes Beijing time, see `web::platform::local_offset`), and "3 分钟前".
 //!
 //! The device's UTC offset is passed in (the browser gives it per instant, see
 //! `web::clock`), so everything here is a plain function that tests can pin.

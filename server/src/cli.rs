@@ -190,6 +190,10 @@ fn print_demo(s: &DemoSummary, base: &str, out: &std::path::Path) {
         let code = c.qr_text.rsplit('/').next().unwrap_or_default();
         println!("\n示例验证 sample verify URL: {base}/api/v1/verify/{code}");
     }
+    println!(
+        "扫码应用 scanner app: {base}/app/ （打印或在另一屏幕上显示 {}/*.pdf 后扫码）",
+        out.display()
+    );
 }
 
 fn keygen(settings: &Settings, kid: Option<&str>) -> anyhow::Result<ExitCode> {

@@ -567,26 +567,26 @@ async fn chained_deltas_taken_during_concurrent_changes_miss_nothing(backend: Ba
         .iter()
         .map(|id| vec![*id])
         .collect::<Vec<_>>()
-    .into_iter()
-    .map(|batch| {
-        let client = app.client.clone();
-        let urls: Vec<String> = batch
-            .iter()
-            .map(|id| app.url(&format!("/api/v1/issuer/copies/{id}/withdraw")))
-            .collect();
-        tokio::spawn(async move {
-            for url in urls {
-                let res = client
-                    .post(url)
-                    .bearer_auth(zizhi_tests::ISSUER_TOKEN)
-                    .send()
-                    .await
-                    .expect("withdraw");
-                assert_eq!(res.status().as_u16(), 200);
-            }
+        .into_iter()
+        .map(|batch| {
+            let client = app.client.clone();
+            let urls: Vec<String> = batch
+                .iter()
+                .map(|id| app.url(&format!("/api/v1/issuer/copies/{id}/withdraw")))
+                .collect();
+            tokio::spawn(async move {
+                for url in urls {
+                    let res = client
+                        .post(url)
+                        .bearer_auth(zizhi_tests::ISSUER_TOKEN)
+                        .send()
+                        .await
+                        .expect("withdraw");
+                    assert_eq!(res.status().as_u16(), 200);
+                }
+            })
         })
-    })
-    .collect();
+        .collect();
     let mut syncs = 0;
     while !writers.iter().all(|w| w.is_finished()) {
         let previous = StatusSnapshot::new(cache.as_of, 0, cache.seq, vec![], vec![]);

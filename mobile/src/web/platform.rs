@@ -21,9 +21,11 @@ pub fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_millis(Date::now() as i64).unwrap_or_default()
 }
 
-/// The device's offset from UTC now (east positive; the browser reports it west positive).
+/// The zone every time is shown in: Beijing time, whatever the device's zone. The register,
+/// the H5 pages and the offline reasons (from `zizhi_shared::offline`) all speak Beijing time,
+/// and one screen mixing two zones would mislead an inspector on a phone set to another zone.
 pub fn local_offset() -> LocalOffset {
-    LocalOffset(-(Date::new_0().get_timezone_offset() as i32))
+    LocalOffset::BEIJING
 }
 
 /// `location.origin`, e.g. `http://127.0.0.1:8080`.

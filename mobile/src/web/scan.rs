@@ -51,6 +51,13 @@ async fn open_guarded(cam: &Camera) -> Result<MediaStream, String> {
     rx.await.unwrap_or_else(|_| Err("相机已关闭".into()))
 }
 
+/// Another handle to the same stream. Not `stream.clone()`: web-sys's inherent
+/// `MediaStream::clone` is the JS `MediaStream.clone()`, a new stream with new tracks, and
+/// stopping those would leave the camera on.
+fn share(stream: &MediaStream) -> MediaStream {
+    Clone::clone(stream)
+}
+
 fn scratch_canvas() -> Option<HtmlCanvasElement> {
     document().create_element("canvas").ok()?.dyn_into().ok()
 }
@@ -80,7 +87,7 @@ pub fn ScanScreen() -> Element {
         let cam = cam.clone();
         move || {
             spawn(async move {
-                let stream = match open_guarded(&cam).await {
+                let mut stream = match open_guarded(&cam).await {
                     Ok(s) => s,
                     Err(why) => {
                         failed.set(true);
@@ -88,7 +95,7 @@ pub fn ScanScreen() -> Element {
                         return;
                     }
                 };
-                *cam.stream.borrow_mut() = Some(stream.clone());
+                *cam.stream.borrow_mut() = Some(share(&stream));
                 let (Some(video), Some(canvas)) = (
                     camera::element::<HtmlVideoElement>("camera"),
                     scratch_canvas(),
@@ -101,6 +108,27 @@ pub fn ScanScreen() -> Element {
                 let mut foreign_frames = 0u32;
                 loop {
                     platform::sleep(FRAME_INTERVAL_MS).await;
+                    if document().hidden() {
+                        // Locked phone or another app in front: the camera goes off, and comes
+                        // back when the inspector returns to this screen.
+                        cam.stop();
+                        torch.set(None);
+                        while document().hidden() {
+                            platform::sleep(500).await;
+                        }
+                        stream = match open_guarded(&cam).await {
+                            Ok(s) => s,
+                            Err(why) => {
+                                failed.set(true);
+                                status.set(why);
+                                return;
+                            }
+                        };
+                        *cam.stream.borrow_mut() = Some(share(&stream));
+                        camera::attach(&video, &stream);
+                        checked_torch = false;
+                        continue;
+                    }
                     if *busy.peek() {
                         continue;
                     }
