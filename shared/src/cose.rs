@@ -103,6 +103,25 @@ pub(crate) fn open(bytes: &[u8], content_type: Option<&str>) -> Result<Envelope,
     Ok(Envelope { kid, sign1 })
 }
 
+/// Opens a document the root key signs (trust list, status snapshot; told apart by content
+/// type), checking the signature when `root` is given. Faults come back as the reason in
+/// words, for the caller's own `…Invalid` error.
+pub(crate) fn open_root_signed(
+    bytes: &[u8],
+    content_type: &str,
+    root: Option<&VerifyingKey>,
+) -> Result<Envelope, String> {
+    let envelope = open(bytes, Some(content_type)).map_err(|f| match f {
+        Fault::Truncated => "数据被截断".to_owned(),
+        Fault::Trailing => "末尾有多余数据".to_owned(),
+        Fault::Malformed(why) => why,
+    })?;
+    match root {
+        Some(key) if !envelope.verify(key, &[]) => Err("根密钥签名无效".into()),
+        _ => Ok(envelope),
+    }
+}
+
 /// What [`seal`] would have written for this envelope's content.
 fn canonical_bytes(sign1: &CoseSign1, kid: KeyId, content_type: Option<&str>) -> Option<Vec<u8>> {
     let canonical = CoseSign1 {

@@ -74,7 +74,7 @@ use ciborium::Value;
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
-use crate::cose::{self, Fault};
+use crate::cose;
 use crate::domain::CertificateNumber;
 use crate::keys::{IssuerKey, KeyId};
 use crate::payload::PayloadError;
@@ -348,25 +348,19 @@ impl SignedStatusSnapshot {
 
     /// The root key id named in the envelope, read without verifying.
     pub fn root_kid(&self) -> Result<KeyId, PayloadError> {
-        Ok(self.envelope()?.kid)
+        Ok(
+            cose::open_root_signed(&self.0, STATUS_SNAPSHOT_CONTENT_TYPE, None)
+                .map_err(bad)?
+                .kid,
+        )
     }
 
     /// Verifies the root signature and returns the snapshot. Every fault is
     /// [`PayloadError::StatusSnapshotInvalid`] with the reason in its message.
     pub fn open(&self, root: &VerifyingKey) -> Result<StatusSnapshot, PayloadError> {
-        let envelope = self.envelope()?;
-        if !envelope.verify(root, &[]) {
-            return Err(bad("根密钥签名无效"));
-        }
+        let envelope = cose::open_root_signed(&self.0, STATUS_SNAPSHOT_CONTENT_TYPE, Some(root))
+            .map_err(bad)?;
         StatusSnapshot::from_cbor(envelope.payload())
-    }
-
-    fn envelope(&self) -> Result<cose::Envelope, PayloadError> {
-        cose::open(&self.0, Some(STATUS_SNAPSHOT_CONTENT_TYPE)).map_err(|f| match f {
-            Fault::Truncated => bad("数据被截断"),
-            Fault::Trailing => bad("末尾有多余数据"),
-            Fault::Malformed(why) => bad(why),
-        })
     }
 }
 
