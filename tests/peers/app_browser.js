@@ -208,6 +208,8 @@ async function scanScreen(b, shots, step) {
   // A few seconds of frames: nothing may be found where there is no code.
   await page.waitForTimeout(3000);
   out.result_shown = (await page.locator('[data-testid=result]').count()) > 0;
+  // The wasm pipeline's time for the last frame (a frame with no code: the full attempt list).
+  out.decode_ms = await page.locator('[data-testid=scan-status]').first().getAttribute('data-decode-ms').catch(() => null);
   out.shot = await shot(page, shots, step.shot);
   return out;
 }

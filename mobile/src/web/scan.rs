@@ -70,6 +70,9 @@ pub fn ScanScreen() -> Element {
     let mut busy = use_signal(|| false);
     // The camera could not start: the status is an error, and the photo button is the way on.
     let mut failed = use_signal(|| false);
+    // How long the last frame took to decode, in ms: shown to tests (and the curious) as
+    // `data-decode-ms`, the in-browser figure for the wasm pipeline.
+    let mut decode_ms = use_signal(|| None::<u32>);
     let cam = use_hook(|| {
         let c = Camera::default();
         c.alive.set(true);
@@ -142,7 +145,9 @@ pub fn ScanScreen() -> Element {
                             torch.set(Some(false));
                         }
                     }
+                    let started = js_sys::Date::now();
                     let found = zizhi_scan::decode_frame(w, h, &rgba);
+                    decode_ms.set(Some((js_sys::Date::now() - started).max(0.0) as u32));
                     if let Some(text) = found.ours {
                         cam.stop();
                         state.check(text);
@@ -252,6 +257,7 @@ pub fn ScanScreen() -> Element {
             p {
                 class: if failed() { "scan-status error" } else { "scan-status" },
                 "data-testid": "scan-status",
+                "data-decode-ms": decode_ms().map(|ms| ms.to_string()),
                 role: "status",
                 "{status}"
             }
