@@ -6,6 +6,7 @@
 //! header parameters, a nil payload) is refused. A signed object then has exactly one
 //! encoding, so scanners, caches and logs can compare codes byte for byte.
 
+use ciborium::Value;
 use coset::iana;
 use coset::{
     CborSerializable, CoseError, CoseSign1, CoseSign1Builder, Header, HeaderBuilder,
@@ -151,4 +152,25 @@ impl Envelope {
     pub(crate) fn payload(&self) -> &[u8] {
         self.sign1.payload.as_deref().unwrap_or_default()
     }
+}
+
+/// The payload map of a root-signed document (trust list, status snapshot): unsigned keys
+/// 1..=max into slots (index = key); unknown and repeated keys are refused.
+pub(crate) fn fields(value: Value, max: usize) -> Result<Vec<Option<Value>>, String> {
+    let Value::Map(entries) = value else {
+        return Err("应为 CBOR 映射".into());
+    };
+    let mut slots = vec![None; max + 1];
+    for (k, v) in entries {
+        let k = match k {
+            Value::Integer(i) => usize::try_from(i).ok(),
+            _ => None,
+        }
+        .filter(|k| (1..=max).contains(k))
+        .ok_or("未知的字段键")?;
+        if slots[k].replace(v).is_some() {
+            return Err("字段键重复".into());
+        }
+    }
+    Ok(slots)
 }

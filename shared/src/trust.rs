@@ -33,7 +33,7 @@ use ciborium::Value;
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
-use crate::cose;
+use crate::cose::{self, fields};
 use crate::keys::{IssuerKey, KeyId};
 use crate::payload::PayloadError;
 
@@ -264,26 +264,6 @@ fn decode(bytes: &[u8]) -> Result<TrustList, String> {
         })
         .collect::<Result<Vec<_>, String>>()?;
     Ok(TrustList { issued_at, keys })
-}
-
-/// A map with unsigned keys 1..=max into slots (index = key); unknown keys are refused.
-fn fields(value: Value, max: usize) -> Result<Vec<Option<Value>>, String> {
-    let Value::Map(entries) = value else {
-        return Err("应为 CBOR 映射".into());
-    };
-    let mut slots = vec![None; max + 1];
-    for (k, v) in entries {
-        let k = match k {
-            Value::Integer(i) => usize::try_from(i).ok(),
-            _ => None,
-        }
-        .filter(|k| (1..=max).contains(k))
-        .ok_or("未知的字段键")?;
-        if slots[k].replace(v).is_some() {
-            return Err("字段键重复".into());
-        }
-    }
-    Ok(slots)
 }
 
 fn as_i64(v: Value) -> Option<i64> {
