@@ -437,7 +437,7 @@ mod tests {
 
     use super::*;
 
-    fn t0() -> DateTime<Utc> {
+    pub(crate) fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 25, 6, 0, 0).unwrap()
     }
 
@@ -445,7 +445,12 @@ mod tests {
         IssuerKey::from_seed(KeyId::new(*b"RT01"), [9; 32])
     }
 
-    fn entry(number: &str, version: u32, state: VersionState, at: DateTime<Utc>) -> VersionEntry {
+    pub(crate) fn entry(
+        number: &str,
+        version: u32,
+        state: VersionState,
+        at: DateTime<Utc>,
+    ) -> VersionEntry {
         VersionEntry {
             certificate_number: number.parse().unwrap(),
             version,
@@ -454,7 +459,9 @@ mod tests {
         }
     }
 
-    fn full() -> StatusSnapshot {
+    /// Seq 40: copies 3 and 17 withdrawn, D231000037 v1 superseded and v2 revoked, A131000002
+    /// expired.
+    pub(crate) fn full() -> StatusSnapshot {
         StatusSnapshot::new(
             t0(),
             0,

@@ -164,52 +164,10 @@ impl StatusCache {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{Duration, TimeZone};
+    use chrono::Duration;
 
     use super::*;
-
-    fn t0() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 25, 6, 0, 0).unwrap()
-    }
-
-    fn entry(number: &str, version: u32, state: VersionState, at: DateTime<Utc>) -> VersionEntry {
-        VersionEntry {
-            certificate_number: number.parse().unwrap(),
-            version,
-            state,
-            at,
-        }
-    }
-
-    /// Seq 40: copies 3 and 17 withdrawn, D231000037 v1 superseded and v2 revoked.
-    fn full() -> StatusSnapshot {
-        StatusSnapshot::new(
-            t0(),
-            0,
-            40,
-            vec![17, 3],
-            vec![
-                entry(
-                    "D231000037",
-                    2,
-                    VersionState::Revoked,
-                    t0() - Duration::days(3),
-                ),
-                entry(
-                    "D231000037",
-                    1,
-                    VersionState::Superseded,
-                    t0() - Duration::days(30),
-                ),
-                entry(
-                    "A131000002",
-                    1,
-                    VersionState::Expired,
-                    t0() - Duration::days(1),
-                ),
-            ],
-        )
-    }
+    use crate::snapshot::tests::{entry, full, t0};
 
     #[test]
     fn a_delta_applies_only_to_the_cache_at_its_since() {
