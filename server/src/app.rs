@@ -20,11 +20,13 @@ use tower_http::trace::TraceLayer;
 use zizhi_shared::CertificateNumber;
 
 use crate::cache::StatusCache;
+use crate::error::AppError;
 use crate::keys::KeyRing;
 use crate::ratelimit::{self, RateLimiter};
 use crate::settings::Settings;
+use crate::shared_redis::SharedRedis;
 use crate::store::Store;
-use crate::{chat, copies, pages, register, verify};
+use crate::{auth, chat, copies, pages, register, verify};
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
@@ -34,6 +36,8 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     pub settings: Arc<Settings>,
     pub limiter: RateLimiter,
+    /// The Redis instances share, when configured.
+    pub redis: Option<SharedRedis>,
     pub issuer_token: Arc<SecretString>,
     /// Fonts and PDF signing keys for certificate documents.
     pub documents: crate::documents::keys::DocumentKeys,
@@ -45,13 +49,16 @@ impl AppState {
         let store = Store::connect(&settings.database_url)
             .await
             .context("cannot open the database")?;
-        let ttl = Duration::from_secs(settings.cache_ttl_secs.max(1));
-        let cache = match &settings.redis_url {
-            Some(url) => StatusCache::redis(url, &settings.redis_namespace, ttl)
-                .await
-                .context("cannot connect to Redis")?,
-            None => StatusCache::memory(ttl),
+        let redis = match &settings.redis_url {
+            Some(url) => Some(
+                SharedRedis::connect(url, &settings.redis_namespace)
+                    .await
+                    .context("cannot connect to Redis")?,
+            ),
+            None => None,
         };
+        let ttl = Duration::from_secs(settings.cache_ttl_secs.max(1));
+        let cache = StatusCache::new(ttl, redis.clone());
         let now = Utc::now();
         let keys = KeyRing::load_or_create(
             &settings.data_dir,
@@ -63,7 +70,7 @@ impl AppState {
             Some(t) => t.clone(),
             None => load_or_create_token(&settings.data_dir)?,
         };
-        let limiter = RateLimiter::new(&settings.rate_limit, cache.redis_connection());
+        let limiter = RateLimiter::new(&settings.rate_limit, redis.clone());
         let documents = crate::documents::keys::DocumentKeys::load(
             &settings.documents,
             &settings.data_dir,
@@ -76,6 +83,7 @@ impl AppState {
             keys: Arc::new(keys),
             settings: Arc::new(settings),
             limiter,
+            redis,
             issuer_token: Arc::new(issuer_token),
             documents,
         })
@@ -117,38 +125,20 @@ fn load_or_create_token(data_dir: &Path) -> anyhow::Result<SecretString> {
     Ok(token.into())
 }
 
-/// The whole HTTP surface.
+/// The whole HTTP surface, nested by who calls it. Authentication, CORS and rate limits are
+/// layers on the nests, so a route added to a nest gets its audience's rules whatever its path.
 pub fn router(state: AppState) -> Router {
-    let public = Router::new()
-        .merge(verify::api::router())
-        .merge(register::api::public_router())
-        .merge(crate::snapshot::api::router())
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            ratelimit::limit,
-        ));
-    let issuer = Router::new()
-        .merge(register::api::issuer_router())
-        .merge(copies::api::issuer_router())
-        // Authenticated (issuer or enterprise token) inside; the PDF root is public.
-        .merge(crate::documents::api::router());
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
-        .merge(public)
-        .merge(issuer)
-        // Rate-limited per client inside, answering with an HTML page when the limit is hit.
-        .merge(pages::router(&state))
-        // Not behind the per-IP limit: every follower's message arrives from the platform's
-        // few addresses. Signatures gate it; it limits per follower instead.
+        .merge(public(&state))
+        .nest("/api/v1/issuer", issuer(&state))
+        .nest("/api/v1/enterprise", enterprise(&state))
+        .nest("/api/v1", copy_files(&state))
+        // Not behind the per-address limit: every follower's message arrives from the
+        // platform's few addresses. Signatures gate it; it limits per follower instead.
         .merge(chat::router(&state))
         .route("/healthz", get(|| async { "ok" }))
-        // The scanner app's files at /app/.
-        .merge(crate::app_shell::router())
         .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
-        // CORS on the public read endpoints only; outside the routes to answer preflights.
-        .layer(axum::middleware::from_fn(
-            crate::app_shell::cors::public_reads,
-        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 // The path can carry a scanned payload; log only the route shape.
@@ -163,6 +153,83 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// Anyone, without credentials: verification, the trust list and the status snapshot (which
+/// the scanner app may call from another origin), lookup, the H5 pages and the app itself.
+fn public(state: &AppState) -> Router<AppState> {
+    let app_reads = app_reads(
+        state,
+        Router::new()
+            .nest(
+                "/api/v1",
+                verify::api::routes().merge(crate::snapshot::api::routes()),
+            )
+            .merge(verify::api::trust_list_routes()),
+    );
+    let lookup = rate_limited(
+        state,
+        Router::new().nest("/api/v1", register::api::lookup_routes()),
+    );
+    Router::new()
+        .merge(app_reads)
+        .merge(lookup)
+        .merge(crate::documents::api::public_routes())
+        // Rate-limited per client inside, answering with an HTML page when the limit is hit.
+        .merge(pages::router(state))
+        .merge(crate::app_shell::router())
+}
+
+/// The public API's per-client limit, on `routes`.
+fn rate_limited(state: &AppState, routes: Router<AppState>) -> Router<AppState> {
+    routes.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        ratelimit::limit,
+    ))
+}
+
+/// What the scanner app calls: rate-limited, and open to other origins. CORS sits outside the
+/// limiter, so a refusal reaches the app with its CORS headers, and is a layer (not a route
+/// layer) so preflights are answered before method routing would refuse `OPTIONS`.
+fn app_reads(state: &AppState, routes: Router<AppState>) -> Router<AppState> {
+    rate_limited(state, routes).layer(crate::app_shell::cors::layer())
+}
+
+/// Issuer staff (发证机关), with the issuer token. The nest's own fallback sits under the same
+/// layer, so without a token every path in it is refused alike: nothing tells a stranger
+/// which routes exist.
+fn issuer(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .merge(register::api::issuer_routes())
+        .merge(copies::api::issuer_routes())
+        .merge(crate::documents::api::issuer_routes())
+        .fallback(api_not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_issuer,
+        ))
+}
+
+/// An enterprise (企业), with its own token.
+fn enterprise(state: &AppState) -> Router<AppState> {
+    crate::documents::api::enterprise_routes()
+        .fallback(api_not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_enterprise,
+        ))
+}
+
+/// A copy's files, for the issuer or the enterprise that owns the copy.
+fn copy_files(state: &AppState) -> Router<AppState> {
+    crate::documents::api::copy_file_routes().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_copy_reader,
+    ))
+}
+
+async fn api_not_found() -> AppError {
+    AppError::not_found("not_found", "没有这个接口")
 }
 
 /// A server bound to its port, running until `shutdown` is called or the handle dropped.
@@ -235,11 +302,14 @@ impl RunningServer {
 mod tests {
     use std::net::SocketAddr;
 
+    use axum::Router;
     use axum::body::Body;
     use axum::extract::ConnectInfo;
     use axum::http::{Method, Request, StatusCode, header};
+    use axum::routing::get;
     use chrono::{Duration, Utc};
     use serde_json::{Value, json};
+    use tower::ServiceExt;
 
     use crate::keys::PublishedTrustList;
     use crate::testing::{Reply, TOKEN, TestApp};
@@ -341,6 +411,90 @@ mod tests {
         let r = app.issuer(Method::GET, "/api/v1/issuer/events", None).await;
         assert_eq!(r.status, StatusCode::OK);
         assert_eq!(r.json(), json!([]));
+    }
+
+    /// A path of `segments` random segments under `prefix`, in characters a URL may carry.
+    fn random_path(prefix: &str, segments: usize) -> String {
+        const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789-_.~%20";
+        let mut path = prefix.to_owned();
+        for _ in 0..segments {
+            let mut raw = [0u8; 12];
+            getrandom::fill(&mut raw).unwrap();
+            path.push('/');
+            path.extend(raw.iter().map(|b| CHARS[*b as usize % CHARS.len()] as char));
+        }
+        path
+    }
+
+    #[tokio::test]
+    async fn every_path_in_the_issuer_nest_is_refused_without_the_token() {
+        // Not a list of routes: whatever route the nest holds or will hold, its layer decides.
+        let app = TestApp::new().await;
+        let methods = [Method::GET, Method::POST, Method::PUT, Method::DELETE];
+        for i in 0..64 {
+            let path = random_path("/api/v1/issuer", 1 + i % 4);
+            let method = methods[i % methods.len()].clone();
+            let req = Request::builder()
+                .method(method.clone())
+                .uri(&path)
+                .body(Body::empty())
+                .unwrap();
+            let r = app.send(req).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+            assert_eq!(r.json()["error"], "unauthorized", "{method} {path}");
+            // With the token the same path is simply absent (or a real route's answer).
+            let r = app.issuer(method.clone(), &path, None).await;
+            assert_ne!(r.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+        }
+        // The enterprise nest likewise, with the issuer's token too: it is not an enterprise's.
+        for i in 0..16 {
+            let path = random_path("/api/v1/enterprise", 1 + i % 3);
+            let r = app.issuer(Method::GET, &path, None).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_route_in_the_app_reads_group_carries_cors_and_one_elsewhere_does_not() {
+        // A route of any name put into the group the scanner app calls is shared across
+        // origins; the same route in the lookup group is not.
+        let app = TestApp::new().await;
+        let path = random_path("/api/v1", 2);
+        let routes = || Router::new().route(&path, get(|| async { "ok" }));
+        let shared = super::app_reads(&app.state, routes()).with_state(app.state.clone());
+        let same_origin = super::rate_limited(&app.state, routes()).with_state(app.state.clone());
+        let with_origin = |method: Method| {
+            let mut req = Request::builder()
+                .method(method.clone())
+                .uri(&path)
+                .header(header::ORIGIN, "https://other.example.cn");
+            if method == Method::OPTIONS {
+                req = req.header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET");
+            }
+            req.body(Body::empty()).unwrap()
+        };
+        for method in [Method::GET, Method::OPTIONS] {
+            let r = shared
+                .clone()
+                .oneshot(with_origin(method.clone()))
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{method} {path}: {}", r.status());
+            assert_eq!(
+                r.headers().get("access-control-allow-origin").unwrap(),
+                "*",
+                "{method} {path}"
+            );
+            let r = same_origin
+                .clone()
+                .oneshot(with_origin(method.clone()))
+                .await
+                .unwrap();
+            assert!(
+                r.headers().get("access-control-allow-origin").is_none(),
+                "{method} {path}"
+            );
+        }
     }
 
     #[tokio::test]

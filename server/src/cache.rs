@@ -11,29 +11,28 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use zizhi_shared::CertificateNumber;
 
 use crate::register::model::CertificateStatus;
+use crate::shared_redis::SharedRedis;
 use crate::store::{Store, StoreError};
 
 #[derive(Clone)]
 pub enum StatusCache {
-    Memory(Arc<MemoryCache>),
+    InProcess(Arc<InProcessCache>),
     Redis(RedisCache),
 }
 
-pub struct MemoryCache {
+pub struct InProcessCache {
     entries: moka::future::Cache<CertificateNumber, Arc<Option<CertificateStatus>>>,
     generation: AtomicU64,
 }
 
 #[derive(Clone)]
 pub struct RedisCache {
-    conn: ConnectionManager,
+    redis: SharedRedis,
     ttl_secs: u64,
-    namespace: Arc<str>,
     /// Decoded entries kept in this instance, each valid only while its generation is the
     /// one Redis holds: a repeat scan costs one small GET and no decoding.
     local: moka::future::Cache<CertificateNumber, (u64, Arc<Option<CertificateStatus>>)>,
@@ -47,11 +46,11 @@ struct RedisEntry {
 
 impl RedisCache {
     fn entry_key(&self, n: &CertificateNumber) -> String {
-        format!("{}:status:{n}", self.namespace)
+        self.redis.key("status", n)
     }
 
     fn generation_key(&self, n: &CertificateNumber) -> String {
-        format!("{}:gen:{n}", self.namespace)
+        self.redis.key("gen", n)
     }
 }
 
@@ -64,32 +63,27 @@ pub enum CacheError {
 }
 
 impl StatusCache {
-    pub fn memory(ttl: Duration) -> StatusCache {
-        StatusCache::Memory(Arc::new(MemoryCache {
-            entries: moka::future::Cache::builder()
+    /// Shared through `redis` when there is one, else kept in this process.
+    pub fn new(ttl: Duration, redis: Option<SharedRedis>) -> StatusCache {
+        fn local<V: Clone + Send + Sync + 'static>(
+            ttl: Duration,
+        ) -> moka::future::Cache<CertificateNumber, V> {
+            moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(ttl)
-                .build(),
-            generation: AtomicU64::new(0),
-        }))
-    }
-
-    pub async fn redis(
-        url: &str,
-        namespace: &str,
-        ttl: Duration,
-    ) -> Result<StatusCache, redis::RedisError> {
-        let client = redis::Client::open(url)?;
-        let conn = ConnectionManager::new(client).await?;
-        Ok(StatusCache::Redis(RedisCache {
-            conn,
-            ttl_secs: ttl.as_secs().max(1),
-            namespace: namespace.into(),
-            local: moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(ttl)
-                .build(),
-        }))
+                .build()
+        }
+        match redis {
+            Some(redis) => StatusCache::Redis(RedisCache {
+                redis,
+                ttl_secs: ttl.as_secs().max(1),
+                local: local(ttl),
+            }),
+            None => StatusCache::InProcess(Arc::new(InProcessCache {
+                entries: local(ttl),
+                generation: AtomicU64::new(0),
+            })),
+        }
     }
 
     /// The certificate's status, from the cache when it is current, from the store otherwise.
@@ -99,7 +93,7 @@ impl StatusCache {
         number: &CertificateNumber,
     ) -> Result<Arc<Option<CertificateStatus>>, CacheError> {
         match self {
-            StatusCache::Memory(m) => {
+            StatusCache::InProcess(m) => {
                 if let Some(hit) = m.entries.get(number).await {
                     return Ok(hit);
                 }
@@ -113,7 +107,7 @@ impl StatusCache {
                 Ok(loaded)
             }
             StatusCache::Redis(r) => {
-                let mut conn = r.conn.clone();
+                let mut conn = r.redis.conn();
                 let generation: Option<u64> = conn.get(r.generation_key(number)).await?;
                 let generation = generation.unwrap_or(0);
                 if let Some((g, status)) = r.local.get(number).await
@@ -151,23 +145,15 @@ impl StatusCache {
     /// Called after a change to the certificate has committed.
     pub async fn invalidate(&self, number: &CertificateNumber) -> Result<(), CacheError> {
         match self {
-            StatusCache::Memory(m) => {
+            StatusCache::InProcess(m) => {
                 m.generation.fetch_add(1, Ordering::AcqRel);
                 m.entries.invalidate(number).await;
             }
             StatusCache::Redis(r) => {
-                let mut conn = r.conn.clone();
+                let mut conn = r.redis.conn();
                 let _: u64 = conn.incr(r.generation_key(number), 1u64).await?;
             }
         }
         Ok(())
-    }
-
-    /// The Redis connection and key namespace, for other shared state (rate limits).
-    pub fn redis_connection(&self) -> Option<(ConnectionManager, Arc<str>)> {
-        match self {
-            StatusCache::Redis(r) => Some((r.conn.clone(), r.namespace.clone())),
-            StatusCache::Memory(_) => None,
-        }
     }
 }

@@ -182,7 +182,7 @@ fn print_demo(s: &DemoSummary, base: &str, out: &std::path::Path) {
         let code = c.qr_text.rsplit('/').next().unwrap_or_default();
         println!("  {:<20} {}", c.case, c.expect);
         println!("  {:<20} curl {base}/api/v1/verify/{code}", "");
-        if let Some(url) = crate::pages::verdict_url(base, &c.qr_text) {
+        if let Some(url) = crate::links::verdict_url(base, &c.qr_text) {
             println!("  {:<20} 手机页面 H5 {url}", "");
         }
     }

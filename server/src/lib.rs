@@ -17,6 +17,7 @@
 
 pub mod app;
 pub mod app_shell;
+pub mod auth;
 pub mod cache;
 pub mod chat;
 pub mod cli;
@@ -26,10 +27,12 @@ pub mod documents;
 pub mod error;
 pub mod extract;
 pub mod keys;
+pub mod links;
 pub mod pages;
 pub mod ratelimit;
 pub mod register;
 pub mod settings;
+pub mod shared_redis;
 pub mod snapshot;
 pub mod store;
 #[cfg(test)]

@@ -9,41 +9,40 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use redis::aio::ConnectionManager;
 
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::settings::RateLimitSettings;
+use crate::shared_redis::SharedRedis;
 
 #[derive(Clone)]
 pub enum RateLimiter {
     Off,
-    Local(Arc<DefaultKeyedRateLimiter<IpAddr>>),
+    InProcess(Arc<DefaultKeyedRateLimiter<IpAddr>>),
     Redis {
-        conn: ConnectionManager,
-        namespace: Arc<str>,
+        redis: SharedRedis,
         per_minute: u32,
         burst: u32,
     },
 }
 
 impl RateLimiter {
-    pub fn new(s: &RateLimitSettings, redis: Option<(ConnectionManager, Arc<str>)>) -> RateLimiter {
+    /// Shared through `redis` when there is one, else counted in this process.
+    pub fn new(s: &RateLimitSettings, redis: Option<SharedRedis>) -> RateLimiter {
         if !s.enabled {
             return RateLimiter::Off;
         }
         let per_minute = s.per_minute.max(1);
         match redis {
-            Some((conn, namespace)) => RateLimiter::Redis {
-                conn,
-                namespace,
+            Some(redis) => RateLimiter::Redis {
+                redis,
                 per_minute,
                 burst: s.burst,
             },
             None => {
                 let quota = Quota::per_minute(NonZeroU32::new(per_minute).expect("nonzero"))
                     .allow_burst(NonZeroU32::new(s.burst.max(1)).expect("nonzero"));
-                RateLimiter::Local(Arc::new(governor::RateLimiter::keyed(quota)))
+                RateLimiter::InProcess(Arc::new(governor::RateLimiter::keyed(quota)))
             }
         }
     }
@@ -52,7 +51,7 @@ impl RateLimiter {
     async fn check(&self, ip: IpAddr) -> Result<(), u64> {
         match self {
             RateLimiter::Off => Ok(()),
-            RateLimiter::Local(l) => l.check_key(&ip).map_err(|not_until| {
+            RateLimiter::InProcess(l) => l.check_key(&ip).map_err(|not_until| {
                 let clock = governor::clock::DefaultClock::default();
                 not_until
                     .wait_time_from(governor::clock::Clock::now(&clock))
@@ -60,15 +59,14 @@ impl RateLimiter {
                     + 1
             }),
             RateLimiter::Redis {
-                conn,
-                namespace,
+                redis,
                 per_minute,
                 burst,
             } => {
                 let now = chrono::Utc::now().timestamp();
                 let window = now / 60;
-                let key = format!("{namespace}:rl:{ip}:{window}");
-                let mut conn = conn.clone();
+                let key = redis.key("rl", format_args!("{ip}:{window}"));
+                let mut conn = redis.conn();
                 let res: Result<(u64,), _> = redis::pipe()
                     .atomic()
                     .incr(&key, 1u64)

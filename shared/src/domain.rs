@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -455,25 +455,6 @@ impl UsageTerms {
         }
         Ok(UsageTerms { purpose, from, to })
     }
-}
-
-/// 批准件: the long-term copy for internal display; never valid for business use.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApprovalCopy {
-    pub id: u64,
-    pub certificate_number: CertificateNumber,
-    pub certificate_version: u32,
-    pub issued_at: DateTime<Utc>,
-}
-
-/// 使用件: a copy for one purpose and one period; an enterprise may make any number.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UsageCopy {
-    pub id: u64,
-    pub certificate_number: CertificateNumber,
-    pub certificate_version: u32,
-    pub terms: UsageTerms,
-    pub issued_at: DateTime<Utc>,
 }
 
 #[cfg(test)]

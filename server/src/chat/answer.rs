@@ -8,7 +8,8 @@ use zizhi_shared::{CertificateNumber, CreditCode};
 use super::message::{Article, Event, Inbound, Message, Reply};
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::pages::{self, certificate, search};
+use crate::links;
+use crate::pages::{certificate, search};
 use crate::register::lookup::{EnterpriseSummary, Page};
 use crate::verify::verdict::{Level, Verdict};
 
@@ -216,7 +217,7 @@ fn level_code(l: Level) -> &'static str {
 
 /// The verdict as a one-article news reply whose link opens the `/V/` page (详情).
 pub fn verdict_answer(base: &str, text: &str, v: &Verdict, kind: &'static str) -> Answer {
-    let url = pages::verdict_url(base, text).unwrap_or_else(|| format!("{base}/search"));
+    let url = links::verdict_url(base, text).unwrap_or_else(|| format!("{base}/search"));
     let (title, description, subject) = match &v.claims {
         Some(c) => {
             let mut d = v.summary.message.clone();
@@ -299,7 +300,7 @@ async fn certificate_answer(state: &AppState, base: &str, n: &CertificateNumber)
         Reply::News(Article {
             title: format!("【{}】{} {}", s.title, n, cert.category.certificate_title()),
             description,
-            url: pages::certificate_url(base, n),
+            url: links::certificate_url(base, n),
         }),
         "text_number",
         "found",
@@ -350,7 +351,7 @@ async fn enterprises_answer(state: &AppState, base: &str, q: &str, kind: &'stati
             let (_, label) = search::certificate_label(c, today);
             block.push_str(&format!(
                 "· <a href=\"{}\">{}</a> {}（{}）\n",
-                pages::certificate_url(base, &c.number),
+                links::certificate_url(base, &c.number),
                 c.number,
                 c.category_name,
                 label
@@ -364,7 +365,7 @@ async fn enterprises_answer(state: &AppState, base: &str, q: &str, kind: &'stati
     if found.total > found.items.len() as u64 || text.is_empty() {
         text.push_str(&format!(
             "<a href=\"{}\">查看全部 {} 家</a>",
-            pages::search_url(base, q, 1),
+            links::search_url(base, q, 1),
             found.total
         ));
     } else {

@@ -3,10 +3,11 @@
 //! answer, waits briefly for it while the first is still working, or says nothing. Shared
 //! through Redis when configured, so a retry that lands on another instance is caught too.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
+
+use crate::shared_redis::SharedRedis;
 
 /// Retries come within about 15 s; a minute covers them with room to spare.
 const KEEP_SECS: u64 = 60;
@@ -34,11 +35,8 @@ pub struct Dedupe(Inner);
 
 #[derive(Clone)]
 enum Inner {
-    Memory(moka::future::Cache<String, Slot>),
-    Redis {
-        conn: ConnectionManager,
-        namespace: Arc<str>,
-    },
+    InProcess(moka::future::Cache<String, Slot>),
+    Redis(SharedRedis),
 }
 
 // Values stored in Redis: a marker byte, then the reply.
@@ -47,10 +45,11 @@ const DONE_REPLY: char = 'R';
 const DONE_NOTHING: &str = "N";
 
 impl Dedupe {
-    pub fn new(redis: Option<(ConnectionManager, Arc<str>)>) -> Dedupe {
+    /// Shared through `redis` when there is one, else kept in this process.
+    pub fn new(redis: Option<SharedRedis>) -> Dedupe {
         match redis {
-            Some((conn, namespace)) => Dedupe(Inner::Redis { conn, namespace }),
-            None => Dedupe(Inner::Memory(
+            Some(redis) => Dedupe(Inner::Redis(redis)),
+            None => Dedupe(Inner::InProcess(
                 moka::future::Cache::builder()
                     .max_capacity(100_000)
                     .time_to_live(Duration::from_secs(KEEP_SECS))
@@ -59,13 +58,13 @@ impl Dedupe {
         }
     }
 
-    fn redis_key(namespace: &str, key: &str) -> String {
-        format!("{namespace}:chat:seen:{key}")
+    fn redis_key(redis: &SharedRedis, key: &str) -> String {
+        redis.key("chat:seen", key)
     }
 
     pub async fn claim(&self, key: &str) -> Result<Claim, redis::RedisError> {
         match &self.0 {
-            Inner::Memory(cache) => {
+            Inner::InProcess(cache) => {
                 let entry = cache.entry(key.to_owned()).or_insert(Slot::Pending).await;
                 Ok(if entry.is_fresh() {
                     Claim::First
@@ -76,9 +75,9 @@ impl Dedupe {
                     }
                 })
             }
-            Inner::Redis { conn, namespace } => {
-                let mut conn = conn.clone();
-                let k = Self::redis_key(namespace, key);
+            Inner::Redis(redis) => {
+                let mut conn = redis.conn();
+                let k = Self::redis_key(redis, key);
                 // SET NX EX: only one instance wins the key, and it expires on its own.
                 let won: Option<String> = redis::cmd("SET")
                     .arg(&k)
@@ -112,13 +111,13 @@ impl Dedupe {
     /// Looks again at a key another delivery holds.
     pub async fn peek(&self, key: &str) -> Result<Claim, redis::RedisError> {
         match &self.0 {
-            Inner::Memory(cache) => Ok(match cache.get(key).await {
+            Inner::InProcess(cache) => Ok(match cache.get(key).await {
                 None | Some(Slot::Pending) => Claim::Pending,
                 Some(Slot::Done(r)) => Claim::Done(r),
             }),
-            Inner::Redis { conn, namespace } => {
-                let mut conn = conn.clone();
-                Self::peek_redis(&mut conn, &Self::redis_key(namespace, key)).await
+            Inner::Redis(redis) => {
+                let mut conn = redis.conn();
+                Self::peek_redis(&mut conn, &Self::redis_key(redis, key)).await
             }
         }
     }
@@ -130,20 +129,20 @@ impl Dedupe {
         reply_xml: Option<&str>,
     ) -> Result<(), redis::RedisError> {
         match &self.0 {
-            Inner::Memory(cache) => {
+            Inner::InProcess(cache) => {
                 cache
                     .insert(key.to_owned(), Slot::Done(reply_xml.map(str::to_owned)))
                     .await;
                 Ok(())
             }
-            Inner::Redis { conn, namespace } => {
-                let mut conn = conn.clone();
+            Inner::Redis(redis) => {
+                let mut conn = redis.conn();
                 let v = match reply_xml {
                     Some(xml) => format!("{DONE_REPLY}{xml}"),
                     None => DONE_NOTHING.to_owned(),
                 };
                 let _: () = redis::cmd("SET")
-                    .arg(Self::redis_key(namespace, key))
+                    .arg(Self::redis_key(redis, key))
                     .arg(v)
                     .arg("EX")
                     .arg(KEEP_SECS)

@@ -86,7 +86,7 @@ impl Chat {
             token: s.token.clone(),
             safe,
             budget: Duration::from_millis(s.reply_budget_ms),
-            dedupe: Dedupe::new(state.cache.redis_connection()),
+            dedupe: Dedupe::new(state.redis.clone()),
             followers,
             checks: AtomicU64::new(0),
         }
@@ -360,7 +360,7 @@ async fn respond(
             tracing::warn!(error = %e, "chat dedupe unavailable; answering anyway");
         }
     }
-    let base = crate::pages::base_url(&state.settings);
+    let base = crate::links::base_url(&state.settings);
     let ans = if chat.allow(&follower) {
         answer::answer(state, &base, msg).await
     } else {

@@ -18,16 +18,12 @@ pub fn sign(parts: &[&str]) -> String {
     hex::encode(h.finalize())
 }
 
-/// Compares a received signature with the expected one without an early exit, so timing does
-/// not tell an attacker how many leading characters were right.
+/// Compares a received signature with the expected one in constant time, so timing does not
+/// tell an attacker how many leading characters were right.
 pub fn matches(expected: &str, received: &str) -> bool {
+    use subtle::ConstantTimeEq;
     let received = received.trim().to_ascii_lowercase();
-    expected.len() == received.len()
-        && expected
-            .bytes()
-            .zip(received.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    expected.as_bytes().ct_eq(received.as_bytes()).into()
 }
 
 /// Why a timestamp was refused.

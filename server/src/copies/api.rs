@@ -11,30 +11,26 @@ use zizhi_shared::UsageTerms;
 
 use super::ops::CopyRecord;
 use crate::app::AppState;
+use crate::auth::IssuerStaff;
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, ApiPath, Issuer};
+use crate::extract::{ApiJson, ApiPath};
 use crate::register::api::parse_number;
 
-pub fn issuer_router() -> Router<AppState> {
+/// Under the issuer nest (`/api/v1/issuer`).
+pub fn issuer_routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/api/v1/issuer/certificates/{number}/approval-copy",
-            post(issue_approval),
-        )
-        .route(
-            "/api/v1/issuer/certificates/{number}/usage-copies",
-            post(issue_usage),
-        )
-        .route("/api/v1/issuer/certificates/{number}/copies", get(list))
-        .route("/api/v1/issuer/copies/{id}", get(show))
-        .route("/api/v1/issuer/copies/{id}/withdraw", post(withdraw))
-        .route("/api/v1/issuer/copies/{id}/qr.svg", get(qr_svg))
-        .route("/api/v1/issuer/copies/{id}/qr.png", get(qr_png))
+        .route("/certificates/{number}/approval-copy", post(issue_approval))
+        .route("/certificates/{number}/usage-copies", post(issue_usage))
+        .route("/certificates/{number}/copies", get(list))
+        .route("/copies/{id}", get(show))
+        .route("/copies/{id}/withdraw", post(withdraw))
+        .route("/copies/{id}/qr.svg", get(qr_svg))
+        .route("/copies/{id}/qr.png", get(qr_png))
 }
 
 async fn issue_approval(
     State(state): State<AppState>,
-    issuer: Issuer,
+    issuer: IssuerStaff,
     ApiPath(number): ApiPath<String>,
 ) -> AppResult<(StatusCode, Json<CopyRecord>)> {
     let number = parse_number(&number)?;
@@ -62,7 +58,7 @@ struct UsageBody {
 
 async fn issue_usage(
     State(state): State<AppState>,
-    issuer: Issuer,
+    issuer: IssuerStaff,
     ApiPath(number): ApiPath<String>,
     ApiJson(body): ApiJson<UsageBody>,
 ) -> AppResult<(StatusCode, Json<CopyRecord>)> {
@@ -84,7 +80,6 @@ async fn issue_usage(
 
 async fn list(
     State(state): State<AppState>,
-    _issuer: Issuer,
     ApiPath(number): ApiPath<String>,
 ) -> AppResult<Json<Vec<CopyRecord>>> {
     let number = parse_number(&number)?;
@@ -101,7 +96,6 @@ async fn find(state: &AppState, id: u64) -> AppResult<CopyRecord> {
 
 async fn show(
     State(state): State<AppState>,
-    _issuer: Issuer,
     ApiPath(id): ApiPath<u64>,
 ) -> AppResult<Json<CopyRecord>> {
     Ok(Json(find(&state, id).await?))
@@ -109,7 +103,7 @@ async fn show(
 
 async fn withdraw(
     State(state): State<AppState>,
-    issuer: Issuer,
+    issuer: IssuerStaff,
     ApiPath(id): ApiPath<u64>,
 ) -> AppResult<Json<CopyRecord>> {
     let copy = state
@@ -122,7 +116,6 @@ async fn withdraw(
 
 async fn qr_svg(
     State(state): State<AppState>,
-    _issuer: Issuer,
     ApiPath(id): ApiPath<u64>,
 ) -> AppResult<impl IntoResponse> {
     let copy = find(&state, id).await?;
@@ -133,7 +126,6 @@ async fn qr_svg(
 
 async fn qr_png(
     State(state): State<AppState>,
-    _issuer: Issuer,
     ApiPath(id): ApiPath<u64>,
 ) -> AppResult<impl IntoResponse> {
     let copy = find(&state, id).await?;

@@ -21,38 +21,38 @@ use zizhi_shared::{CertificateNumber, CopyKind, UsageTerms};
 use super::credentials::{Enrolment, EnterpriseAccount};
 use super::files::{self, check_downloadable, check_printable};
 use crate::app::AppState;
+use crate::auth::{AuthenticatedEnterprise, CopyReader, IssuerStaff};
 use crate::copies::ops::CopyRecord;
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, CopyReader, Enterprise, Issuer};
+use crate::extract::ApiJson;
 use crate::register::api::parse_number;
 use crate::register::model::{CertificateStanding, CertificateStatus};
 use crate::store::{StoreError, parse_field};
 
-pub fn router() -> Router<AppState> {
+/// The root a PDF validator should trust: public.
+pub fn public_routes() -> Router<AppState> {
+    Router::new().route("/.well-known/zizhi/pdf-root.pem", get(trust_root))
+}
+
+/// A copy's PDF and preview, for the issuer or the owning enterprise (under `/api/v1`, behind
+/// [`crate::auth::require_copy_reader`]).
+pub fn copy_file_routes() -> Router<AppState> {
+    Router::new().route("/copies/{file}", get(download))
+}
+
+/// Under the issuer nest (`/api/v1/issuer`).
+pub fn issuer_routes() -> Router<AppState> {
+    Router::new().route("/enterprises/{credit_code}/credential", post(enrol))
+}
+
+/// Under the enterprise nest (`/api/v1/enterprise`).
+pub fn enterprise_routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/copies/{file}", get(download))
-        .route("/.well-known/zizhi/pdf-root.pem", get(trust_root))
-        .route(
-            "/api/v1/issuer/enterprises/{credit_code}/credential",
-            post(enrol),
-        )
-        .route("/api/v1/enterprise/certificates", get(my_certificates))
-        .route(
-            "/api/v1/enterprise/certificates/{number}/copies",
-            get(my_copies),
-        )
-        .route(
-            "/api/v1/enterprise/certificates/{number}/approval-copy",
-            post(claim_approval),
-        )
-        .route(
-            "/api/v1/enterprise/certificates/{number}/usage-copies",
-            post(make_usage_copy),
-        )
-        .route(
-            "/api/v1/enterprise/credential/password",
-            post(change_password),
-        )
+        .route("/certificates", get(my_certificates))
+        .route("/certificates/{number}/copies", get(my_copies))
+        .route("/certificates/{number}/approval-copy", post(claim_approval))
+        .route("/certificates/{number}/usage-copies", post(make_usage_copy))
+        .route("/credential/password", post(change_password))
 }
 
 async fn trust_root(State(state): State<AppState>) -> impl IntoResponse {
@@ -74,14 +74,12 @@ fn disposition(name: &str) -> String {
             }
         })
         .collect();
-    let mut encoded = String::new();
-    for b in name.as_bytes() {
-        if b.is_ascii_alphanumeric() || b"-._".contains(b) {
-            encoded.push(*b as char);
-        } else {
-            encoded.push_str(&format!("%{b:02X}"));
-        }
-    }
+    // RFC 5987's attr-char: alphanumerics and a few marks stay, the rest is encoded.
+    const ATTR_CHAR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_');
+    let encoded = percent_encoding::utf8_percent_encode(name, ATTR_CHAR);
     format!("inline; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
@@ -173,7 +171,7 @@ struct EnrolBody {
 
 async fn enrol(
     State(state): State<AppState>,
-    issuer: Issuer,
+    issuer: IssuerStaff,
     Path(code): Path<String>,
     ApiJson(body): ApiJson<EnrolBody>,
 ) -> AppResult<(StatusCode, Json<Enrolment>)> {
@@ -205,7 +203,7 @@ struct MyCertificate {
 
 async fn my_certificates(
     State(state): State<AppState>,
-    Enterprise(acc): Enterprise,
+    AuthenticatedEnterprise(acc): AuthenticatedEnterprise,
 ) -> AppResult<Json<Vec<MyCertificate>>> {
     let numbers: Vec<CertificateNumber> =
         sqlx::query("SELECT number FROM certificates WHERE enterprise_id = $1 ORDER BY number")
@@ -252,7 +250,7 @@ async fn own(
 
 async fn my_copies(
     State(state): State<AppState>,
-    Enterprise(acc): Enterprise,
+    AuthenticatedEnterprise(acc): AuthenticatedEnterprise,
     Path(number): Path<String>,
 ) -> AppResult<Json<Vec<CopyRecord>>> {
     let status = own(&state, &acc, &number).await?;
@@ -281,7 +279,7 @@ impl From<CopyRecord> for IssuedCopy {
 /// 领证: the approval copy of the version in force (the existing one when already claimed).
 async fn claim_approval(
     State(state): State<AppState>,
-    Enterprise(acc): Enterprise,
+    AuthenticatedEnterprise(acc): AuthenticatedEnterprise,
     Path(number): Path<String>,
 ) -> AppResult<(StatusCode, Json<IssuedCopy>)> {
     let status = own(&state, &acc, &number).await?;
@@ -313,7 +311,7 @@ struct UsageBody {
 /// (unlocked by its password), stored.
 async fn make_usage_copy(
     State(state): State<AppState>,
-    Enterprise(acc): Enterprise,
+    AuthenticatedEnterprise(acc): AuthenticatedEnterprise,
     Path(number): Path<String>,
     ApiJson(body): ApiJson<UsageBody>,
 ) -> AppResult<(StatusCode, Json<IssuedCopy>)> {
@@ -371,7 +369,7 @@ struct PasswordBody {
 
 async fn change_password(
     State(state): State<AppState>,
-    Enterprise(acc): Enterprise,
+    AuthenticatedEnterprise(acc): AuthenticatedEnterprise,
     ApiJson(body): ApiJson<PasswordBody>,
 ) -> AppResult<StatusCode> {
     state

@@ -28,12 +28,11 @@ use axum::routing::get;
 use chrono::{DateTime, FixedOffset, Utc};
 use maud::Markup;
 use serde::Deserialize;
-use zizhi_shared::{CertificateNumber, QrText, SignedPayload};
+use zizhi_shared::CertificateNumber;
 
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::ratelimit;
-use crate::settings::Settings;
 
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
@@ -51,49 +50,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         ))
         // Outside the limiter, so its JSON refusal reaches a phone as a page.
         .layer(axum::middleware::map_response(rate_limited_as_page))
-}
-
-/// Where the H5 pages live, as chat replies link to them: the configured public base URL,
-/// else the address the server listens on.
-pub fn base_url(settings: &Settings) -> String {
-    match &settings.public_base_url {
-        Some(u) if !u.trim().is_empty() => u.trim().trim_end_matches('/').to_owned(),
-        _ => format!("http://{}", settings.bind),
-    }
-}
-
-/// The verdict page of a scanned text, or `None` when the text holds no payload.
-pub fn verdict_url(base: &str, scanned: &str) -> Option<String> {
-    let bytes = QrText::extract(scanned).ok()?;
-    Some(format!(
-        "{base}/v/{}",
-        QrText::base32(&SignedPayload::from_bytes(bytes))
-    ))
-}
-
-pub fn certificate_url(base: &str, number: &CertificateNumber) -> String {
-    format!("{base}/c/{number}")
-}
-
-pub fn search_url(base: &str, q: &str, page: u32) -> String {
-    if page <= 1 {
-        format!("{base}/search?q={}", encode_component(q))
-    } else {
-        format!("{base}/search?q={}&page={page}", encode_component(q))
-    }
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-pub fn encode_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Times are shown as the inspector's clock reads them, in Beijing time.
@@ -288,28 +244,6 @@ async fn search_page(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn links_use_the_configured_base_and_encode_the_query() {
-        let mut s = Settings::default();
-        assert_eq!(base_url(&s), "http://127.0.0.1:8080");
-        s.public_base_url = Some(" https://zizhi.example.cn/ ".into());
-        assert_eq!(base_url(&s), "https://zizhi.example.cn");
-        assert_eq!(
-            search_url("https://h", "建设 & co", 2),
-            "https://h/search?q=%E5%BB%BA%E8%AE%BE%20%26%20co&page=2"
-        );
-        assert_eq!(search_url("", "a-b_c.d~", 1), "/search?q=a-b_c.d~");
-    }
-
-    #[test]
-    fn the_verdict_link_carries_the_payload_in_upper_case_base32() {
-        assert_eq!(
-            verdict_url("https://h", "https://zz.example.cn/v/aebagbafaydq/").as_deref(),
-            Some("https://h/v/AEBAGBAFAYDQ")
-        );
-        assert_eq!(verdict_url("https://h", "hello world"), None);
-    }
 
     #[test]
     fn beijing_time_is_eight_hours_ahead_of_utc() {

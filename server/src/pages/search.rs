@@ -84,11 +84,11 @@ pub fn render(issuer_name: &str, q: &str, found: Option<&Page<EnterpriseSummary>
                     }
                     nav class="pager" {
                         @if p.page > 1 {
-                            a id="prev" href=(super::search_url("", q, p.page - 1)) { "‹ 上一页" }
+                            a id="prev" href=(crate::links::search_url("", q, p.page - 1)) { "‹ 上一页" }
                         } @else { span {} }
                         span { (p.page) " / " (pages) }
                         @if u64::from(p.page) < pages {
-                            a id="next" href=(super::search_url("", q, p.page + 1)) { "下一页 ›" }
+                            a id="next" href=(crate::links::search_url("", q, p.page + 1)) { "下一页 ›" }
                         } @else { span {} }
                     }
                 }

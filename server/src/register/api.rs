@@ -13,32 +13,26 @@ use super::lookup::{EnterpriseSummary, Page};
 use super::model::{CertificateStanding, ChangeKind, QualificationRecord};
 use super::ops::{ChangeOutcome, EventRecord, Grant, QualificationAction};
 use crate::app::AppState;
+use crate::auth::IssuerStaff;
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, Issuer};
+use crate::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery};
 
-pub fn public_router() -> Router<AppState> {
+/// Public lookup, under `/api/v1`.
+pub fn lookup_routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/certificates/{number}", get(certificate_details))
-        .route("/api/v1/enterprises", get(search))
+        .route("/certificates/{number}", get(certificate_details))
+        .route("/enterprises", get(search))
 }
 
-pub fn issuer_router() -> Router<AppState> {
+/// The issuer's changes, under the issuer nest (`/api/v1/issuer`).
+pub fn issuer_routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/issuer/enterprises", post(create_enterprise))
-        .route(
-            "/api/v1/issuer/enterprises/{credit_code}",
-            put(update_enterprise),
-        )
-        .route(
-            "/api/v1/issuer/enterprises/{credit_code}/qualifications",
-            post(grant),
-        )
-        .route(
-            "/api/v1/issuer/qualifications/{id}/{action}",
-            post(change_qualification),
-        )
-        .route("/api/v1/issuer/certificates/{number}/renew", post(renew))
-        .route("/api/v1/issuer/events", get(events))
+        .route("/enterprises", post(create_enterprise))
+        .route("/enterprises/{credit_code}", put(update_enterprise))
+        .route("/enterprises/{credit_code}/qualifications", post(grant))
+        .route("/qualifications/{id}/{action}", post(change_qualification))
+        .route("/certificates/{number}/renew", post(renew))
+        .route("/events", get(events))
 }
 
 pub(crate) fn parse_number(s: &str) -> AppResult<CertificateNumber> {
@@ -163,7 +157,7 @@ impl EnterpriseBody {
 
 async fn create_enterprise(
     State(state): State<AppState>,
-    issuer: Issuer,
+    issuer: IssuerStaff,
     ApiJson(body): ApiJson<EnterpriseBody>,
 ) -> AppResult<(StatusCode, Json<Enterprise>)> {
     let e = body.into_enterprise()?;
@@ -176,7 +170,7 @@ async fn create_enterprise(
 
 async fn update_enterprise(
     State(state): State<AppState>,
-    issuer: Issuer,
+    issuer: IssuerStaff,
     ApiPath(code): ApiPath<String>,
     ApiJson(body): ApiJson<EnterpriseBody>,
 ) -> AppResult<Json<serde_json::Value>> {
@@ -207,7 +201,7 @@ struct GrantBody {
 
 async fn grant(
     State(state): State<AppState>,
-    issuer: Issuer,
+    issuer: IssuerStaff,
     ApiPath(code): ApiPath<String>,
     ApiJson(body): ApiJson<GrantBody>,
 ) -> AppResult<(StatusCode, Json<ChangeOutcome>)> {
@@ -247,7 +241,7 @@ struct ChangeBody {
 
 async fn change_qualification(
     State(state): State<AppState>,
-    issuer: Issuer,
+    issuer: IssuerStaff,
     ApiPath((id, action)): ApiPath<(i64, String)>,
     ApiBytes(body): ApiBytes,
 ) -> AppResult<Json<ChangeOutcome>> {
@@ -291,7 +285,7 @@ struct RenewBody {
 
 async fn renew(
     State(state): State<AppState>,
-    issuer: Issuer,
+    issuer: IssuerStaff,
     ApiPath(number): ApiPath<String>,
     ApiJson(body): ApiJson<RenewBody>,
 ) -> AppResult<Json<ChangeOutcome>> {
@@ -319,7 +313,6 @@ struct EventsQuery {
 
 async fn events(
     State(state): State<AppState>,
-    _issuer: Issuer,
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> AppResult<Json<Vec<EventRecord>>> {
     Ok(Json(

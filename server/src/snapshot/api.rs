@@ -20,9 +20,10 @@ use crate::extract::ApiQuery;
 /// from another instance whose clock runs a little ahead.
 const MAX_SINCE_TIME_SKEW: Duration = Duration::minutes(5);
 
-pub fn router() -> Router<AppState> {
+/// What the scanner app syncs, from any origin (under `/api/v1`).
+pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/status/snapshot", get(snapshot))
+        .route("/status/snapshot", get(snapshot))
         .layer(Extension(Snapshots::default()))
 }
 

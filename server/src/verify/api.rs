@@ -14,11 +14,16 @@ use crate::extract::ApiBytes;
 use crate::extract::ApiPath;
 use crate::keys::PublishedTrustList;
 
-pub fn router() -> Router<AppState> {
+/// What the scanner app calls, from any origin: verification (under `/api/v1`).
+pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/verify", post(verify_body))
-        .route("/api/v1/verify/{code}", get(verify_path))
-        .route("/.well-known/zizhi/trust-list", get(trust_list))
+        .route("/verify", post(verify_body))
+        .route("/verify/{code}", get(verify_path))
+}
+
+/// The signed trust list, at its well-known address.
+pub fn trust_list_routes() -> Router<AppState> {
+    Router::new().route("/.well-known/zizhi/trust-list", get(trust_list))
 }
 
 /// Verifies any scanned text (URL or bare base32, any case).
