@@ -11,10 +11,11 @@ use zizhi_shared::{Certificate, CertificateNumber, CreditCode, Enterprise};
 
 use super::lookup::{EnterpriseSummary, Page};
 use super::model::{CertificateStanding, ChangeKind, QualificationRecord};
-use super::ops::{ChangeOutcome, EventRecord, Grant, QualificationAction};
+use super::ops::{ChangeOutcome, Grant, QualificationAction};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, Issuer};
+use crate::store::EventRecord;
 
 pub fn public_router() -> Router<AppState> {
     Router::new()
