@@ -73,7 +73,16 @@ impl AppError {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Store(e) => match e {
+                StoreError::NotFound { .. } => StatusCode::NOT_FOUND,
+                StoreError::Conflict { .. } => StatusCode::CONFLICT,
+                StoreError::Invalid { .. } => StatusCode::BAD_REQUEST,
+                StoreError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                // Unavailable stays a plain 500 until the verifier learns to answer "status
+                // unavailable" for it.
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -88,6 +97,7 @@ impl AppError {
             AppError::Unauthorized => "unauthorized",
             AppError::TooLarge { .. } => "body_too_large",
             AppError::RateLimited { .. } => "rate_limited",
+            AppError::Store(e) if e.is_refusal() => e.code(),
             AppError::Store(_) | AppError::Internal(_) => "internal_error",
         }
     }
@@ -129,3 +139,45 @@ impl IntoResponse for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(e: StoreError) -> (StatusCode, &'static str, String) {
+        let e = AppError::from(e);
+        (e.status(), e.code(), e.to_string())
+    }
+
+    #[test]
+    fn the_registers_refusals_keep_their_code_and_message() {
+        let cases = [
+            (StoreError::not_found("copy_not_found", "未找到"), 404),
+            (StoreError::conflict("enterprise_exists", "已登记"), 409),
+            (StoreError::invalid("grade_direction", "升级不能"), 400),
+            (StoreError::refused("certificate_expired", "已过期"), 422),
+        ];
+        for (e, status) in cases {
+            let (code, message) = (e.code(), e.to_string());
+            assert_eq!(
+                answer(e),
+                (StatusCode::from_u16(status).unwrap(), code, message)
+            );
+        }
+    }
+
+    #[test]
+    fn infrastructure_failures_are_internal_errors() {
+        for e in [
+            StoreError::from(sqlx::Error::PoolTimedOut),
+            StoreError::from(sqlx::Error::RowNotFound),
+            StoreError::Corrupt("bad date".into()),
+        ] {
+            let (status, code, _) = answer(e);
+            assert_eq!(
+                (status, code),
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+            );
+        }
+    }
+}

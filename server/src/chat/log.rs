@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::store::{Store, StoreError, instant};
+use crate::store::{Store, StoreError};
 
 /// A follower's pseudonym: the first 8 bytes of SHA-256 over the OpenID, in hex. Enough to
 /// count repeat users and key retries, useless to find the person.
@@ -24,19 +24,5 @@ pub struct Entry<'a> {
 }
 
 pub async fn record(store: &Store, e: &Entry<'_>) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO chat_requests
-             (received_at, dedupe_key, follower, kind, subject, outcome, elapsed_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(instant(e.received_at))
-    .bind(e.dedupe_key)
-    .bind(e.follower)
-    .bind(e.kind)
-    .bind(e.subject)
-    .bind(e.outcome)
-    .bind(e.elapsed_ms)
-    .execute(store.pool())
-    .await?;
-    Ok(())
+    store.record_chat_request(e).await
 }

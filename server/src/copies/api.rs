@@ -9,7 +9,7 @@ use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use zizhi_shared::UsageTerms;
 
-use super::ops::CopyRecord;
+use super::model::CopyRecord;
 use crate::app::AppState;
 use crate::auth::IssuerStaff;
 use crate::error::{AppError, AppResult};

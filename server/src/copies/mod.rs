@@ -2,4 +2,4 @@
 //! signed QR payload.
 
 pub mod api;
-pub mod ops;
+pub mod model;

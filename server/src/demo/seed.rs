@@ -15,7 +15,7 @@ use zizhi_shared::{CertificateNumber, UsageTerms};
 
 use super::data::{DemoRegister, load};
 use crate::app::AppState;
-use crate::copies::ops::CopyRecord;
+use crate::copies::model::CopyRecord;
 use crate::register::ops::QualificationAction;
 
 const ACTOR: &str = "demo";

@@ -15,19 +15,17 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DurationRound, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use zizhi_shared::{CertificateNumber, CopyKind, UsageTerms};
 
-use super::credentials::{Enrolment, EnterpriseAccount};
+use super::credentials::{self, Enrolment, EnterpriseAccount};
 use super::files::{self, check_downloadable, check_printable};
 use crate::app::AppState;
 use crate::auth::{AuthenticatedEnterprise, CopyReader, IssuerStaff};
-use crate::copies::ops::CopyRecord;
+use crate::copies::model::CopyRecord;
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiJson;
 use crate::register::api::parse_number;
 use crate::register::model::{CertificateStanding, CertificateStatus};
-use crate::store::{StoreError, parse_field};
 
 /// The root a PDF validator should trust: public.
 pub fn public_routes() -> Router<AppState> {
@@ -176,16 +174,15 @@ async fn enrol(
     ApiJson(body): ApiJson<EnrolBody>,
 ) -> AppResult<(StatusCode, Json<Enrolment>)> {
     let code = code.parse::<zizhi_shared::CreditCode>()?;
-    let e = state
-        .store
-        .enrol_enterprise(
-            &issuer.actor,
-            &code,
-            &body.password,
-            &state.documents.enterprise_ca,
-            Utc::now(),
-        )
-        .await?;
+    let e = credentials::enrol_enterprise(
+        &state.store,
+        &issuer.actor,
+        &code,
+        &body.password,
+        &state.documents.enterprise_ca,
+        Utc::now(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(e)))
 }
 
@@ -205,29 +202,23 @@ async fn my_certificates(
     State(state): State<AppState>,
     AuthenticatedEnterprise(acc): AuthenticatedEnterprise,
 ) -> AppResult<Json<Vec<MyCertificate>>> {
-    let numbers: Vec<CertificateNumber> =
-        sqlx::query("SELECT number FROM certificates WHERE enterprise_id = $1 ORDER BY number")
-            .bind(acc.enterprise_id)
-            .fetch_all(state.store.pool())
-            .await
-            .map_err(StoreError::from)?
-            .iter()
-            .map(|r| parse_field("number", &r.try_get::<String, _>(0)?))
-            .collect::<Result<_, StoreError>>()?;
-    let mut out = Vec::with_capacity(numbers.len());
-    for n in numbers {
-        let s = status_of(&state, &n).await?;
-        let active = s.standing == CertificateStanding::Active;
-        let cert = &s.current().certificate;
-        out.push(MyCertificate {
-            title: s.category.certificate_title(),
-            standing: s.standing,
-            current_version: s.current_version,
-            approved_on: active.then_some(cert.approved_on),
-            valid_until: active.then_some(cert.valid_until),
-            number: n,
-        });
-    }
+    let out = state
+        .store
+        .enterprise_certificates(acc.enterprise_id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let active = c.standing == CertificateStanding::Active;
+            MyCertificate {
+                title: c.category.certificate_title(),
+                standing: c.standing,
+                current_version: c.current_version,
+                approved_on: active.then_some(c.certificate.approved_on),
+                valid_until: active.then_some(c.certificate.valid_until),
+                number: c.number,
+            }
+        })
+        .collect();
     Ok(Json(out))
 }
 
@@ -319,10 +310,8 @@ async fn make_usage_copy(
     let terms = UsageTerms::new(&body.purpose, body.from, body.to)?;
     check_printable(&state.documents, &[&terms.purpose])?;
     // The password is checked before anything is issued.
-    let signer = state
-        .store
-        .enterprise_signer(acc.enterprise_id, &body.password)
-        .await?;
+    let signer =
+        credentials::enterprise_signer(&state.store, acc.enterprise_id, &body.password).await?;
     let actor = format!("enterprise:{}", acc.credit_code);
     let copy = state
         .store
@@ -372,9 +361,13 @@ async fn change_password(
     AuthenticatedEnterprise(acc): AuthenticatedEnterprise,
     ApiJson(body): ApiJson<PasswordBody>,
 ) -> AppResult<StatusCode> {
-    state
-        .store
-        .change_enterprise_password(&acc, &body.old_password, &body.new_password, Utc::now())
-        .await?;
+    credentials::change_enterprise_password(
+        &state.store,
+        &acc,
+        &body.old_password,
+        &body.new_password,
+        Utc::now(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,15 +13,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use zizhi_documents::DocumentError;
 use zizhi_documents::pki::{Role, SCRYPT_LOG_N, Signer, Subject};
 use zizhi_shared::CreditCode;
 
 use crate::error::{AppError, AppResult};
-use crate::store::{Store, StoreError, append_event, instant, parse_field};
+use crate::store::{NewCredential, Store};
 
 /// Prefix of enterprise API tokens, so the two kinds of bearer token cannot be confused.
 pub const TOKEN_PREFIX: &str = "zzent_";
@@ -47,7 +45,8 @@ pub struct EnterpriseAccount {
     pub name: String,
 }
 
-fn token_digest(token: &str) -> String {
+/// What is stored of a token: its SHA-256, so a database leak does not leak tokens.
+pub(crate) fn token_digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.trim().as_bytes()))
 }
 
@@ -68,192 +67,123 @@ fn pki_error(e: DocumentError) -> AppError {
     }
 }
 
-impl Store {
-    /// Enrols (or re-enrols) an enterprise: new key, certificate and token.
-    pub async fn enrol_enterprise(
-        &self,
-        actor: &str,
-        code: &CreditCode,
-        password: &str,
-        ca: &Signer,
-        now: DateTime<Utc>,
-    ) -> AppResult<Enrolment> {
-        Ok(self
-            .enrol_enterprise_with_signer(actor, code, password, SCRYPT_LOG_N, ca, now)
+/// Enrols (or re-enrols) an enterprise: new key, certificate and token.
+pub async fn enrol_enterprise(
+    store: &Store,
+    actor: &str,
+    code: &CreditCode,
+    password: &str,
+    ca: &Signer,
+    now: DateTime<Utc>,
+) -> AppResult<Enrolment> {
+    Ok(
+        enrol_enterprise_with_signer(store, actor, code, password, SCRYPT_LOG_N, ca, now)
             .await?
-            .0)
-    }
+            .0,
+    )
+}
 
-    /// [`Store::enrol_enterprise`] with scrypt cost 2^`scrypt_log_n`, also returning the
-    /// unlocked signer (for the demo, which signs right away and whose password is public).
-    pub async fn enrol_enterprise_with_signer(
-        &self,
-        actor: &str,
-        code: &CreditCode,
-        password: &str,
-        scrypt_log_n: u8,
-        ca: &Signer,
-        now: DateTime<Utc>,
-    ) -> AppResult<(Enrolment, Signer)> {
-        check_password(password)?;
-        let row = sqlx::query("SELECT id, name FROM enterprises WHERE credit_code = $1")
-            .bind(code.as_str())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::from)?
-            .ok_or_else(|| {
-                AppError::not_found(
-                    "enterprise_not_found",
-                    format!("未找到统一社会信用代码为 {code} 的企业"),
-                )
-            })?;
-        let id: i64 = row.try_get(0).map_err(StoreError::from)?;
-        let name: String = row.try_get(1).map_err(StoreError::from)?;
+/// [`enrol_enterprise`] with scrypt cost 2^`scrypt_log_n`, also returning the unlocked signer
+/// (for the demo, which signs right away and whose password is public).
+pub async fn enrol_enterprise_with_signer(
+    store: &Store,
+    actor: &str,
+    code: &CreditCode,
+    password: &str,
+    scrypt_log_n: u8,
+    ca: &Signer,
+    now: DateTime<Utc>,
+) -> AppResult<(Enrolment, Signer)> {
+    check_password(password)?;
+    let enterprise = store.enterprise_to_enrol(code).await?;
 
-        // Key generation and scrypt take tens of milliseconds: off the async threads.
-        let (ca, name2, code2, password) =
-            (ca.clone(), name.clone(), code.clone(), password.to_owned());
-        let (signer, encrypted) = tokio::task::spawn_blocking(move || {
-            let signer = ca.issue(
-                &Subject {
-                    common_name: &name2,
-                    organization: &name2,
-                    credit_code: Some(code2.as_str()),
-                },
-                Role::DocumentSigner,
-                now - Duration::days(3650),
-                now + Duration::days(3 * 365),
-            )?;
-            let encrypted = signer.encrypted_key_pem_with_cost(&password, scrypt_log_n)?;
-            Ok::<_, DocumentError>((signer, encrypted))
-        })
+    // Key generation and scrypt take tens of milliseconds: off the async threads.
+    let (ca, name, code2, password) = (
+        ca.clone(),
+        enterprise.name.clone(),
+        code.clone(),
+        password.to_owned(),
+    );
+    let (signer, encrypted) = tokio::task::spawn_blocking(move || {
+        let signer = ca.issue(
+            &Subject {
+                common_name: &name,
+                organization: &name,
+                credit_code: Some(code2.as_str()),
+            },
+            Role::DocumentSigner,
+            now - Duration::days(3650),
+            now + Duration::days(3 * 365),
+        )?;
+        let encrypted = signer.encrypted_key_pem_with_cost(&password, scrypt_log_n)?;
+        Ok::<_, DocumentError>((signer, encrypted))
+    })
+    .await
+    .map_err(anyhow::Error::from)?
+    .map_err(pki_error)?;
+
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+    let token = format!("{TOKEN_PREFIX}{}", hex::encode(raw));
+    let credential = NewCredential {
+        enterprise_id: enterprise.id,
+        token_sha256: token_digest(&token),
+        certificate_pem: signer.chain_pem().map_err(pki_error)?,
+        encrypted_key_pem: encrypted,
+    };
+    store
+        .replace_credential(actor, code, &credential, &signer.common_name(), now)
+        .await?;
+    let enrolment = Enrolment {
+        credit_code: code.clone(),
+        enterprise_name: enterprise.name,
+        token,
+        certificate_pem: signer.certificate_pem().map_err(pki_error)?,
+        valid_until: now + Duration::days(3 * 365),
+    };
+    Ok((enrolment, signer))
+}
+
+/// The enterprise's signer, unlocked with its password. A wrong password is
+/// `wrong_password`, after the full scrypt cost.
+pub async fn enterprise_signer(
+    store: &Store,
+    enterprise_id: i64,
+    password: &str,
+) -> AppResult<Signer> {
+    let credential = store.credential(enterprise_id).await?.ok_or_else(|| {
+        AppError::refused("no_credential", "企业尚未办理数字证书，请联系发证机关")
+    })?;
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        Signer::from_encrypted_pem(
+            &credential.certificate_pem,
+            &credential.encrypted_key_pem,
+            &password,
+        )
+    })
+    .await
+    .map_err(anyhow::Error::from)?
+    .map_err(pki_error)
+}
+
+/// 修改数字证书密码: re-encrypts the key under a new password.
+pub async fn change_enterprise_password(
+    store: &Store,
+    account: &EnterpriseAccount,
+    old: &str,
+    new: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    check_password(new)?;
+    let signer = enterprise_signer(store, account.enterprise_id, old).await?;
+    let new = new.to_owned();
+    let encrypted = tokio::task::spawn_blocking(move || signer.encrypted_key_pem(&new))
         .await
         .map_err(anyhow::Error::from)?
         .map_err(pki_error)?;
-
-        let mut raw = [0u8; 32];
-        getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
-        let token = format!("{TOKEN_PREFIX}{}", hex::encode(raw));
-        let chain = signer.chain_pem().map_err(pki_error)?;
-
-        let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM enterprise_credentials WHERE enterprise_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-        sqlx::query(
-            "INSERT INTO enterprise_credentials
-               (enterprise_id, token_sha256, certificate_pem, encrypted_key_pem, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $5)",
-        )
-        .bind(id)
-        .bind(token_digest(&token))
-        .bind(&chain)
-        .bind(&encrypted)
-        .bind(instant(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-        append_event(
-            &mut tx,
-            now,
-            actor,
-            "credential.enrol",
-            code.as_str(),
-            &json!({ "subject": signer.common_name() }),
-        )
+    store
+        .replace_credential_key(account, &encrypted, now)
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        let enrolment = Enrolment {
-            credit_code: code.clone(),
-            enterprise_name: name,
-            token,
-            certificate_pem: signer.certificate_pem().map_err(pki_error)?,
-            valid_until: now + Duration::days(3 * 365),
-        };
-        Ok((enrolment, signer))
-    }
-
-    /// The enterprise a token belongs to, if any.
-    pub async fn enterprise_by_token(
-        &self,
-        token: &str,
-    ) -> Result<Option<EnterpriseAccount>, StoreError> {
-        let Some(r) = sqlx::query(
-            "SELECT e.id, e.credit_code, e.name FROM enterprise_credentials c
-             JOIN enterprises e ON e.id = c.enterprise_id WHERE c.token_sha256 = $1",
-        )
-        .bind(token_digest(token))
-        .fetch_optional(self.pool())
-        .await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(EnterpriseAccount {
-            enterprise_id: r.try_get(0)?,
-            credit_code: parse_field("credit code", &r.try_get::<String, _>(1)?)?,
-            name: r.try_get(2)?,
-        }))
-    }
-
-    /// The enterprise's signer, unlocked with its password. A wrong password is
-    /// `wrong_password`, after the full scrypt cost.
-    pub async fn enterprise_signer(&self, enterprise_id: i64, password: &str) -> AppResult<Signer> {
-        let r = sqlx::query(
-            "SELECT certificate_pem, encrypted_key_pem FROM enterprise_credentials WHERE enterprise_id = $1",
-        )
-        .bind(enterprise_id)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(StoreError::from)?
-        .ok_or_else(|| {
-            AppError::refused("no_credential", "企业尚未办理数字证书，请联系发证机关")
-        })?;
-        let chain: String = r.try_get(0).map_err(StoreError::from)?;
-        let key: String = r.try_get(1).map_err(StoreError::from)?;
-        let password = password.to_owned();
-        tokio::task::spawn_blocking(move || Signer::from_encrypted_pem(&chain, &key, &password))
-            .await
-            .map_err(anyhow::Error::from)?
-            .map_err(pki_error)
-    }
-
-    /// 修改数字证书密码: re-encrypts the key under a new password.
-    pub async fn change_enterprise_password(
-        &self,
-        account: &EnterpriseAccount,
-        old: &str,
-        new: &str,
-        now: DateTime<Utc>,
-    ) -> AppResult<()> {
-        check_password(new)?;
-        let signer = self.enterprise_signer(account.enterprise_id, old).await?;
-        let new = new.to_owned();
-        let encrypted = tokio::task::spawn_blocking(move || signer.encrypted_key_pem(&new))
-            .await
-            .map_err(anyhow::Error::from)?
-            .map_err(pki_error)?;
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "UPDATE enterprise_credentials SET encrypted_key_pem = $1, updated_at = $2 WHERE enterprise_id = $3",
-        )
-        .bind(&encrypted)
-        .bind(instant(now))
-        .bind(account.enterprise_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-        append_event(
-            &mut tx,
-            now,
-            &format!("enterprise:{}", account.credit_code),
-            "credential.password",
-            account.credit_code.as_str(),
-            &json!({}),
-        )
-        .await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(())
-    }
+    Ok(())
 }

@@ -14,9 +14,9 @@ use serde::Serialize;
 use zizhi_documents::pki::Signer;
 use zizhi_shared::{CopyKind, CreditCode};
 
-use super::files;
+use super::{credentials, files};
 use crate::app::AppState;
-use crate::copies::ops::CopyRecord;
+use crate::copies::model::CopyRecord;
 
 /// The password of every demo enterprise's digital certificate.
 pub const DEMO_PASSWORD: &str = "zizhi-demo-2026";
@@ -77,17 +77,16 @@ impl DemoDocuments {
             CopyKind::Usage => {
                 let code = &status.credit_code;
                 if !self.signers.contains_key(code) {
-                    let (enrolment, signer) = state
-                        .store
-                        .enrol_enterprise_with_signer(
-                            actor,
-                            code,
-                            DEMO_PASSWORD,
-                            DEMO_SCRYPT_LOG_N,
-                            &state.documents.enterprise_ca,
-                            t,
-                        )
-                        .await?;
+                    let (enrolment, signer) = credentials::enrol_enterprise_with_signer(
+                        &state.store,
+                        actor,
+                        code,
+                        DEMO_PASSWORD,
+                        DEMO_SCRYPT_LOG_N,
+                        &state.documents.enterprise_ca,
+                        t,
+                    )
+                    .await?;
                     self.credentials.push(DemoCredential {
                         credit_code: code.clone(),
                         enterprise_name: enrolment.enterprise_name,

@@ -8,67 +8,14 @@
 //! the enterprise's signature, made once with its password, so it is stored and served as is.
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
-use sqlx::Row;
 use zizhi_documents::pki::Signer;
 use zizhi_documents::{CopyContent, DocumentError, make_pdf};
 use zizhi_shared::{Certificate, CopyKind};
 
 use super::keys::DocumentKeys;
-use crate::copies::ops::CopyRecord;
+use crate::copies::model::CopyRecord;
 use crate::error::{AppError, AppResult};
 use crate::register::model::{CertificateStanding, CertificateStatus};
-use crate::store::{Store, StoreError, instant};
-
-/// A stored document.
-pub struct StoredDocument {
-    pub pdf: Vec<u8>,
-    pub png: Option<Vec<u8>>,
-}
-
-impl Store {
-    pub async fn save_document(
-        &self,
-        copy_id: u64,
-        pdf: &[u8],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO copy_documents (copy_id, pdf, sha256, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(copy_id as i64)
-        .bind(pdf.to_vec())
-        .bind(hex::encode(Sha256::digest(pdf)))
-        .bind(instant(now))
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    pub async fn document(&self, copy_id: u64) -> Result<Option<StoredDocument>, StoreError> {
-        let Some(r) = sqlx::query("SELECT pdf, png FROM copy_documents WHERE copy_id = $1")
-            .bind(copy_id as i64)
-            .fetch_optional(self.pool())
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(StoredDocument {
-            pdf: r.try_get(0)?,
-            png: r.try_get(1)?,
-        }))
-    }
-
-    /// Keeps a rendered preview next to its stored PDF.
-    pub async fn save_preview(&self, copy_id: u64, png: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("UPDATE copy_documents SET png = $1 WHERE copy_id = $2")
-            .bind(png.to_vec())
-            .bind(copy_id as i64)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-}
 
 /// Refuses a copy that may no longer be downloaded; returns the certificate it prints.
 pub fn check_downloadable(copy: &CopyRecord, status: &CertificateStatus) -> AppResult<Certificate> {

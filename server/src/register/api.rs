@@ -11,11 +11,12 @@ use zizhi_shared::{Certificate, CertificateNumber, CreditCode, Enterprise};
 
 use super::lookup::{EnterpriseSummary, Page};
 use super::model::{CertificateStanding, ChangeKind, QualificationRecord};
-use super::ops::{ChangeOutcome, EventRecord, Grant, QualificationAction};
+use super::ops::{ChangeOutcome, Grant, QualificationAction};
 use crate::app::AppState;
 use crate::auth::IssuerStaff;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery};
+use crate::store::EventRecord;
 
 /// Public lookup, under `/api/v1`.
 pub fn lookup_routes() -> Router<AppState> {

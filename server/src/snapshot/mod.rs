@@ -6,9 +6,10 @@
 //! **Sequence number.** A snapshot reflects the register at `seq` = the highest event id it
 //! saw. Every change that matters (qualification changes, renewals, enterprise edits that
 //! issue versions, copy withdrawals) writes its event in the same transaction as the change
-//! (`register::ops`, `copies::ops`), and events commit in id order (`store::append_event`
-//! takes a lock on PostgreSQL; SQLite has one writer), so the state at a given `seq` is one
-//! state and a delta "after `seq`" misses nothing.
+//! (`crate::store`), and events commit in id order (`store::append_event` takes a lock on
+//! PostgreSQL; SQLite has one writer), so the state at a given `seq` is one state and a delta
+//! "after `seq`" misses nothing. The reads happen in `store::snapshot`, in one read
+//! transaction; this module turns them into version states and snapshots.
 //!
 //! **Delta.** The events after `since` name the certificates they changed (the subject of
 //! `qualification.*` and `certificate.*`, `new_versions` of `enterprise.update`) and the copies
@@ -24,15 +25,15 @@
 pub mod api;
 mod state;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::Row;
 use zizhi_shared::{CertificateNumber, StatusSnapshot, VersionEntry, VersionState};
 
-use crate::store::{Backend, Store, StoreError, parse_date, parse_field, parse_instant};
-use state::{CertificateRow, QualificationRow, VersionRow, version_states};
+use crate::store::snapshot::RegisterRows;
+use crate::store::{Store, StoreError};
+use state::version_states;
 
 /// The whole register's status at one `seq`, on one day (expiry depends on the date).
 #[derive(Debug)]
@@ -127,91 +128,18 @@ impl Changes {
     }
 }
 
-type ReadTx = sqlx::Transaction<'static, sqlx::Any>;
-
-/// Opens a read transaction that sees one state of the register throughout.
-async fn begin_read(store: &Store) -> Result<ReadTx, StoreError> {
-    let mut tx = store.begin_read().await?;
-    if store.backend() == Backend::Postgres {
-        // The default (read committed) gives each statement a fresh view; the snapshot's
-        // queries must all see the state at the seq read first.
-        use sqlx::Executor;
-        (&mut *tx)
-            .execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .await?;
-    }
-    // SQLite (WAL): the first read starts the transaction's snapshot.
-    Ok(tx)
-}
-
-async fn read_seq(tx: &mut ReadTx) -> Result<u64, StoreError> {
-    let seq: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM events")
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get(0)?;
-    Ok(seq.max(0) as u64)
-}
-
-async fn load_register(
-    tx: &mut ReadTx,
+/// The register's status at `seq` from its rows: every version's state on `today`.
+fn register_status(
+    rows: RegisterRows,
     seq: u64,
     today: NaiveDate,
 ) -> Result<RegisterStatus, StoreError> {
-    let mut certs = BTreeMap::new();
-    for r in sqlx::query("SELECT number, state, current_version, valid_until FROM certificates")
-        .fetch_all(&mut **tx)
-        .await?
-    {
-        let number: CertificateNumber = parse_field("number", &r.try_get::<String, _>(0)?)?;
-        certs.insert(
-            number,
-            CertificateRow {
-                standing: parse_field("state", &r.try_get::<String, _>(1)?)?,
-                current_version: r.try_get::<i64, _>(2)? as u32,
-                valid_until: parse_date(&r.try_get::<String, _>(3)?)?,
-            },
-        );
-    }
-    let mut versions: HashMap<CertificateNumber, Vec<VersionRow>> = HashMap::new();
-    for r in sqlx::query(
-        "SELECT certificate_number, version, qualification_ids, created_at, superseded_at
-         FROM certificate_versions ORDER BY certificate_number, version",
-    )
-    .fetch_all(&mut **tx)
-    .await?
-    {
-        let number: CertificateNumber = parse_field("number", &r.try_get::<String, _>(0)?)?;
-        let ids: String = r.try_get(2)?;
-        let superseded: Option<String> = r.try_get(4)?;
-        versions.entry(number).or_default().push(VersionRow {
-            version: r.try_get::<i64, _>(1)? as u32,
-            qualification_ids: serde_json::from_str(&ids)
-                .map_err(|e| StoreError::Corrupt(format!("qualification ids: {e}")))?,
-            created_at: parse_instant(&r.try_get::<String, _>(3)?)?,
-            superseded_at: superseded.as_deref().map(parse_instant).transpose()?,
-        });
-    }
-    let mut inactive = HashMap::new();
-    for r in
-        sqlx::query("SELECT id, status, changed_at FROM qualifications WHERE status <> 'active'")
-            .fetch_all(&mut **tx)
-            .await?
-    {
-        inactive.insert(
-            r.try_get::<i64, _>(0)?,
-            QualificationRow {
-                status: parse_field("status", &r.try_get::<String, _>(1)?)?,
-                changed_at: parse_instant(&r.try_get::<String, _>(2)?)?,
-            },
-        );
-    }
-    let withdrawn_copies = sqlx::query("SELECT id FROM copies WHERE withdrawn_at IS NOT NULL")
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| Ok(r.try_get::<i64, _>(0)? as u64))
-        .collect::<Result<BTreeSet<_>, StoreError>>()?;
-
+    let RegisterRows {
+        certificates: certs,
+        mut versions,
+        inactive_qualifications: inactive,
+        withdrawn_copies,
+    } = rows;
     let mut certificates = BTreeMap::new();
     let mut valid_until = BTreeMap::new();
     for (number, cert) in certs {
@@ -230,25 +158,6 @@ async fn load_register(
         certificates,
         valid_until,
     })
-}
-
-async fn changes_after(tx: &mut ReadTx, since: u64, seq: u64) -> Result<Changes, StoreError> {
-    let mut changes = Changes::default();
-    for r in sqlx::query("SELECT action, subject, detail FROM events WHERE id > $1 AND id <= $2")
-        .bind(since as i64)
-        .bind(seq as i64)
-        .fetch_all(&mut **tx)
-        .await?
-    {
-        let detail: serde_json::Value = serde_json::from_str(&r.try_get::<String, _>(2)?)
-            .map_err(|e| StoreError::Corrupt(format!("event detail: {e}")))?;
-        changes.add(
-            &r.try_get::<String, _>(0)?,
-            &r.try_get::<String, _>(1)?,
-            &detail,
-        );
-    }
-    Ok(changes)
 }
 
 /// What a request asks for.
@@ -281,8 +190,8 @@ impl Snapshots {
         now: DateTime<Utc>,
     ) -> Result<StatusSnapshot, StoreError> {
         let today = now.date_naive();
-        let mut tx = begin_read(store).await?;
-        let seq = read_seq(&mut tx).await?;
+        let mut reader = store.read_register().await?;
+        let seq = reader.seq().await?;
         let cached = self
             .latest
             .lock()
@@ -292,7 +201,7 @@ impl Snapshots {
         let status = match cached {
             Some(s) => s,
             None => {
-                let s = Arc::new(load_register(&mut tx, seq, today).await?);
+                let s = Arc::new(register_status(reader.rows().await?, seq, today)?);
                 if let Ok(mut l) = self.latest.lock() {
                     // Keep the newest; a slower request that read an older seq must not win.
                     if l.as_ref().is_none_or(|o| (o.seq, o.today) <= (seq, today)) {
@@ -304,12 +213,15 @@ impl Snapshots {
         };
         let snapshot = match request {
             Request::Delta { since, since_time } if since > 0 && since <= seq => {
-                let changes = changes_after(&mut tx, since, seq).await?;
+                let mut changes = Changes::default();
+                for e in reader.events(since, seq).await? {
+                    changes.add(&e.action, &e.subject, &e.detail);
+                }
                 status.delta(since, &changes, since_time.date_naive(), now)
             }
             _ => status.full(now),
         };
-        tx.rollback().await?;
+        reader.finish().await?;
         Ok(snapshot)
     }
 }

@@ -13,29 +13,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use zizhi_shared::{CertificateNumber, VersionEntry, VersionState};
 
 use crate::register::model::{CertificateStanding, QualificationStatus};
-
-/// A certificate as the state computation needs it.
-#[derive(Debug, Clone)]
-pub(crate) struct CertificateRow {
-    pub standing: CertificateStanding,
-    pub current_version: u32,
-    pub valid_until: NaiveDate,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct VersionRow {
-    pub version: u32,
-    pub qualification_ids: Vec<i64>,
-    pub created_at: DateTime<Utc>,
-    pub superseded_at: Option<DateTime<Utc>>,
-}
-
-/// A qualification that is no longer active.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct QualificationRow {
-    pub status: QualificationStatus,
-    pub changed_at: DateTime<Utc>,
-}
+use crate::store::snapshot::{CertificateRow, QualificationRow, VersionRow};
 
 /// The first instant at which a certificate valid until `valid_until` (inclusive) is expired.
 fn expiry_instant(valid_until: NaiveDate) -> DateTime<Utc> {

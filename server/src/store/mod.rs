@@ -1,6 +1,32 @@
 //! The register's storage: one set of queries (sqlx `Any`) over SQLite, the embedded default,
-//! or PostgreSQL when `DATABASE_URL` names one. Feature modules keep their SQL next to the
-//! operation that uses it; this module owns connecting, migrating and the shared helpers.
+//! or PostgreSQL when `DATABASE_URL` names one. All SQL lives here, one file per entity, each
+//! an `impl Store` block; feature modules call these methods and never see a row. Every write
+//! runs in one transaction with its event-log entry. Errors are [`StoreError`], mapped to HTTP
+//! once, in `crate::error`.
+//!
+//! This file owns connecting, migrating, transactions and the text forms of stored values.
+
+mod certificates;
+mod chat;
+mod copies;
+mod credentials;
+mod documents;
+mod enterprises;
+mod error;
+mod events;
+mod lookup;
+mod qualifications;
+pub mod snapshot;
+mod status;
+
+pub use credentials::{EnrolledEnterprise, NewCredential, StoredCredential};
+pub use documents::StoredDocument;
+pub use error::StoreError;
+pub(crate) use error::{UniqueViolation, encode_error};
+pub use events::EventRecord;
+use events::append_event;
+pub use snapshot::RegisterReader;
+pub use status::EnterpriseCertificate;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -14,18 +40,6 @@ use sqlx::{Any, AnyPool, Transaction};
 pub enum Backend {
     Sqlite,
     Postgres,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("unsupported database URL (expected sqlite: or postgres:)")]
-    UnsupportedUrl,
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-    #[error(transparent)]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
 }
 
 pub type Tx = Transaction<'static, Any>;
@@ -120,8 +134,12 @@ fn sqlite_url(url: &str) -> Result<String, StoreError> {
         && let Some(parent) = std::path::Path::new(path).parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| StoreError::Corrupt(format!("cannot create {parent:?}: {e}")))?;
+        std::fs::create_dir_all(parent).map_err(|e| {
+            StoreError::Unavailable(sqlx::Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("cannot create {parent:?}: {e}"),
+            )))
+        })?;
     }
     let mut query = query.to_owned();
     if !query.contains("mode=") {
@@ -131,40 +149,6 @@ fn sqlite_url(url: &str) -> Result<String, StoreError> {
         query.push_str("mode=rwc");
     }
     Ok(format!("sqlite://{path}?{query}"))
-}
-
-/// Appends one entry to the event log inside the caller's transaction, so a change and its
-/// record commit together or not at all.
-pub async fn append_event(
-    tx: &mut Tx,
-    at: DateTime<Utc>,
-    actor: &str,
-    action: &str,
-    subject: &str,
-    detail: &serde_json::Value,
-) -> Result<(), StoreError> {
-    // PostgreSQL hands out identity values at insert time but they become visible at commit,
-    // so two writers could commit events 11 then 10; a status snapshot read in between would
-    // claim "seq 11" and its deltas would never carry event 10's change. This lock, held to
-    // the end of the transaction, makes events commit in id order. Every caller appends its
-    // event last, right before committing, so the lock is held only for the commit. SQLite
-    // has a single writer already.
-    if tx.backend_name() == "PostgreSQL" {
-        sqlx::query("SELECT pg_advisory_xact_lock(7283001)")
-            .execute(&mut **tx)
-            .await?;
-    }
-    sqlx::query(
-        "INSERT INTO events (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(instant(at))
-    .bind(actor)
-    .bind(action)
-    .bind(subject)
-    .bind(detail.to_string())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// The stored text form of an instant (sorts as time).

@@ -1,64 +1,65 @@
-//! Issuing and withdrawing copies. The copy row, its signed payload and the event-log entry
-//! commit together.
+//! Copies (批准件 and 使用件): issuing and withdrawing them. The copy row, its signed payload
+//! and the event-log entry commit together.
 
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use serde::Serialize;
+use chrono::{DateTime, Timelike, Utc};
 use serde_json::json;
-use sqlx::Row;
 use zizhi_shared::{CertificateNumber, Claims, CopyKind, UsageTerms};
 
-use crate::error::{AppError, AppResult};
+use super::status::load_status;
+use super::{Store, StoreError, append_event, instant, parse_date, parse_field, parse_instant};
+use crate::copies::model::CopyRecord;
 use crate::keys::KeyRing;
-use crate::register::model::{CertificateStanding, load_status};
-use crate::store::{
-    Store, StoreError, append_event, instant, parse_date, parse_field, parse_instant,
-};
-
-/// One issued copy as the register holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CopyRecord {
-    pub id: u64,
-    pub kind: CopyKind,
-    pub certificate_number: CertificateNumber,
-    pub certificate_version: u32,
-    pub usage: Option<UsageTerms>,
-    pub issued_at: DateTime<Utc>,
-    pub key_id: String,
-    pub qr_text: String,
-    pub withdrawn_at: Option<DateTime<Utc>>,
-}
+use crate::register::model::CertificateStanding;
 
 const COPY_COLUMNS: &str = "id, kind, certificate_number, certificate_version, purpose, usage_from, usage_to, issued_at, key_id, qr_text, withdrawn_at";
 
-fn copy_from_row(r: &sqlx::any::AnyRow) -> Result<CopyRecord, StoreError> {
-    let kind = match r.try_get::<String, _>(1)?.as_str() {
-        "approval" => CopyKind::Approval,
-        "usage" => CopyKind::Usage,
-        other => return Err(StoreError::Corrupt(format!("copy kind {other:?}"))),
-    };
-    let purpose: Option<String> = r.try_get(4)?;
-    let from: Option<String> = r.try_get(5)?;
-    let to: Option<String> = r.try_get(6)?;
-    let usage = match (purpose, from, to) {
-        (Some(purpose), Some(from), Some(to)) => Some(UsageTerms {
-            purpose,
-            from: parse_date(&from)?,
-            to: parse_date(&to)?,
-        }),
-        _ => None,
-    };
-    let withdrawn: Option<String> = r.try_get(10)?;
-    Ok(CopyRecord {
-        id: r.try_get::<i64, _>(0)? as u64,
-        kind,
-        certificate_number: parse_field("number", &r.try_get::<String, _>(2)?)?,
-        certificate_version: r.try_get::<i64, _>(3)? as u32,
-        usage,
-        issued_at: parse_instant(&r.try_get::<String, _>(7)?)?,
-        key_id: r.try_get(8)?,
-        qr_text: r.try_get(9)?,
-        withdrawn_at: withdrawn.as_deref().map(parse_instant).transpose()?,
-    })
+#[derive(sqlx::FromRow)]
+struct CopyRow {
+    id: i64,
+    kind: String,
+    certificate_number: String,
+    certificate_version: i64,
+    purpose: Option<String>,
+    usage_from: Option<String>,
+    usage_to: Option<String>,
+    issued_at: String,
+    key_id: String,
+    qr_text: String,
+    withdrawn_at: Option<String>,
+}
+
+impl TryFrom<CopyRow> for CopyRecord {
+    type Error = StoreError;
+    fn try_from(r: CopyRow) -> Result<Self, StoreError> {
+        let kind = match r.kind.as_str() {
+            "approval" => CopyKind::Approval,
+            "usage" => CopyKind::Usage,
+            other => return Err(StoreError::Corrupt(format!("copy kind {other:?}"))),
+        };
+        let usage = match (r.purpose, r.usage_from, r.usage_to) {
+            (Some(purpose), Some(from), Some(to)) => Some(UsageTerms {
+                purpose,
+                from: parse_date(&from)?,
+                to: parse_date(&to)?,
+            }),
+            _ => None,
+        };
+        Ok(CopyRecord {
+            id: r.id as u64,
+            kind,
+            certificate_number: parse_field("number", &r.certificate_number)?,
+            certificate_version: r.certificate_version as u32,
+            usage,
+            issued_at: parse_instant(&r.issued_at)?,
+            key_id: r.key_id,
+            qr_text: r.qr_text,
+            withdrawn_at: r.withdrawn_at.as_deref().map(parse_instant).transpose()?,
+        })
+    }
+}
+
+fn copy_not_found(id: u64) -> StoreError {
+    StoreError::not_found("copy_not_found", format!("未找到编号为 {id} 的证书件"))
 }
 
 impl Store {
@@ -72,18 +73,19 @@ impl Store {
         keys: &KeyRing,
         host: &str,
         now: DateTime<Utc>,
-    ) -> AppResult<CopyRecord> {
+    ) -> Result<CopyRecord, StoreError> {
         // The payload carries minutes; the register keeps exactly what was signed.
         let now = now
-            .duration_trunc(TimeDelta::minutes(1))
-            .map_err(anyhow::Error::from)?;
+            .with_second(0)
+            .and_then(|t| t.with_nanosecond(0))
+            .unwrap_or(now);
         let today = now.date_naive();
         let mut tx = self.begin().await?;
         let status = load_status(&mut tx, number).await?.ok_or_else(|| {
-            AppError::not_found("certificate_not_found", format!("未找到证书 {number}"))
+            StoreError::not_found("certificate_not_found", format!("未找到证书 {number}"))
         })?;
         if status.standing != CertificateStanding::Active {
-            return Err(AppError::refused(
+            return Err(StoreError::refused(
                 "no_qualification_left",
                 format!("证书 {number} 已无有效资质，不能生成批准件或使用件"),
             ));
@@ -91,7 +93,7 @@ impl Store {
         let current = status.current();
         let cert = &current.certificate;
         if cert.valid_until < today {
-            return Err(AppError::refused(
+            return Err(StoreError::refused(
                 "certificate_expired",
                 format!("证书 {number} 已于 {} 过期", cert.valid_until),
             ));
@@ -99,10 +101,13 @@ impl Store {
         if let Some(t) = &usage {
             let t = UsageTerms::new(&t.purpose, t.from, t.to)?;
             if t.to < today {
-                return Err(AppError::invalid("usage_period_in_past", "使用期限已经结束"));
+                return Err(StoreError::invalid(
+                    "usage_period_in_past",
+                    "使用期限已经结束",
+                ));
             }
             if t.from < cert.approved_on || t.to > cert.valid_until {
-                return Err(AppError::invalid(
+                return Err(StoreError::invalid(
                     "usage_period_outside_validity",
                     format!(
                         "使用期限须在证书有效期内（{} 至 {}）",
@@ -110,7 +115,7 @@ impl Store {
                     ),
                 ));
             }
-        } else if let Some(existing) = sqlx::query(&format!(
+        } else if let Some(existing) = sqlx::query_as::<_, CopyRow>(&format!(
             "SELECT {COPY_COLUMNS} FROM copies
              WHERE certificate_number = $1 AND certificate_version = $2 AND kind = 'approval' AND withdrawn_at IS NULL
              ORDER BY id LIMIT 1"
@@ -118,10 +123,9 @@ impl Store {
         .bind(number.as_str())
         .bind(i64::from(current.version))
         .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::from)?
+        .await?
         {
-            return Ok(copy_from_row(&existing)?);
+            return existing.try_into();
         }
         let usage = usage
             .map(|t| UsageTerms::new(&t.purpose, t.from, t.to))
@@ -132,7 +136,7 @@ impl Store {
             CopyKind::Approval
         };
         let key = keys.signing_key();
-        let id: i64 = sqlx::query(
+        let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO copies (kind, certificate_number, certificate_version, purpose, usage_from, usage_to, issued_at, key_id, qr_text)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '') RETURNING id",
         )
@@ -145,9 +149,7 @@ impl Store {
         .bind(instant(now))
         .bind(key.kid().to_string())
         .fetch_one(&mut *tx)
-        .await
-        .and_then(|r| r.try_get(0))
-        .map_err(StoreError::from)?;
+        .await?;
         let claims = Claims {
             copy_id: id as u64,
             certificate_number: number.clone(),
@@ -165,8 +167,7 @@ impl Store {
             .bind(&qr_text)
             .bind(id)
             .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
+            .await?;
         append_event(
             &mut tx,
             now,
@@ -176,7 +177,7 @@ impl Store {
             &json!({ "copy_id": id, "version": current.version, "usage": usage, "key_id": key.kid().to_string() }),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(CopyRecord {
             id: id as u64,
             kind,
@@ -196,19 +197,18 @@ impl Store {
         actor: &str,
         id: u64,
         now: DateTime<Utc>,
-    ) -> AppResult<CopyRecord> {
+    ) -> Result<CopyRecord, StoreError> {
         let mut tx = self.begin().await?;
-        let row = sqlx::query(&format!("SELECT {COPY_COLUMNS} FROM copies WHERE id = $1"))
-            .bind(id as i64)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::from)?
-            .ok_or_else(|| {
-                AppError::not_found("copy_not_found", format!("未找到编号为 {id} 的证书件"))
-            })?;
-        let mut copy = copy_from_row(&row)?;
+        let mut copy: CopyRecord = sqlx::query_as::<_, CopyRow>(&format!(
+            "SELECT {COPY_COLUMNS} FROM copies WHERE id = $1"
+        ))
+        .bind(id as i64)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| copy_not_found(id))?
+        .try_into()?;
         if copy.withdrawn_at.is_some() {
-            return Err(AppError::conflict(
+            return Err(StoreError::conflict(
                 "copy_already_withdrawn",
                 "该证书件已撤回",
             ));
@@ -217,8 +217,7 @@ impl Store {
             .bind(instant(now))
             .bind(id as i64)
             .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
+            .await?;
         append_event(
             &mut tx,
             now,
@@ -228,18 +227,17 @@ impl Store {
             &json!({ "copy_id": id }),
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         copy.withdrawn_at = Some(now);
         Ok(copy)
     }
 
     pub async fn copy(&self, id: u64) -> Result<Option<CopyRecord>, StoreError> {
-        sqlx::query(&format!("SELECT {COPY_COLUMNS} FROM copies WHERE id = $1"))
+        sqlx::query_as::<_, CopyRow>(&format!("SELECT {COPY_COLUMNS} FROM copies WHERE id = $1"))
             .bind(id as i64)
             .fetch_optional(self.pool())
             .await?
-            .as_ref()
-            .map(copy_from_row)
+            .map(CopyRecord::try_from)
             .transpose()
     }
 
@@ -248,14 +246,14 @@ impl Store {
         &self,
         number: &CertificateNumber,
     ) -> Result<Vec<CopyRecord>, StoreError> {
-        sqlx::query(&format!(
+        sqlx::query_as::<_, CopyRow>(&format!(
             "SELECT {COPY_COLUMNS} FROM copies WHERE certificate_number = $1 ORDER BY id DESC"
         ))
         .bind(number.as_str())
         .fetch_all(self.pool())
         .await?
-        .iter()
-        .map(copy_from_row)
+        .into_iter()
+        .map(CopyRecord::try_from)
         .collect()
     }
 }

@@ -1,0 +1,163 @@
+//! Enterprise credentials: the enterprise's certificate, its key encrypted under the
+//! enterprise's password, and the SHA-256 of its API token. Making keys and checking passwords
+//! is `documents::credentials`; this file only keeps what that produces.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use zizhi_shared::CreditCode;
+
+use super::enterprises::enterprise_not_found;
+use super::{Store, StoreError, append_event, instant, parse_field};
+use crate::documents::credentials::{EnterpriseAccount, token_digest};
+
+/// What enrolment keeps for one enterprise.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredCredential {
+    pub certificate_pem: String,
+    pub encrypted_key_pem: String,
+}
+
+/// A credential about to replace the enterprise's current one; `token_sha256` is the digest
+/// of the new API token.
+#[derive(Debug, Clone)]
+pub struct NewCredential {
+    pub enterprise_id: i64,
+    pub token_sha256: String,
+    pub certificate_pem: String,
+    pub encrypted_key_pem: String,
+}
+
+/// An enterprise about to be enrolled.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EnrolledEnterprise {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: i64,
+    credit_code: String,
+    name: String,
+}
+
+impl Store {
+    /// The enterprise with this credit code, or `enterprise_not_found`.
+    pub async fn enterprise_to_enrol(
+        &self,
+        code: &CreditCode,
+    ) -> Result<EnrolledEnterprise, StoreError> {
+        sqlx::query_as::<_, EnrolledEnterprise>(
+            "SELECT id, name FROM enterprises WHERE credit_code = $1",
+        )
+        .bind(code.as_str())
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| enterprise_not_found(code))
+    }
+
+    /// Replaces the enterprise's credential (first enrolment, or a lost token or password):
+    /// the old token stops working when this commits. `subject` names the new certificate in
+    /// the event log.
+    pub async fn replace_credential(
+        &self,
+        actor: &str,
+        code: &CreditCode,
+        credential: &NewCredential,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM enterprise_credentials WHERE enterprise_id = $1")
+            .bind(credential.enterprise_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO enterprise_credentials
+               (enterprise_id, token_sha256, certificate_pem, encrypted_key_pem, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(credential.enterprise_id)
+        .bind(&credential.token_sha256)
+        .bind(&credential.certificate_pem)
+        .bind(&credential.encrypted_key_pem)
+        .bind(instant(now))
+        .execute(&mut *tx)
+        .await?;
+        append_event(
+            &mut tx,
+            now,
+            actor,
+            "credential.enrol",
+            code.as_str(),
+            &json!({ "subject": subject }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The enterprise a token belongs to, if any.
+    pub async fn enterprise_by_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<EnterpriseAccount>, StoreError> {
+        let Some(r) = sqlx::query_as::<_, AccountRow>(
+            "SELECT e.id, e.credit_code, e.name FROM enterprise_credentials c
+             JOIN enterprises e ON e.id = c.enterprise_id WHERE c.token_sha256 = $1",
+        )
+        .bind(token_digest(token))
+        .fetch_optional(self.pool())
+        .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(EnterpriseAccount {
+            enterprise_id: r.id,
+            credit_code: parse_field("credit code", &r.credit_code)?,
+            name: r.name,
+        }))
+    }
+
+    /// The enterprise's stored credential, if it has been enrolled.
+    pub async fn credential(
+        &self,
+        enterprise_id: i64,
+    ) -> Result<Option<StoredCredential>, StoreError> {
+        Ok(sqlx::query_as::<_, StoredCredential>(
+            "SELECT certificate_pem, encrypted_key_pem FROM enterprise_credentials WHERE enterprise_id = $1",
+        )
+        .bind(enterprise_id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Keeps the enterprise's key re-encrypted under a new password (修改数字证书密码).
+    pub async fn replace_credential_key(
+        &self,
+        account: &EnterpriseAccount,
+        encrypted_key_pem: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE enterprise_credentials SET encrypted_key_pem = $1, updated_at = $2 WHERE enterprise_id = $3",
+        )
+        .bind(encrypted_key_pem)
+        .bind(instant(now))
+        .bind(account.enterprise_id)
+        .execute(&mut *tx)
+        .await?;
+        append_event(
+            &mut tx,
+            now,
+            &format!("enterprise:{}", account.credit_code),
+            "credential.password",
+            account.credit_code.as_str(),
+            &json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,179 @@
+//! Enterprises (企业基本信息): creating and editing them; an edit reissues every certificate in
+//! force, since each prints the enterprise block.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use zizhi_shared::{CertificateNumber, CreditCode, Enterprise};
+
+use super::certificates::issue_version;
+use super::{Store, StoreError, Tx, UniqueViolation, append_event, instant, parse_field};
+use crate::register::model::ChangeKind;
+
+#[derive(sqlx::FromRow)]
+struct EnterpriseRow {
+    name: String,
+    credit_code: String,
+    address: String,
+    legal_representative: String,
+    registered_capital_wan: String,
+    economic_nature: String,
+}
+
+impl TryFrom<EnterpriseRow> for Enterprise {
+    type Error = StoreError;
+    fn try_from(r: EnterpriseRow) -> Result<Self, StoreError> {
+        Ok(Enterprise {
+            name: r.name,
+            credit_code: parse_field("credit code", &r.credit_code)?,
+            address: r.address,
+            legal_representative: r.legal_representative,
+            registered_capital_wan: r.registered_capital_wan,
+            economic_nature: r.economic_nature,
+        })
+    }
+}
+
+pub(super) fn enterprise_not_found(code: &CreditCode) -> StoreError {
+    StoreError::not_found(
+        "enterprise_not_found",
+        format!("未找到统一社会信用代码为 {code} 的企业"),
+    )
+}
+
+fn enterprise_exists(code: &CreditCode) -> StoreError {
+    StoreError::conflict(
+        "enterprise_exists",
+        format!("统一社会信用代码 {code} 已登记"),
+    )
+}
+
+pub(super) async fn enterprise_id(tx: &mut Tx, code: &CreditCode) -> Result<i64, StoreError> {
+    sqlx::query_scalar::<_, i64>("SELECT id FROM enterprises WHERE credit_code = $1")
+        .bind(code.as_str())
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| enterprise_not_found(code))
+}
+
+pub(super) async fn enterprise_by_id(
+    conn: &mut sqlx::AnyConnection,
+    id: i64,
+) -> Result<Enterprise, StoreError> {
+    sqlx::query_as::<_, EnterpriseRow>(
+        "SELECT name, credit_code, address, legal_representative, registered_capital_wan, economic_nature
+         FROM enterprises WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_into()
+}
+
+impl Store {
+    pub async fn create_enterprise(
+        &self,
+        actor: &str,
+        e: &Enterprise,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        e.validate()?;
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO enterprises
+               (credit_code, name, address, legal_representative, registered_capital_wan, economic_nature, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(e.credit_code.as_str())
+        .bind(e.name.trim())
+        .bind(e.address.trim())
+        .bind(e.legal_representative.trim())
+        .bind(e.registered_capital_wan.trim())
+        .bind(e.economic_nature.trim())
+        .bind(instant(now))
+        .execute(&mut *tx)
+        .await
+        .on_unique_violation(|| enterprise_exists(&e.credit_code))?;
+        append_event(
+            &mut tx,
+            now,
+            actor,
+            "enterprise.create",
+            e.credit_code.as_str(),
+            &json!(e),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Edits the enterprise block; every certificate in force gets a new version
+    /// (证书内容变更). Returns the certificates that changed.
+    pub async fn update_enterprise(
+        &self,
+        actor: &str,
+        code: &CreditCode,
+        e: &Enterprise,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CertificateNumber>, StoreError> {
+        e.validate()?;
+        let mut tx = self.begin().await?;
+        let id = enterprise_id(&mut tx, code).await?;
+        let before = enterprise_by_id(&mut tx, id).await?;
+        if before == *e {
+            return Ok(Vec::new());
+        }
+        sqlx::query(
+            "UPDATE enterprises SET credit_code = $1, name = $2, address = $3, legal_representative = $4,
+               registered_capital_wan = $5, economic_nature = $6, updated_at = $7 WHERE id = $8",
+        )
+        .bind(e.credit_code.as_str())
+        .bind(e.name.trim())
+        .bind(e.address.trim())
+        .bind(e.legal_representative.trim())
+        .bind(e.registered_capital_wan.trim())
+        .bind(e.economic_nature.trim())
+        .bind(instant(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .on_unique_violation(|| enterprise_exists(&e.credit_code))?;
+        let numbers = sqlx::query_scalar::<_, String>(
+            "SELECT number FROM certificates WHERE enterprise_id = $1 AND state = 'active' ORDER BY number",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|n| parse_field("number", n))
+        .collect::<Result<Vec<CertificateNumber>, _>>()?;
+        for n in &numbers {
+            issue_version(
+                &mut tx,
+                n,
+                ChangeKind::ContentChange,
+                "企业基本信息变更",
+                None,
+                now,
+            )
+            .await?;
+        }
+        append_event(
+            &mut tx,
+            now,
+            actor,
+            "enterprise.update",
+            code.as_str(),
+            &json!({ "before": before, "after": e, "new_versions": numbers }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(numbers)
+    }
+
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        let n = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM enterprises")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(n == 0)
+    }
+}

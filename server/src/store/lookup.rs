@@ -1,0 +1,115 @@
+//! Public lookup: enterprises by name fragment, credit code or certificate number, one page at
+//! a time, each with the certificates it holds.
+
+use std::collections::HashMap;
+
+use zizhi_shared::Category;
+
+use super::{Store, StoreError, like_fragment, parse_date, parse_field};
+use crate::register::lookup::{CertificateSummary, EnterpriseSummary, Page, Query, classify};
+
+#[derive(sqlx::FromRow)]
+struct EnterpriseRow {
+    id: i64,
+    name: String,
+    credit_code: String,
+    address: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct CertificateRow {
+    enterprise_id: i64,
+    number: String,
+    category: String,
+    state: String,
+    current_version: i64,
+    valid_until: String,
+}
+
+impl TryFrom<CertificateRow> for CertificateSummary {
+    type Error = StoreError;
+    fn try_from(c: CertificateRow) -> Result<Self, StoreError> {
+        let category: Category = parse_field("category", &c.category)?;
+        Ok(CertificateSummary {
+            number: parse_field("number", &c.number)?,
+            category,
+            category_name: category.name_zh(),
+            standing: c.state,
+            current_version: c.current_version as u32,
+            valid_until: parse_date(&c.valid_until)?,
+        })
+    }
+}
+
+impl Store {
+    pub async fn search_enterprises(
+        &self,
+        q: &str,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<EnterpriseSummary>, StoreError> {
+        let page = page.max(1);
+        let per_page = per_page.clamp(1, 50);
+        let offset = i64::from(page - 1) * i64::from(per_page);
+        let (filter, arg) = match classify(q) {
+            Query::CreditCode(c) => ("e.credit_code = $1", c.to_string()),
+            Query::Number(n) => (
+                "e.id IN (SELECT enterprise_id FROM certificates WHERE number = $1)",
+                n.to_string(),
+            ),
+            Query::Name(n) => ("e.name LIKE $1 ESCAPE '\\'", like_fragment(&n)),
+        };
+        let total = sqlx::query_scalar::<_, i64>(&format!(
+            "SELECT COUNT(*) FROM enterprises e WHERE {filter}"
+        ))
+        .bind(&arg)
+        .fetch_one(self.pool())
+        .await?;
+        let rows = sqlx::query_as::<_, EnterpriseRow>(&format!(
+            "SELECT e.id, e.name, e.credit_code, e.address FROM enterprises e WHERE {filter}
+             ORDER BY e.name, e.id LIMIT $2 OFFSET $3"
+        ))
+        .bind(&arg)
+        .bind(i64::from(per_page))
+        .bind(offset)
+        .fetch_all(self.pool())
+        .await?;
+        // The page's certificates in one query rather than one per enterprise.
+        let mut certificates: HashMap<i64, Vec<CertificateSummary>> = HashMap::new();
+        for c in sqlx::query_as::<_, CertificateRow>(&format!(
+            "SELECT c.enterprise_id, c.number, c.category, c.state, c.current_version, c.valid_until
+             FROM certificates c WHERE c.enterprise_id IN
+               (SELECT e.id FROM enterprises e WHERE {filter}
+                ORDER BY e.name, e.id LIMIT $2 OFFSET $3)
+             ORDER BY c.number"
+        ))
+        .bind(&arg)
+        .bind(i64::from(per_page))
+        .bind(offset)
+        .fetch_all(self.pool())
+        .await?
+        {
+            certificates
+                .entry(c.enterprise_id)
+                .or_default()
+                .push(c.try_into()?);
+        }
+        let items = rows
+            .into_iter()
+            .map(|r| {
+                Ok(EnterpriseSummary {
+                    name: r.name,
+                    credit_code: parse_field("credit code", &r.credit_code)?,
+                    address: r.address,
+                    certificates: certificates.remove(&r.id).unwrap_or_default(),
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Page {
+            items,
+            page,
+            per_page,
+            total: total as u64,
+        })
+    }
+}
