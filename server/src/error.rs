@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use zizhi_shared::{DomainError, PayloadError};
 
+use crate::cache::CacheError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +104,44 @@ impl AppError {
     }
 }
 
+/// What every surface tells its user about an error, whatever it looks like there: the API
+/// as JSON, the H5 pages as a page, the official account as a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownError {
+    pub status: StatusCode,
+    /// Stable machine code, e.g. `certificate_not_found`.
+    pub code: &'static str,
+    /// 中文说明; for a server fault only a generic sentence, the details go to the log.
+    pub message: String,
+}
+
+impl AppError {
+    /// The one mapping to status, code and message. A server fault is logged here, once.
+    pub fn shown(&self) -> ShownError {
+        let status = self.status();
+        let message = if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+            "服务暂时不可用，请稍后再试".to_owned()
+        } else {
+            self.to_string()
+        };
+        ShownError {
+            status,
+            code: self.code(),
+            message,
+        }
+    }
+}
+
+impl From<CacheError> for AppError {
+    fn from(e: CacheError) -> Self {
+        match e {
+            CacheError::Store(e) => AppError::Store(e),
+            CacheError::Redis(e) => AppError::Internal(e.into()),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,
@@ -111,18 +150,12 @@ struct ErrorBody<'a> {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        let message = if status.is_server_error() {
-            tracing::error!(error = ?self, "request failed");
-            "服务器内部错误，请稍后再试".to_owned()
-        } else {
-            self.to_string()
-        };
+        let shown = self.shown();
         let mut res = (
-            status,
+            shown.status,
             Json(ErrorBody {
-                error: self.code(),
-                message,
+                error: shown.code,
+                message: shown.message,
             }),
         )
             .into_response();

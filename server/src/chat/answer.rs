@@ -137,12 +137,15 @@ fn query_text(base: &str) -> String {
     )
 }
 
-fn busy() -> Answer {
-    Answer::new(
-        Reply::Text("系统繁忙，请稍后再试。".into()),
-        "error",
-        "error",
-    )
+/// A failure told as the API and the pages tell it (one mapping, [`AppError::shown`]); a
+/// server fault is only "busy" here, its details are in the log.
+fn failed(err: AppError, kind: &'static str) -> Answer {
+    let shown = err.shown();
+    if shown.status.is_server_error() {
+        Answer::new(Reply::Text("系统繁忙，请稍后再试。".into()), kind, "error")
+    } else {
+        Answer::new(Reply::Text(shown.message), kind, "refused")
+    }
 }
 
 /// Answers one message. Never fails: a fault inside becomes a polite text (and a log line).
@@ -192,18 +195,16 @@ pub async fn answer(state: &AppState, base: &str, msg: &Message) -> Answer {
 async fn code_answer(state: &AppState, base: &str, text: &str, kind: &'static str) -> Answer {
     match crate::verify::api::verify(state, text).await {
         Ok(v) => verdict_answer(base, text, &v, kind),
-        Err(AppError::Payload(e)) => Answer::new(
+        Err(e @ AppError::Payload(_)) => Answer::new(
             Reply::Text(format!(
-                "这不是有效的电子资质证书验证码：{e}。\n请对准证书右下角（E区）的二维码重新扫描，\
-                 或发送证书编号查询。"
+                "这不是有效的电子资质证书验证码：{}。\n请对准证书右下角（E区）的二维码重新扫描，\
+                 或发送证书编号查询。",
+                e.shown().message
             )),
             kind,
             "refused",
         ),
-        Err(e) => {
-            tracing::error!(error = ?e, "chat verification failed");
-            Answer { kind, ..busy() }
-        }
+        Err(e) => failed(e, kind),
     }
 }
 
@@ -254,13 +255,7 @@ pub fn verdict_answer(base: &str, text: &str, v: &Verdict, kind: &'static str) -
 async fn certificate_answer(state: &AppState, base: &str, n: &CertificateNumber) -> Answer {
     let status = match state.cache.status(&state.store, n).await {
         Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "chat certificate lookup failed");
-            return Answer {
-                kind: "text_number",
-                ..busy()
-            };
-        }
+        Err(e) => return failed(e.into(), "text_number"),
     };
     let Some(status) = status.as_ref() else {
         return Answer::new(
@@ -311,10 +306,7 @@ async fn certificate_answer(state: &AppState, base: &str, n: &CertificateNumber)
 async fn enterprises_answer(state: &AppState, base: &str, q: &str, kind: &'static str) -> Answer {
     let found: Page<EnterpriseSummary> = match state.store.search_enterprises(q, 1, LISTED).await {
         Ok(p) => p,
-        Err(e) => {
-            tracing::error!(error = %e, "chat search failed");
-            return Answer { kind, ..busy() };
-        }
+        Err(e) => return failed(e.into(), kind),
     };
     let subject = (kind == "text_credit_code").then(|| q.to_owned());
     if found.total == 0 {

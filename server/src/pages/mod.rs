@@ -89,22 +89,16 @@ fn page(status: StatusCode, body: Markup) -> Response {
 
 /// A friendly red page for anything that went wrong; 5xx details stay in the log.
 fn error_page(state: &AppState, err: &AppError, title: &str) -> Response {
-    let status = err.status();
-    let message = if status.is_server_error() {
-        tracing::error!(error = ?err, "page failed");
-        "服务暂时不可用，请稍后再试".to_owned()
-    } else {
-        err.to_string()
-    };
+    let shown = err.shown();
     let body = layout::shell(
         title,
         maud::html! {
-            (layout::msg(layout::Tone::Invalid, title, &message))
+            (layout::msg(layout::Tone::Invalid, title, &shown.message))
             p class="note" { "如需帮助，请在“资质查询”中按企业名称、统一社会信用代码或证书编号查询，或联系发证机关。" }
             (layout::footer(&state.settings.issuer_name))
         },
     );
-    page(status, body)
+    page(shown.status, body)
 }
 
 async fn rate_limited_as_page(res: Response) -> Response {
@@ -165,7 +159,7 @@ async fn certificate_page(
     let status = match state.cache.status(&state.store, &number).await {
         Ok(s) => s,
         Err(e) => {
-            return error_page(&state, &AppError::Internal(e.into()), "查询失败");
+            return error_page(&state, &AppError::from(e), "查询失败");
         }
     };
     match status.as_ref() {

@@ -71,11 +71,7 @@ async fn certificate_details(
     ApiPath(number): ApiPath<String>,
 ) -> AppResult<Json<CertificateDetails>> {
     let number = parse_number(&number)?;
-    let status = state
-        .cache
-        .status(&state.store, &number)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let status = state.cache.status(&state.store, &number).await?;
     let status = status.as_ref().as_ref().ok_or_else(|| {
         AppError::not_found("certificate_not_found", format!("未找到证书 {number}"))
     })?;

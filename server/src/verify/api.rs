@@ -36,8 +36,7 @@ pub async fn verify(state: &AppState, text: &str) -> AppResult<Verdict> {
     let status = state
         .cache
         .status(&state.store, &verified.claims.certificate_number)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?;
+        .await?;
     Ok(Verdict::judge(
         &verified,
         status.as_ref().as_ref(),
