@@ -1,0 +1,191 @@
+//! Building the application: state, router, and a running server handle that tests start on
+//! port 0.
+
+mod router;
+
+pub use router::router;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::Utc;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use zizhi_shared::CertificateNumber;
+
+use crate::cache::StatusCache;
+use crate::keys::KeyRing;
+use crate::ratelimit::RateLimiter;
+use crate::settings::Settings;
+use crate::shared_redis::SharedRedis;
+use crate::store::Store;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub cache: StatusCache,
+    pub keys: Arc<KeyRing>,
+    pub settings: Arc<Settings>,
+    pub limiter: RateLimiter,
+    /// The Redis instances share, when configured.
+    pub redis: Option<SharedRedis>,
+    pub issuer_token: Arc<SecretString>,
+    /// Fonts and PDF signing keys for certificate documents.
+    pub documents: crate::documents::keys::DocumentKeys,
+}
+
+impl AppState {
+    /// Connects the store and cache and loads (or, on first start, creates) the keys.
+    pub async fn build(settings: Settings) -> anyhow::Result<AppState> {
+        let store = Store::connect(&settings.database_url)
+            .await
+            .context("cannot open the database")?;
+        let redis = match &settings.redis_url {
+            Some(url) => Some(
+                SharedRedis::connect(url, &settings.redis_namespace)
+                    .await
+                    .context("cannot connect to Redis")?,
+            ),
+            None => None,
+        };
+        let ttl = Duration::from_secs(settings.cache_ttl_secs.max(1));
+        let cache = StatusCache::new(ttl, redis.clone());
+        let now = Utc::now();
+        let keys = KeyRing::load_or_create(
+            &settings.data_dir,
+            &settings.issuer_name,
+            now.date_naive(),
+            now,
+        )?;
+        let issuer_token = match &settings.issuer_token {
+            Some(t) => t.clone(),
+            None => load_or_create_token(&settings.data_dir)?,
+        };
+        let limiter = RateLimiter::new(&settings.rate_limit, redis.clone());
+        let documents = crate::documents::keys::DocumentKeys::load(
+            &settings.documents,
+            &settings.data_dir,
+            &settings.issuer_name,
+            now,
+        )?;
+        Ok(AppState {
+            store,
+            cache,
+            keys: Arc::new(keys),
+            settings: Arc::new(settings),
+            limiter,
+            redis,
+            issuer_token: Arc::new(issuer_token),
+            documents,
+        })
+    }
+
+    /// Drops the cached status of a certificate after a committed change. A failure is logged,
+    /// not returned: the change itself has committed, and cache entries expire on their own.
+    pub async fn invalidate(&self, number: &CertificateNumber) {
+        if let Err(e) = self.cache.invalidate(number).await {
+            tracing::error!(certificate = %number, error = %e, "cache invalidation failed");
+        }
+    }
+}
+
+/// The issuer token lives in `<data_dir>/issuer-token` (mode 0600) unless configured.
+fn load_or_create_token(data_dir: &Path) -> anyhow::Result<SecretString> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = data_dir.join("issuer-token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        let t = t.trim().to_owned();
+        if !t.is_empty() {
+            return Ok(t.into());
+        }
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let mut raw = [0u8; 24];
+    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+    let token = hex::encode(raw);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(token.as_bytes())?;
+    tracing::info!(path = %path.display(), "generated the issuer API token");
+    Ok(token.into())
+}
+
+/// A server bound to its port, running until `shutdown` is called or the handle dropped.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Binds `settings.bind` (port 0 picks a free port) and starts serving.
+    pub async fn start(settings: Settings) -> anyhow::Result<RunningServer> {
+        let state = AppState::build(settings).await?;
+        Self::start_with_state(state).await
+    }
+
+    pub async fn start_with_state(mut state: AppState) -> anyhow::Result<RunningServer> {
+        let listener = TcpListener::bind(state.settings.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", state.settings.bind))?;
+        let addr = listener.local_addr()?;
+        if state.settings.public_base_url.is_none() {
+            // Links in chat replies need the real port, which port 0 only now decides.
+            Arc::make_mut(&mut state.settings).public_base_url = Some(format!("http://{addr}"));
+        }
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        Ok(RunningServer {
+            addr,
+            state,
+            shutdown: Some(tx),
+            task,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Stops accepting, finishes in-flight requests, closes the database.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+        self.state.store.close().await;
+    }
+
+    /// Waits until the server stops (for the `serve` command).
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        (&mut self.task).await??;
+        Ok(())
+    }
+
+    /// Takes the trigger that stops the server, e.g. to wire it to Ctrl-C.
+    pub fn shutdown_trigger(&mut self) -> Option<oneshot::Sender<()>> {
+        self.shutdown.take()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,119 @@
+//! The HTTP surface, nested by audience: public, issuer, enterprise, chat.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::routing::get;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use super::AppState;
+use crate::error::AppError;
+use crate::{auth, chat, copies, pages, ratelimit, register, verify};
+
+/// The whole HTTP surface, nested by who calls it. Authentication, CORS and rate limits are
+/// layers on the nests, so a route added to a nest gets its audience's rules whatever its path.
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(public(&state))
+        .nest("/api/v1/issuer", issuer(&state))
+        .nest("/api/v1/enterprise", enterprise(&state))
+        .nest("/api/v1", copy_files(&state))
+        // Not behind the per-address limit: every follower's message arrives from the
+        // platform's few addresses. Signatures gate it; it limits per follower instead.
+        .merge(chat::router(&state))
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                // The path can carry a scanned payload; log only the route shape.
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Anyone, without credentials: verification, the trust list and the status snapshot (which
+/// the scanner app may call from another origin), lookup, the H5 pages and the app itself.
+fn public(state: &AppState) -> Router<AppState> {
+    let app_reads = app_reads(
+        state,
+        Router::new()
+            .nest(
+                "/api/v1",
+                verify::api::routes().merge(crate::snapshot::api::routes()),
+            )
+            .merge(verify::api::trust_list_routes()),
+    );
+    let lookup = rate_limited(
+        state,
+        Router::new().nest("/api/v1", register::api::lookup_routes()),
+    );
+    Router::new()
+        .merge(app_reads)
+        .merge(lookup)
+        .merge(crate::documents::api::public_routes())
+        // Rate-limited per client inside, answering with an HTML page when the limit is hit.
+        .merge(pages::router(state))
+        .merge(crate::app_shell::router())
+}
+
+/// The public API's per-client limit, on `routes`.
+pub(super) fn rate_limited(state: &AppState, routes: Router<AppState>) -> Router<AppState> {
+    routes.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        ratelimit::limit,
+    ))
+}
+
+/// What the scanner app calls: rate-limited, and open to other origins. CORS sits outside the
+/// limiter, so a refusal reaches the app with its CORS headers, and is a layer (not a route
+/// layer) so preflights are answered before method routing would refuse `OPTIONS`.
+pub(super) fn app_reads(state: &AppState, routes: Router<AppState>) -> Router<AppState> {
+    rate_limited(state, routes).layer(crate::app_shell::cors::layer())
+}
+
+/// Issuer staff (发证机关), with the issuer token. The nest's own fallback sits under the same
+/// layer, so without a token every path in it is refused alike: nothing tells a stranger
+/// which routes exist.
+fn issuer(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .merge(register::api::issuer_routes())
+        .merge(copies::api::issuer_routes())
+        .merge(crate::documents::api::issuer_routes())
+        .fallback(api_not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_issuer,
+        ))
+}
+
+/// An enterprise (企业), with its own token.
+fn enterprise(state: &AppState) -> Router<AppState> {
+    crate::documents::api::enterprise_routes()
+        .fallback(api_not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_enterprise,
+        ))
+}
+
+/// A copy's files, for the issuer or the enterprise that owns the copy.
+fn copy_files(state: &AppState) -> Router<AppState> {
+    crate::documents::api::copy_file_routes().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_copy_reader,
+    ))
+}
+
+async fn api_not_found() -> AppError {
+    AppError::not_found("not_found", "没有这个接口")
+}
