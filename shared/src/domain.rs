@@ -180,8 +180,22 @@ fn truncate_for_error(s: &str) -> String {
 }
 
 /// 资质类别: the seven certificate categories the commission issues.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Category {
     /// 工程勘察
     Survey,
@@ -200,27 +214,11 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 7] = [
-        Category::Survey,
-        Category::Design,
-        Category::Construction,
-        Category::Supervision,
-        Category::TenderAgency,
-        Category::CostConsulting,
-        Category::Testing,
-    ];
+    pub const ALL: &[Category] = <Category as strum::VariantArray>::VARIANTS;
 
-    /// The stable code used in APIs and storage.
+    /// The stable code used in APIs and storage (the serde name).
     pub fn code(self) -> &'static str {
-        match self {
-            Category::Survey => "survey",
-            Category::Design => "design",
-            Category::Construction => "construction",
-            Category::Supervision => "supervision",
-            Category::TenderAgency => "tender_agency",
-            Category::CostConsulting => "cost_consulting",
-            Category::Testing => "testing",
-        }
+        self.into()
     }
 
     /// 类别名称, as printed on the certificate.
@@ -259,7 +257,8 @@ impl FromStr for Category {
     type Err = DomainError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Category::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|c| c.code() == s || c.name_zh() == s)
             .ok_or_else(|| DomainError::UnknownCategory(truncate_for_error(s)))
     }
@@ -408,8 +407,9 @@ impl Certificate {
 }
 
 /// Which kind of copy a payload stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum CopyKind {
     /// 批准件
     Approval,
@@ -419,10 +419,7 @@ pub enum CopyKind {
 
 impl CopyKind {
     pub fn code(self) -> &'static str {
-        match self {
-            CopyKind::Approval => "approval",
-            CopyKind::Usage => "usage",
-        }
+        self.into()
     }
     pub fn name_zh(self) -> &'static str {
         match self {

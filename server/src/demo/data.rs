@@ -357,7 +357,7 @@ mod tests {
                 *per.entry(c.category).or_default() += 1;
             }
         }
-        for cat in Category::ALL {
+        for &cat in Category::ALL {
             let n = per.get(&cat).copied().unwrap_or(0);
             assert!(n >= 3, "{cat}: {n} enterprises");
         }
