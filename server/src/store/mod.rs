@@ -23,8 +23,7 @@ pub use credentials::{EnrolledEnterprise, NewCredential, StoredCredential};
 pub use documents::StoredDocument;
 pub use error::StoreError;
 pub(crate) use error::{UniqueViolation, encode_error};
-pub use events::EventRecord;
-use events::append_event;
+pub use events::{EventRecord, append_event};
 pub use snapshot::RegisterReader;
 pub use status::EnterpriseCertificate;
 
