@@ -167,4 +167,37 @@ mod tests {
         assert_eq!(e.to_string(), "注册资本不能为负数");
         assert!(e.is_refusal());
     }
+
+    #[tokio::test]
+    async fn a_unique_violation_becomes_the_registers_answer_and_rolls_back() {
+        use chrono::Utc;
+        use zizhi_shared::Enterprise;
+
+        use crate::store::Store;
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}/z.db", dir.path().display()))
+            .await
+            .unwrap();
+        let e = Enterprise {
+            name: "上海浦江建设有限公司".into(),
+            credit_code: "91310115MA1H7Q2B3H".parse().unwrap(),
+            address: "上海市浦东新区".into(),
+            legal_representative: "张三".into(),
+            registered_capital_wan: "5000".into(),
+            economic_nature: "有限责任公司".into(),
+        };
+        store
+            .create_enterprise("test", &e, Utc::now())
+            .await
+            .unwrap();
+        let err = store
+            .create_enterprise("test", &e, Utc::now())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+        assert_eq!(err.code(), "enterprise_exists");
+        assert_eq!(store.events(0, 10).await.unwrap().len(), 1);
+        store.close().await;
+    }
 }

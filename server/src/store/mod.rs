@@ -23,8 +23,7 @@ pub use credentials::{EnrolledEnterprise, NewCredential, StoredCredential};
 pub use documents::StoredDocument;
 pub use error::StoreError;
 pub(crate) use error::{UniqueViolation, encode_error};
-pub use events::EventRecord;
-use events::append_event;
+pub use events::{EventRecord, append_event};
 pub use snapshot::RegisterReader;
 pub use status::EnterpriseCertificate;
 
@@ -187,8 +186,6 @@ pub fn like_fragment(q: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use sqlx::Row;
-
     use super::*;
 
     #[test]
@@ -213,14 +210,14 @@ mod tests {
         let matches = |text: &'static str, q: &'static str| {
             let pool = store.pool().clone();
             async move {
-                let hit: i64 =
-                    sqlx::query("SELECT CASE WHEN $1 LIKE $2 ESCAPE '\\' THEN 1 ELSE 0 END")
-                        .bind(text)
-                        .bind(like_fragment(q))
-                        .fetch_one(&pool)
-                        .await
-                        .unwrap()
-                        .get(0);
+                let hit = sqlx::query_scalar::<_, i64>(
+                    "SELECT CASE WHEN $1 LIKE $2 ESCAPE '\\' THEN 1 ELSE 0 END",
+                )
+                .bind(text)
+                .bind(like_fragment(q))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
                 hit == 1
             }
         };
