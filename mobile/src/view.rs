@@ -340,7 +340,8 @@ mod tests {
         (text, v)
     }
 
-    /// The JSON the server sends for a superseded usage copy (shape of verdict.rs).
+    /// The JSON the server sends for a superseded usage copy, written out by hand so a change
+    /// to the shared wire types that would break the server's answer fails here.
     fn live_json() -> serde_json::Value {
         let c = Claims::example_usage();
         serde_json::json!({
