@@ -278,7 +278,11 @@ fn cases() -> Vec<Case> {
 fn every_case_gets_the_same_level_and_title_from_the_register_and_from_a_cache() {
     let mut states = Vec::new();
     for c in cases() {
-        let live = judge(&c.copy, &StatusFacts::Live(Some(c.register.clone())), now());
+        let live = judge(
+            &c.copy,
+            &StatusFacts::Live(Some(Box::new(c.register.clone()))),
+            now(),
+        );
         let entries = c.entry.map(|s| (3, s)).into_iter().collect();
         let cached = offline(&c.copy, Some(&cache(c.withdrawn.clone(), entries)), now());
         assert_eq!(live.summary.level, c.level, "{}: {live:?}", c.name);
@@ -521,7 +525,11 @@ fn verdict_json_round_trips_and_names_levels_states_and_codes_in_snake_case() {
     assert_eq!(serde_json::from_value::<Verdict>(j).unwrap(), v);
 
     // The live answer has no as-of field at all.
-    let live = judge(&usage(), &StatusFacts::Live(Some(register())), now());
+    let live = judge(
+        &usage(),
+        &StatusFacts::Live(Some(Box::new(register()))),
+        now(),
+    );
     let j = serde_json::to_value(&live).unwrap();
     assert!(j.get("status_as_of").is_none(), "{j}");
     assert_eq!(serde_json::from_value::<Verdict>(j).unwrap(), live);

@@ -22,7 +22,7 @@ pub fn judge(
 
 /// What the register says about the copy `claims` describe.
 pub fn live_facts(status: Option<&CertificateStatus>, claims: &Claims) -> StatusFacts {
-    StatusFacts::Live(status.map(|s| register_status(s, claims)))
+    StatusFacts::Live(status.map(|s| Box::new(register_status(s, claims))))
 }
 
 fn live(q: &QualificationRecord) -> LiveQualification {

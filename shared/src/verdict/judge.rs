@@ -21,7 +21,7 @@ pub const STALE_AFTER: Duration = Duration::days(7);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatusFacts {
     /// The register, now (the server); `None` when it has no such certificate.
-    Live(Option<RegisterStatus>),
+    Live(Option<Box<RegisterStatus>>),
     /// A device's status snapshot cache that vouches for the copy.
     Cached(CachedStatus),
     /// A device has no status it can vouch for; why, as a phrase (本机尚无状态信息).
