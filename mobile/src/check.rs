@@ -10,11 +10,11 @@
 //!   dated ("状态截至 …").
 
 use chrono::{DateTime, Utc};
-use zizhi_shared::offline::rejected_offline;
+use zizhi_shared::verdict::{StatusFacts, Verdict, judge};
 use zizhi_shared::{PayloadError, StatusCache, TrustList};
 
 use crate::format::LocalOffset;
-use crate::view::{ApiError, LiveVerdict, ResultView};
+use crate::view::{ApiError, ResultView};
 
 /// The offline half of a check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,12 +43,12 @@ impl Offline {
         };
         match zizhi_shared::verify_text(text, trust, now) {
             Ok(v) => {
-                let o = zizhi_shared::judge_offline(&v, cache, now);
-                Offline::Genuine(ResultView::offline(text, Some(&v), &o, now, offset))
+                let o = judge(&v, &StatusFacts::from_cache(cache, &v.claims, now), now);
+                Offline::Genuine(ResultView::offline(text, &o, offset))
             }
-            Err(e) => match rejected_offline(&e) {
+            Err(e) => match Verdict::rejected_by_device(&e, now) {
                 Some(o) => Offline::Rejected {
-                    view: ResultView::offline(text, None, &o, now, offset),
+                    view: ResultView::offline(text, &o, offset),
                     unknown_key: matches!(e, PayloadError::UnknownKeyId(_)),
                 },
                 None => Offline::Unreadable(e),
@@ -100,7 +100,7 @@ pub fn decide(
 ) -> Shown {
     let failure = match online {
         None => None,
-        Some(Ok(body)) => match serde_json::from_str::<LiveVerdict>(&body) {
+        Some(Ok(body)) => match serde_json::from_str::<Verdict>(&body) {
             Ok(v) => return Shown::View(Box::new(ResultView::live(text, &v, offset))),
             Err(e) => Some(format!("服务器应答格式错误：{e}")),
         },
@@ -154,7 +154,9 @@ mod tests {
     use zizhi_shared::{Claims, IssuerKey, KeyId, QrText, StatusSnapshot, TrustedKey};
 
     use super::*;
-    use crate::view::{Level, Source};
+    use zizhi_shared::verdict::Level;
+
+    use crate::view::Source;
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 2, 1, 6, 0, 0).unwrap()

@@ -5,8 +5,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use zizhi_shared::verdict::Level;
 
-use crate::view::{Level, Source};
+use crate::view::Source;
 
 /// Older scans fall off the end; 200 is months of an inspector's work and a few tens of KB
 /// of localStorage.

@@ -75,7 +75,8 @@ pub fn accept_snapshot(
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
-    use zizhi_shared::snapshot::{StatusSnapshot, VersionEntry, VersionState};
+    use zizhi_shared::snapshot::{StatusSnapshot, VersionEntry};
+    use zizhi_shared::verdict::CertificateState;
     use zizhi_shared::{IssuerKey, KeyId};
 
     use base64::Engine;
@@ -98,7 +99,7 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 25, h, 0, 0).unwrap()
     }
 
-    fn entry(version: u32, state: VersionState, at: DateTime<Utc>) -> VersionEntry {
+    fn entry(version: u32, state: CertificateState, at: DateTime<Utc>) -> VersionEntry {
         VersionEntry {
             certificate_number: "D231000037".parse().unwrap(),
             version,
@@ -125,7 +126,7 @@ mod tests {
             0,
             41,
             vec![7],
-            vec![entry(1, VersionState::Superseded, t(5))],
+            vec![entry(1, CertificateState::Superseded, t(5))],
         )
     }
 
@@ -154,7 +155,7 @@ mod tests {
             41,
             43,
             vec![],
-            vec![entry(2, VersionState::Revoked, t(7))],
+            vec![entry(2, CertificateState::Revoked, t(7))],
         );
         let step = accept_snapshot(&response(&delta, &root()), &pin(), Some(&cache)).unwrap();
         let SnapshotStep::Applied(next) = step else {
@@ -165,11 +166,11 @@ mod tests {
         let n = "D231000037".parse().unwrap();
         assert_eq!(
             next.version_state(&n, 2),
-            Some((VersionState::Revoked, t(7)))
+            Some((CertificateState::Revoked, t(7)))
         );
         assert_eq!(
             next.version_state(&n, 1),
-            Some((VersionState::Superseded, t(5)))
+            Some((CertificateState::Superseded, t(5)))
         );
     }
 

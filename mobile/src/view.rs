@@ -1,43 +1,15 @@
 //! What the 结果 screen shows, built from either answer: the server's live verdict
-//! (`POST /api/v1/verify`, JSON of `server/src/verify/verdict.rs`) or the device's offline
-//! judgement. The screen only lays these fields out, so every wording decision is here and
-//! tested natively.
+//! (`POST /api/v1/verify`) or the device's own judgement from its caches. Both are a
+//! [`Verdict`] from the one judge in the payload crate; the screen only lays these fields
+//! out, so every wording decision is here and tested natively.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use zizhi_shared::{
-    Category, Certificate, Claims, CopyKind, OfflineLevel, OfflineVerdict, Qualification, Verified,
+use zizhi_shared::verdict::{
+    Level, QualificationStatus, Verdict, VersionChange, status_as_of_text,
 };
+use zizhi_shared::{Certificate, Claims, CopyKind, Qualification};
 
 use crate::format::{self, LocalOffset};
-
-/// Traffic light, as the server's `summary.level`; also the `data-level` attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    Valid,
-    Caution,
-    Invalid,
-}
-
-impl Level {
-    pub fn code(self) -> &'static str {
-        match self {
-            Level::Valid => "valid",
-            Level::Caution => "caution",
-            Level::Invalid => "invalid",
-        }
-    }
-
-    /// The server's titles, word for word.
-    pub fn title(self) -> &'static str {
-        match self {
-            Level::Valid => "真实有效",
-            Level::Caution => "注意",
-            Level::Invalid => "无效或已失效",
-        }
-    }
-}
 
 /// Where the status came from; the `data-source` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,58 +28,6 @@ impl Source {
             Source::Offline => "offline",
         }
     }
-}
-
-// ---- The server's verdict JSON, as much of it as the app shows. ----
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct LiveVerdict {
-    pub signature: String,
-    pub issuer: Option<String>,
-    pub key_id: Option<String>,
-    pub claims: Option<Claims>,
-    pub certificate_state: Option<String>,
-    pub current_certificate: Option<Certificate>,
-    #[serde(default)]
-    pub qualifications: Vec<LiveQualification>,
-    #[serde(default)]
-    pub changes_since_printed: Vec<LiveChange>,
-    #[serde(default)]
-    pub warnings: Vec<LiveWarning>,
-    pub summary: LiveSummary,
-    pub checked_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct LiveQualification {
-    pub category: Category,
-    pub item: String,
-    pub grade: String,
-    /// active / suspended / revoked / cancelled
-    pub status: String,
-    /// 有效 / 暂扣 / 已撤销 / 已注销
-    pub status_name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct LiveChange {
-    pub version: u32,
-    pub change_kind: String,
-    pub note: String,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct LiveWarning {
-    pub code: String,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct LiveSummary {
-    pub level: Level,
-    pub title: String,
-    pub message: String,
 }
 
 /// The server's error body (`{"error": code, "message": …}`), e.g. for a foreign code.
@@ -230,33 +150,16 @@ fn usage_block(c: &Claims, tone: Level) -> Usage {
     }
 }
 
-fn status_tone(status: &str) -> Level {
+fn status_tone(status: QualificationStatus) -> Level {
     match status {
-        "active" => Level::Valid,
-        "suspended" => Level::Caution,
-        _ => Level::Invalid,
+        QualificationStatus::Active => Level::Valid,
+        QualificationStatus::Suspended => Level::Caution,
+        QualificationStatus::Revoked | QualificationStatus::Cancelled => Level::Invalid,
     }
 }
 
-/// The server's Chinese name of a version change kind.
-pub fn change_kind_zh(kind: &str) -> &str {
-    match kind {
-        "grant" => "首次核准",
-        "add" => "增项",
-        "upgrade" => "升级",
-        "downgrade" => "降级",
-        "suspend" => "暂扣",
-        "reinstate" => "恢复",
-        "revoke" => "撤销",
-        "cancel" => "注销",
-        "content_change" => "证书内容变更",
-        "renew" => "延续",
-        other => other,
-    }
-}
-
-fn change_line(ch: &LiveChange, offset: LocalOffset) -> String {
-    let name = change_kind_zh(&ch.change_kind);
+fn change_line(ch: &VersionChange, offset: LocalOffset) -> String {
+    let name = ch.change_kind.name_zh();
     let what = if ch.note.is_empty() {
         name.to_owned()
     } else if ch.note.starts_with(name) {
@@ -292,7 +195,7 @@ fn certificate_rows(cert: &Certificate) -> Vec<Row> {
 
 impl ResultView {
     /// The server's answer.
-    pub fn live(text: &str, v: &LiveVerdict, offset: LocalOffset) -> ResultView {
+    pub fn live(text: &str, v: &Verdict, offset: LocalOffset) -> ResultView {
         let level = v.summary.level;
         let claims = v.claims.as_ref();
         ResultView {
@@ -323,7 +226,7 @@ impl ResultView {
                         }
                         .display_zh(),
                         status_name: q.status_name.clone(),
-                        tone: status_tone(&q.status),
+                        tone: status_tone(q.status),
                     })
                     .collect()
             }),
@@ -347,40 +250,30 @@ impl ResultView {
         }
     }
 
-    /// A code judged on the device ([`zizhi_shared::judge_offline`], or
-    /// [`zizhi_shared::offline::rejected_offline`] when the signature failed: then `verified`
-    /// is `None` and nothing the code says is shown).
-    pub fn offline(
-        text: &str,
-        verified: Option<&Verified>,
-        o: &OfflineVerdict,
-        now: DateTime<Utc>,
-        offset: LocalOffset,
-    ) -> ResultView {
-        let level = match o.level {
-            OfflineLevel::Valid => Level::Valid,
-            OfflineLevel::Caution => Level::Caution,
-            OfflineLevel::Invalid => Level::Invalid,
-        };
-        // The shared verdict ends its message with the as-of time in China Standard Time;
-        // the app has its own as-of line in the device's time, so that sentence goes.
-        let mut message = o.message.clone();
+    /// A code judged on the device ([`zizhi_shared::verdict::judge`] from the cached
+    /// status, or [`Verdict::rejected_by_device`] when the signature failed: then nothing
+    /// the code says is shown).
+    pub fn offline(text: &str, o: &Verdict, offset: LocalOffset) -> ResultView {
+        let level = o.summary.level;
+        // The judge ends its message with the as-of time in China Standard Time; the app
+        // has its own as-of line in the device's time, so that sentence goes.
+        let mut message = o.summary.message.clone();
         if let Some(as_of) = o.status_as_of {
-            let tail = format!("。{}", zizhi_shared::offline::status_as_of_text(as_of));
+            let tail = format!("。{}", status_as_of_text(as_of));
             if let Some(at) = message.find(&tail) {
                 message.truncate(at);
             }
         }
-        let status_as_of = verified.map(|_| match o.status_as_of {
+        let c = o.claims.as_ref();
+        let status_as_of = c.map(|_| match o.status_as_of {
             Some(t) => format::status_as_of(t, offset),
             None => "状态未知：本机尚无可用的状态快照，请联网核验".to_owned(),
         });
-        let c = verified.map(|v| &v.claims);
         ResultView {
             text: text.to_owned(),
             level,
             source: Source::Offline,
-            title: o.title.clone(),
+            title: o.summary.title.clone(),
             message,
             status_as_of,
             enterprise_name: c.map(|c| c.enterprise_name.clone()).unwrap_or_default(),
@@ -388,8 +281,8 @@ impl ResultView {
                 .map(|c| c.certificate_number.to_string())
                 .unwrap_or_default(),
             usage: c.map(|c| usage_block(c, level)),
-            claims: verified
-                .map(|v| claim_rows(&v.claims, Some(&v.issuer), Some(v.kid.as_str()), offset))
+            claims: c
+                .map(|c| claim_rows(c, o.issuer.as_deref(), o.key_id.as_deref(), offset))
                 .unwrap_or_default(),
             qualifications: None,
             certificate: Vec::new(),
@@ -400,7 +293,7 @@ impl ResultView {
                 o.warnings.iter().map(|w| w.message.clone()).collect()
             },
             notice: None,
-            checked_at: format::time(now, offset),
+            checked_at: format::time(o.checked_at, offset),
         }
     }
 
@@ -412,10 +305,11 @@ impl ResultView {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
-    use zizhi_shared::offline::rejected_offline;
+    use chrono::{DateTime, TimeZone, Utc};
+    use zizhi_shared::verdict::{ChangeKind, StatusFacts, judge};
     use zizhi_shared::{
         IssuerKey, KeyId, PayloadError, QrText, StatusCache, StatusSnapshot, TrustList, TrustedKey,
+        Verified,
     };
 
     use super::*;
@@ -435,13 +329,19 @@ mod tests {
         TrustList::new(vec![TrustedKey::for_key(&key(), ISSUER, from, None)], now())
     }
 
+    /// The device's answer now from `cache`, as the check makes it.
+    fn offline(v: &Verified, cache: Option<&StatusCache>) -> Verdict {
+        judge(v, &StatusFacts::from_cache(cache, &v.claims, now()), now())
+    }
+
     fn verified(claims: &Claims) -> (String, Verified) {
         let text = QrText::encode("ZZ.EXAMPLE.CN", &claims.sign(&key()));
         let v = zizhi_shared::verify_text(&text, &trust(), now()).unwrap();
         (text, v)
     }
 
-    /// The JSON the server sends for a superseded usage copy (shape of verdict.rs).
+    /// The JSON the server sends for a superseded usage copy, written out by hand so a change
+    /// to the shared wire types that would break the server's answer fails here.
     fn live_json() -> serde_json::Value {
         let c = Claims::example_usage();
         serde_json::json!({
@@ -488,7 +388,7 @@ mod tests {
 
     #[test]
     fn live_verdict_json_from_the_server_becomes_a_live_view() {
-        let v: LiveVerdict = serde_json::from_value(live_json()).unwrap();
+        let v: Verdict = serde_json::from_value(live_json()).unwrap();
         let view = ResultView::live("HTTPS://X/V/AB", &v, LocalOffset::BEIJING);
         assert_eq!(view.source, Source::Live);
         assert_eq!(view.level, Level::Caution);
@@ -536,7 +436,7 @@ mod tests {
                         "message": "签名无效：二维码内容被伪造或篡改，请勿采信此证书"},
             "checked_at": "2026-02-01T06:03:00Z"
         });
-        let v: LiveVerdict = serde_json::from_value(json).unwrap();
+        let v: Verdict = serde_json::from_value(json).unwrap();
         let view = ResultView::live("T", &v, LocalOffset::BEIJING);
         assert_eq!(view.level, Level::Invalid);
         assert!(view.claims.is_empty() && view.qualifications.is_none() && view.usage.is_none());
@@ -550,8 +450,8 @@ mod tests {
         let as_of = Utc.with_ymd_and_hms(2026, 2, 1, 5, 0, 0).unwrap();
         let cache =
             StatusCache::from_full(StatusSnapshot::new(as_of, 0, 7, vec![], vec![])).unwrap();
-        let o = zizhi_shared::judge_offline(&v, Some(&cache), now());
-        let with = ResultView::offline(&text, Some(&v), &o, now(), LocalOffset(0));
+        let o = offline(&v, Some(&cache));
+        let with = ResultView::offline(&text, &o, LocalOffset(0));
         assert_eq!(with.source, Source::Offline);
         assert_eq!(
             (with.level, with.title.as_str()),
@@ -566,8 +466,8 @@ mod tests {
         assert!(with.message.starts_with("证书真实"), "{}", with.message);
         assert!(with.qualifications.is_none(), "资质详情 are live only");
 
-        let o = zizhi_shared::judge_offline(&v, None, now());
-        let without = ResultView::offline(&text, Some(&v), &o, now(), LocalOffset::BEIJING);
+        let o = offline(&v, None);
+        let without = ResultView::offline(&text, &o, LocalOffset::BEIJING);
         assert!(without.status_as_of.unwrap().starts_with("状态未知"));
         assert_eq!(without.title, "注意");
         assert!(without.claims.contains(&row("签发机关", ISSUER)));
@@ -577,8 +477,8 @@ mod tests {
     #[test]
     fn an_approval_copy_is_never_shown_in_green() {
         let (text, v) = verified(&Claims::example_approval());
-        let o = zizhi_shared::judge_offline(&v, None, now());
-        let view = ResultView::offline(&text, Some(&v), &o, now(), LocalOffset::BEIJING);
+        let o = offline(&v, None);
+        let view = ResultView::offline(&text, &o, LocalOffset::BEIJING);
         let usage = view.usage.unwrap();
         assert_eq!(usage.headline, "批准件");
         assert_eq!(usage.tone, Level::Caution);
@@ -586,8 +486,8 @@ mod tests {
 
     #[test]
     fn a_failed_signature_shows_nothing_the_code_claims() {
-        let o = rejected_offline(&PayloadError::BadSignature).unwrap();
-        let v = ResultView::offline("T", None, &o, now(), LocalOffset::BEIJING);
+        let o = Verdict::rejected_by_device(&PayloadError::BadSignature, now()).unwrap();
+        let v = ResultView::offline("T", &o, LocalOffset::BEIJING);
         assert_eq!(
             (v.level, v.title.as_str()),
             (Level::Invalid, "无效或已失效")
@@ -602,22 +502,22 @@ mod tests {
 
     #[test]
     fn change_kinds_have_the_servers_names_and_notes_are_not_doubled() {
-        let ch = |kind: &str, note: &str| LiveChange {
+        let ch = |kind: ChangeKind, note: &str| VersionChange {
             version: 2,
-            change_kind: kind.into(),
+            change_kind: kind,
             note: note.into(),
             at: now(),
         };
         assert_eq!(
-            change_line(&ch("revoke", ""), LocalOffset(0)),
+            change_line(&ch(ChangeKind::Revoke, ""), LocalOffset(0)),
             "第 2 版 · 撤销 · 2026-02-01 06:03"
         );
         assert_eq!(
-            change_line(&ch("revoke", "撤销：市政三级"), LocalOffset(0)),
+            change_line(&ch(ChangeKind::Revoke, "撤销：市政三级"), LocalOffset(0)),
             "第 2 版 · 撤销：市政三级 · 2026-02-01 06:03"
         );
         assert_eq!(
-            change_line(&ch("content_change", "法定代表人"), LocalOffset(0)),
+            change_line(&ch(ChangeKind::ContentChange, "法定代表人"), LocalOffset(0)),
             "第 2 版 · 证书内容变更：法定代表人 · 2026-02-01 06:03"
         );
     }

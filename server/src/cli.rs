@@ -6,13 +6,13 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand};
+use zizhi_shared::verdict::Verdict;
 use zizhi_shared::{CertificateNumber, TrustList, UsageTerms};
 
 use crate::app::{AppState, RunningServer};
 use crate::demo::seed::{DemoSummary, history_start, seed};
 use crate::keys::{KeyRing, PublishedTrustList};
 use crate::settings::Settings;
-use crate::verify::verdict::Verdict;
 
 #[derive(Debug, Parser)]
 #[command(

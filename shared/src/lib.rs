@@ -8,7 +8,9 @@
 //! - [`keys`]: key ids and issuer signing keys (from caller-provided seeds; no randomness here).
 //! - [`snapshot`]: the root-signed status snapshot (withdrawn copies, versions no longer
 //!   current), full or delta, and the [`StatusCache`] a device keeps between syncs.
-//! - [`offline`]: the verdict a device gives from the signature and its cached status.
+//! - [`verdict`]: the verdict on a scanned copy, its wire form and the one function that
+//!   judges it, from the register's live status (server) or a cached snapshot (device).
+//! - [`time`]: times in China Standard Time, as inspectors read them.
 //! - `render` (feature `render`): QR code as SVG or PNG, level M, alphanumeric mode.
 //!
 //! ```
@@ -33,23 +35,24 @@ pub mod claims;
 mod cose;
 pub mod domain;
 pub mod keys;
-pub mod offline;
 pub mod payload;
 #[cfg(feature = "render")]
 pub mod render;
 pub mod snapshot;
 pub mod text;
+pub mod time;
 pub mod trust;
+pub mod verdict;
 
 pub use claims::Claims;
 pub use domain::*;
 pub use ed25519_dalek::VerifyingKey;
 pub use keys::{IssuerKey, KeyId, verifying_key_from_hex};
-pub use offline::{OfflineLevel, OfflineVerdict, judge_offline};
 pub use payload::{PayloadError, SignedPayload, Verified, verify_bytes, verify_text};
 pub use snapshot::{
     STATUS_SNAPSHOT_CONTENT_TYPE, SignedStatusSnapshot, SnapshotError, StatusCache, StatusSnapshot,
-    VersionEntry, VersionState,
+    VersionEntry,
 };
 pub use text::QrText;
 pub use trust::{SignedTrustList, TrustList, TrustedKey};
+pub use verdict::{CertificateState, Level, StatusFacts, Verdict};

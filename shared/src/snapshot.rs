@@ -6,7 +6,7 @@
 //! superseded, suspended, revoked, cancelled or expired) and **deltas** (what changed after
 //! the register's event sequence number `since`). A device keeps a [`StatusCache`]: a full
 //! snapshot replaces it; a delta applies only to the cache whose `seq` equals the delta's
-//! `since`, and an entry in state [`VersionState::Current`] removes that version from the
+//! `since`, and an entry in state [`CertificateState::Current`] removes that version from the
 //! cache (a reinstated qualification, a renewed certificate).
 //!
 //! # Wire form
@@ -37,7 +37,8 @@
 //!
 //! ```
 //! use chrono::{TimeZone, Utc};
-//! use zizhi_shared::snapshot::{StatusCache, StatusSnapshot, VersionEntry, VersionState};
+//! use zizhi_shared::snapshot::{StatusCache, StatusSnapshot, VersionEntry};
+//! use zizhi_shared::verdict::CertificateState;
 //! use zizhi_shared::{IssuerKey, KeyId};
 //!
 //! let root = IssuerKey::from_seed(KeyId::new(*b"RT01"), [9; 32]);
@@ -45,7 +46,7 @@
 //! let revoked = VersionEntry {
 //!     certificate_number: "D231000037".parse().unwrap(),
 //!     version: 2,
-//!     state: VersionState::Revoked,
+//!     state: CertificateState::Revoked,
 //!     at: t,
 //! };
 //! let full = StatusSnapshot::new(t, 0, 41, vec![1_048_577], vec![revoked.clone()]);
@@ -55,12 +56,12 @@
 //! assert!(cache.copy_withdrawn(1_048_577));
 //! assert_eq!(
 //!     cache.version_state(&revoked.certificate_number, 2),
-//!     Some((VersionState::Revoked, t))
+//!     Some((CertificateState::Revoked, t))
 //! );
 //!
 //! // The qualification is reinstated: the next delta says version 2 is current again.
 //! let later = t + chrono::Duration::hours(1);
-//! let reinstated = VersionEntry { state: VersionState::Current, at: later, ..revoked.clone() };
+//! let reinstated = VersionEntry { state: CertificateState::Current, at: later, ..revoked.clone() };
 //! let delta = StatusSnapshot::new(later, 41, 42, vec![], vec![reinstated]);
 //! cache.apply(delta.sign(&root).open(&root.verifying_key()).unwrap()).unwrap();
 //! assert_eq!(cache.seq, 42);
@@ -78,6 +79,7 @@ use crate::cose::{self, fields};
 use crate::domain::CertificateNumber;
 use crate::keys::{IssuerKey, KeyId};
 use crate::payload::PayloadError;
+use crate::verdict::CertificateState;
 
 mod cache;
 pub use cache::{CachedState, SnapshotError, StatusCache};
@@ -85,84 +87,13 @@ pub use cache::{CachedState, SnapshotError, StatusCache};
 /// COSE content type of a signed status snapshot.
 pub const STATUS_SNAPSHOT_CONTENT_TYPE: &str = "application/zizhi-status-snapshot+cbor";
 
-/// The state a copy of one certificate version is judged in, as far as the register is
-/// concerned (copy-specific facts, withdrawal and usage period, are separate).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VersionState {
-    /// 现行有效
-    Current,
-    /// 已更新（证书已有更新的版本）
-    Superseded,
-    /// 资质已暂扣
-    Suspended,
-    /// 已撤销
-    Revoked,
-    /// 已注销
-    Cancelled,
-    /// 已过有效期
-    Expired,
-}
-
-impl VersionState {
-    const ALL: [VersionState; 6] = [
-        VersionState::Current,
-        VersionState::Superseded,
-        VersionState::Suspended,
-        VersionState::Revoked,
-        VersionState::Cancelled,
-        VersionState::Expired,
-    ];
-
-    /// The number carried in the CBOR form (see the module table).
-    pub fn wire_code(self) -> u8 {
-        match self {
-            VersionState::Current => 0,
-            VersionState::Superseded => 1,
-            VersionState::Suspended => 2,
-            VersionState::Revoked => 3,
-            VersionState::Cancelled => 4,
-            VersionState::Expired => 5,
-        }
-    }
-
-    pub fn from_wire_code(code: u64) -> Option<VersionState> {
-        VersionState::ALL
-            .into_iter()
-            .find(|s| u64::from(s.wire_code()) == code)
-    }
-
-    /// Stable snake_case name, as in JSON.
-    pub fn code(self) -> &'static str {
-        match self {
-            VersionState::Current => "current",
-            VersionState::Superseded => "superseded",
-            VersionState::Suspended => "suspended",
-            VersionState::Revoked => "revoked",
-            VersionState::Cancelled => "cancelled",
-            VersionState::Expired => "expired",
-        }
-    }
-
-    pub fn name_zh(self) -> &'static str {
-        match self {
-            VersionState::Current => "现行有效",
-            VersionState::Superseded => "已更新",
-            VersionState::Suspended => "已暂扣",
-            VersionState::Revoked => "已撤销",
-            VersionState::Cancelled => "已注销",
-            VersionState::Expired => "已过期",
-        }
-    }
-}
-
 /// One certificate version and its state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VersionEntry {
     pub certificate_number: CertificateNumber,
     pub version: u32,
-    pub state: VersionState,
+    pub state: CertificateState,
     /// When the version entered this state, as the register records it (whole seconds).
     pub at: DateTime<Utc>,
 }
@@ -311,7 +242,7 @@ impl StatusSnapshot {
                     e.certificate_number, e.version
                 )));
             }
-            if self.is_full() && e.state == VersionState::Current {
+            if self.is_full() && e.state == CertificateState::Current {
                 return Err(bad(format!(
                     "全量快照不应列出现行版本（{} 第 {} 版）",
                     e.certificate_number, e.version
@@ -400,7 +331,7 @@ fn decode(bytes: &[u8]) -> Result<StatusSnapshot, String> {
             let state = f[3]
                 .take()
                 .and_then(as_u64)
-                .and_then(VersionState::from_wire_code)
+                .and_then(CertificateState::from_wire_code)
                 .ok_or("版本状态缺失或未知")?;
             let at = f[4].take().and_then(as_time).ok_or("状态时间缺失或无效")?;
             Ok(VersionEntry {
@@ -448,7 +379,7 @@ mod tests {
     pub(crate) fn entry(
         number: &str,
         version: u32,
-        state: VersionState,
+        state: CertificateState,
         at: DateTime<Utc>,
     ) -> VersionEntry {
         VersionEntry {
@@ -471,19 +402,19 @@ mod tests {
                 entry(
                     "D231000037",
                     2,
-                    VersionState::Revoked,
+                    CertificateState::Revoked,
                     t0() - Duration::days(3),
                 ),
                 entry(
                     "D231000037",
                     1,
-                    VersionState::Superseded,
+                    CertificateState::Superseded,
                     t0() - Duration::days(30),
                 ),
                 entry(
                     "A131000002",
                     1,
-                    VersionState::Expired,
+                    CertificateState::Expired,
                     t0() - Duration::days(1),
                 ),
             ],
@@ -502,11 +433,11 @@ mod tests {
             1,
             vec![5, 2, 5],
             vec![
-                entry("D231000037", 2, VersionState::Revoked, t0()),
+                entry("D231000037", 2, CertificateState::Revoked, t0()),
                 entry(
                     "A131000002",
                     1,
-                    VersionState::Expired,
+                    CertificateState::Expired,
                     t0() + Duration::milliseconds(1),
                 ),
             ],
@@ -674,14 +605,14 @@ mod tests {
             ),
             (
                 StatusSnapshot {
-                    versions: vec![entry("D231000037", 0, VersionState::Revoked, t0())],
+                    versions: vec![entry("D231000037", 0, CertificateState::Revoked, t0())],
                     ..full()
                 },
                 "从 1 开始",
             ),
             (
                 StatusSnapshot {
-                    versions: vec![entry("D231000037", 3, VersionState::Current, t0())],
+                    versions: vec![entry("D231000037", 3, CertificateState::Current, t0())],
                     ..full()
                 },
                 "现行版本",
@@ -696,7 +627,7 @@ mod tests {
         let delta = StatusSnapshot {
             since: 40,
             seq: 41,
-            versions: vec![entry("D231000037", 3, VersionState::Current, t0())],
+            versions: vec![entry("D231000037", 3, CertificateState::Current, t0())],
             ..full()
         };
         assert_eq!(open(&delta).unwrap(), delta);

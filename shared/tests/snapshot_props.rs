@@ -4,8 +4,8 @@
 use chrono::{DateTime, Duration};
 use proptest::prelude::*;
 use zizhi_shared::{
-    IssuerKey, KeyId, PayloadError, SignedStatusSnapshot, StatusCache, StatusSnapshot,
-    VersionEntry, VersionState,
+    CertificateState, IssuerKey, KeyId, PayloadError, SignedStatusSnapshot, StatusCache,
+    StatusSnapshot, VersionEntry,
 };
 
 fn root() -> IssuerKey {
@@ -22,12 +22,12 @@ fn arb_entry() -> impl Strategy<Value = VersionEntry> {
         0u32..1_000_000_000,
         1u32..=u32::MAX,
         prop::sample::select(vec![
-            VersionState::Current,
-            VersionState::Superseded,
-            VersionState::Suspended,
-            VersionState::Revoked,
-            VersionState::Cancelled,
-            VersionState::Expired,
+            CertificateState::Current,
+            CertificateState::Superseded,
+            CertificateState::Suspended,
+            CertificateState::Revoked,
+            CertificateState::Cancelled,
+            CertificateState::Expired,
         ]),
         0i64..4_000_000_000,
     )
@@ -50,7 +50,7 @@ fn arb_snapshot() -> impl Strategy<Value = StatusSnapshot> {
         .prop_map(|(secs, full, seq, copies, mut versions)| {
             let since = if full { 0 } else { seq / 2 + 1 }.min(seq);
             if since == 0 {
-                versions.retain(|e| e.state != VersionState::Current);
+                versions.retain(|e| e.state != CertificateState::Current);
             }
             StatusSnapshot::new(
                 DateTime::from_timestamp(secs, 0).unwrap(),
@@ -74,7 +74,7 @@ proptest! {
         delta in arb_snapshot(),
     ) {
         // The base as a full snapshot: no current entries.
-        let kept = base.versions.into_iter().filter(|e| e.state != VersionState::Current);
+        let kept = base.versions.into_iter().filter(|e| e.state != CertificateState::Current);
         let base = StatusSnapshot::new(
             base.issued_at, 0, base.seq, base.withdrawn_copies, kept.collect(),
         );
@@ -96,7 +96,7 @@ proptest! {
         }
         for e in &delta.versions {
             let got = cache.version_state(&e.certificate_number, e.version);
-            if e.state == VersionState::Current {
+            if e.state == CertificateState::Current {
                 prop_assert_eq!(got, None);
             } else {
                 prop_assert_eq!(got, Some((e.state, e.at)));

@@ -9,11 +9,11 @@ use serde_json::Value;
 use sqlx::Row;
 use zizhi_server::keys::PublishedTrustList;
 use zizhi_server::snapshot::api::PublishedSnapshot;
-use zizhi_server::verify::verdict::{CertificateState, Verdict};
-use zizhi_shared::offline::{OfflineLevel, judge_offline, rejected_offline};
+use zizhi_server::verify::verdict;
+use zizhi_shared::verdict::{CertificateState, Level, StatusFacts, Verdict, WarningCode, judge};
 use zizhi_shared::{
     CertificateNumber, Claims, CopyKind, StatusCache, StatusSnapshot, TrustList, Verified,
-    VersionEntry, VersionState,
+    VersionEntry,
 };
 use zizhi_tests::{
     Backend, TestApp, TestEnv, enterprise_with_certificate, on_both_backends, qualification_id,
@@ -103,7 +103,7 @@ async fn all_copies(app: &TestApp) -> Vec<(u64, String)> {
 /// certificate, judged now (an approval copy, whose caution is beside the point here).
 /// A printed qualification suspended while the certificate stands is the snapshot's
 /// `suspended`; the server says it as a warning on top of the state.
-async fn judged_states(app: &TestApp) -> BTreeMap<(CertificateNumber, u32), VersionState> {
+async fn judged_states(app: &TestApp) -> BTreeMap<(CertificateNumber, u32), CertificateState> {
     let now = Utc::now();
     let mut out = BTreeMap::new();
     for number in certificate_numbers(app).await {
@@ -132,19 +132,19 @@ async fn judged_states(app: &TestApp) -> BTreeMap<(CertificateNumber, u32), Vers
                 kid: app.server.state.keys.signing_key().kid(),
                 issuer: "上海市住房和城乡建设管理委员会".into(),
             };
-            let verdict = Verdict::judge(&verified, Some(&status), now.date_naive(), now);
+            let verdict = verdict::judge(&verified, Some(&status), now);
             let printed_suspended = verdict
                 .warnings
                 .iter()
-                .any(|w| w.code == "qualification_suspended");
+                .any(|w| w.code == WarningCode::QualificationSuspended);
             let state = match verdict.certificate_state.expect("a state") {
-                CertificateState::Revoked => VersionState::Revoked,
-                CertificateState::Cancelled => VersionState::Cancelled,
-                CertificateState::Suspended => VersionState::Suspended,
-                CertificateState::Expired => VersionState::Expired,
-                _ if printed_suspended => VersionState::Suspended,
-                CertificateState::Superseded => VersionState::Superseded,
-                CertificateState::Current => VersionState::Current,
+                CertificateState::Revoked => CertificateState::Revoked,
+                CertificateState::Cancelled => CertificateState::Cancelled,
+                CertificateState::Suspended => CertificateState::Suspended,
+                CertificateState::Expired => CertificateState::Expired,
+                _ if printed_suspended => CertificateState::Suspended,
+                CertificateState::Superseded => CertificateState::Superseded,
+                CertificateState::Current => CertificateState::Current,
             };
             out.insert((number.clone(), v.version), state);
         }
@@ -152,14 +152,19 @@ async fn judged_states(app: &TestApp) -> BTreeMap<(CertificateNumber, u32), Vers
     out
 }
 
-fn listed(s: &StatusSnapshot) -> BTreeMap<(CertificateNumber, u32), VersionState> {
+fn listed(s: &StatusSnapshot) -> BTreeMap<(CertificateNumber, u32), CertificateState> {
     s.versions
         .iter()
         .map(|e| ((e.certificate_number.clone(), e.version), e.state))
         .collect()
 }
 
-fn level(v: &Value) -> OfflineLevel {
+/// The device's answer from `cache` at `now`, as the app makes it.
+fn offline(v: &Verified, cache: Option<&StatusCache>, now: DateTime<Utc>) -> Verdict {
+    judge(v, &StatusFacts::from_cache(cache, &v.claims, now), now)
+}
+
+fn level(v: &Value) -> Level {
     serde_json::from_value(v["summary"]["level"].clone()).expect("a level")
 }
 
@@ -181,15 +186,15 @@ async fn full_snapshot_after_the_demo_lists_exactly_what_is_not_current(backend:
     let expected: BTreeMap<_, _> = judged_states(&app)
         .await
         .into_iter()
-        .filter(|(_, s)| *s != VersionState::Current)
+        .filter(|(_, s)| *s != CertificateState::Current)
         .collect();
     assert_eq!(listed(&full), expected);
-    let states: BTreeSet<VersionState> = expected.values().copied().collect();
+    let states: BTreeSet<CertificateState> = expected.values().copied().collect();
     for s in [
-        VersionState::Superseded,
-        VersionState::Revoked,
-        VersionState::Cancelled,
-        VersionState::Expired,
+        CertificateState::Superseded,
+        CertificateState::Revoked,
+        CertificateState::Cancelled,
+        CertificateState::Expired,
     ] {
         assert!(states.contains(&s), "the demo has a {s:?} version");
     }
@@ -258,23 +263,23 @@ async fn offline_verdict_agrees_with_the_live_verdict_on_every_demo_copy(backend
         let offline = match zizhi_shared::verify_text(text, &trust, now) {
             Ok(v) => {
                 // Without a cache the answer is never a bare "valid".
-                let unknown = judge_offline(&v, None, now);
-                assert_ne!(unknown.level, OfflineLevel::Valid, "{name}");
-                assert!(unknown.message.contains("状态未知"), "{name}");
-                judge_offline(&v, Some(&cache), now)
+                let unknown = offline(&v, None, now);
+                assert_ne!(unknown.summary.level, Level::Valid, "{name}");
+                assert!(unknown.summary.message.contains("状态未知"), "{name}");
+                offline(&v, Some(&cache), now)
             }
-            Err(e) => rejected_offline(&e).unwrap_or_else(|| panic!("{name}: {e}")),
+            Err(e) => Verdict::rejected_by_device(&e, now).unwrap_or_else(|| panic!("{name}: {e}")),
         };
         assert_eq!(
-            offline.level,
+            offline.summary.level,
             level(&live),
             "{name}: offline {offline:?}\nlive {live}"
         );
-        assert_eq!(offline.title, live["summary"]["title"], "{name}");
+        assert_eq!(offline.summary.title, live["summary"]["title"], "{name}");
         if offline.status_as_of.is_some() {
-            assert!(offline.message.contains("状态截至"), "{name}");
+            assert!(offline.summary.message.contains("状态截至"), "{name}");
         }
-        seen.insert(offline.level);
+        seen.insert(offline.summary.level);
     }
     assert_eq!(seen.len(), 3, "the demo shows all three levels");
 
@@ -346,7 +351,7 @@ async fn delta_after_issuer_changes_carries_exactly_those_changes(backend: Backe
             .map(|e| e.state)
     };
     // Granting the second qualification issued version 2; version 1 is superseded.
-    assert_eq!(state_of(&first, 1), Some(VersionState::Superseded));
+    assert_eq!(state_of(&first, 1), Some(CertificateState::Superseded));
     assert_eq!(state_of(&first, 2), None);
 
     // Nothing changed: an empty delta at the same seq.
@@ -362,12 +367,12 @@ async fn delta_after_issuer_changes_carries_exactly_those_changes(backend: Backe
     assert_eq!(d1.seq, max_event_id(&app).await);
     assert_eq!(numbers(&d1), BTreeSet::from([x.as_str()]));
     assert!(d1.withdrawn_copies.is_empty());
-    assert_eq!(state_of(&d1, 2), Some(VersionState::Suspended));
-    assert_eq!(state_of(&d1, 3), Some(VersionState::Current));
+    assert_eq!(state_of(&d1, 2), Some(CertificateState::Suspended));
+    assert_eq!(state_of(&d1, 3), Some(CertificateState::Current));
     cache.apply(d1.clone()).unwrap();
     assert_eq!(
         cache.version_state(&xn, 2).map(|s| s.0),
-        Some(VersionState::Suspended)
+        Some(CertificateState::Suspended)
     );
 
     // Reinstate it, revoke a qualification of Y, withdraw the usage copy of X.
@@ -387,8 +392,8 @@ async fn delta_after_issuer_changes_carries_exactly_those_changes(backend: Backe
     assert_eq!(d2.withdrawn_copies, [copy_id]);
     assert_eq!(numbers(&d2), BTreeSet::from([x.as_str(), y.as_str()]));
     // The suspended version is no longer suspended, merely superseded; X's version 4 is current.
-    assert_eq!(state_of(&d2, 2), Some(VersionState::Superseded));
-    assert_eq!(state_of(&d2, 4), Some(VersionState::Current));
+    assert_eq!(state_of(&d2, 2), Some(CertificateState::Superseded));
+    assert_eq!(state_of(&d2, 4), Some(CertificateState::Current));
 
     // Applying the deltas gives what a fresh full snapshot gives.
     cache.apply(d2.clone()).unwrap();
@@ -401,7 +406,7 @@ async fn delta_after_issuer_changes_carries_exactly_those_changes(backend: Backe
         s.versions
             .iter()
             .filter(|e| [&x, &y].contains(&&e.certificate_number.to_string()))
-            .filter(|e| e.state != VersionState::Current)
+            .filter(|e| e.state != CertificateState::Current)
             .cloned()
             .collect()
     };
@@ -439,9 +444,9 @@ async fn delta_after_issuer_changes_carries_exactly_those_changes(backend: Backe
     let (_, live) = app.verify(copy["qr_text"].as_str().unwrap()).await;
     let v =
         zizhi_shared::verify_text(copy["qr_text"].as_str().unwrap(), &trust, Utc::now()).unwrap();
-    let offline = judge_offline(&v, Some(&cache), Utc::now());
-    assert_eq!(offline.level, OfflineLevel::Invalid);
-    assert_eq!(offline.level, level(&live));
+    let offline = offline(&v, Some(&cache), Utc::now());
+    assert_eq!(offline.summary.level, Level::Invalid);
+    assert_eq!(offline.summary.level, level(&live));
 
     app.stop().await;
     env.finish().await;
@@ -473,7 +478,7 @@ async fn expired_certificates_enter_a_delta_once_their_validity_ends(backend: Ba
     let expired: Vec<u32> = full
         .versions
         .iter()
-        .filter(|e| e.state == VersionState::Expired)
+        .filter(|e| e.state == CertificateState::Expired)
         .map(|e| e.version)
         .collect();
     assert_eq!(expired, [1, 2, 3], "{full:?}");

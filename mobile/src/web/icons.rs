@@ -1,8 +1,7 @@
 //! The verdict icons (the H5 pages' circles) and the tab icons, as inline SVG.
 
 use dioxus::prelude::*;
-
-use crate::view::Level;
+use zizhi_shared::verdict::Level;
 
 #[component]
 pub fn VerdictIcon(level: Level) -> Element {

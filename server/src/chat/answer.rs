@@ -3,6 +3,7 @@
 //! name fragment, and a short Chinese help text for anything else.
 
 use chrono::Utc;
+use zizhi_shared::verdict::Verdict;
 use zizhi_shared::{CertificateNumber, CreditCode};
 
 use super::message::{Article, Event, Inbound, Message, Reply};
@@ -11,7 +12,6 @@ use crate::error::AppError;
 use crate::links;
 use crate::pages::{certificate, search};
 use crate::register::lookup::{EnterpriseSummary, Page};
-use crate::verify::verdict::{Level, Verdict};
 
 /// Menu keys of `assets/chat/menu.json`.
 pub mod keys {
@@ -208,14 +208,6 @@ async fn code_answer(state: &AppState, base: &str, text: &str, kind: &'static st
     }
 }
 
-fn level_code(l: Level) -> &'static str {
-    match l {
-        Level::Valid => "valid",
-        Level::Caution => "caution",
-        Level::Invalid => "invalid",
-    }
-}
-
 /// The verdict as a one-article news reply whose link opens the `/V/` page (详情).
 pub fn verdict_answer(base: &str, text: &str, v: &Verdict, kind: &'static str) -> Answer {
     let url = links::verdict_url(base, text).unwrap_or_else(|| format!("{base}/search"));
@@ -248,7 +240,7 @@ pub fn verdict_answer(base: &str, text: &str, v: &Verdict, kind: &'static str) -
         }),
         kind,
         subject,
-        outcome: level_code(v.summary.level),
+        outcome: v.summary.level.code(),
     }
 }
 

@@ -5,9 +5,9 @@
 //! HTML is our own stylesheet and icons, compiled in from `assets/pages/`.
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use zizhi_shared::verdict::Level;
 
 use crate::register::model::{ChangeKind, QualificationStatus};
-use crate::verify::verdict::Level;
 
 const CSS: &str = include_str!("../../../assets/pages/zizhi.css");
 const ICON_VALID: &str = include_str!("../../../assets/pages/icons/valid.svg");

@@ -3,10 +3,10 @@
 //! expands 资质详情 with the live status and, for an outdated print, what changed since.
 
 use maud::{Markup, html};
+use zizhi_shared::verdict::{CertificateState, Level, Verdict};
 use zizhi_shared::{Certificate, CopyKind};
 
 use super::layout::{self, Tone, form_preview, row, status_tone, tag};
-use crate::verify::verdict::{CertificateState, Level, Verdict};
 
 pub fn render(v: &Verdict, issuer_name: &str) -> Markup {
     let tone = Tone::from(v.summary.level);
@@ -17,7 +17,7 @@ pub fn render(v: &Verdict, issuer_name: &str) -> Markup {
     layout::shell(
         &page_title,
         html! {
-            (layout::msg(tone, v.summary.title, &v.summary.message))
+            (layout::msg(tone, &v.summary.title, &v.summary.message))
             @match &v.claims {
                 Some(_) => (genuine(v, tone)),
                 None => (not_genuine()),
@@ -151,7 +151,7 @@ fn qualification_list(v: &Verdict) -> Markup {
                         item: q.item.clone(),
                         grade: q.grade.clone(),
                     }.display_zh())
-                    (tag(status_tone(q.status), q.status_name))
+                    (tag(status_tone(q.status), &q.status_name))
                 }
             }
         }

@@ -20,7 +20,8 @@
 //! qualification drops the suspended entry). Withdrawn copies are only added: a withdrawal is
 //! never undone.
 //!
-//! **State of a version**: see `state.rs`; it mirrors `verify::verdict::Verdict::judge`.
+//! **State of a version**: see `state.rs`; its precedence is the verdict's own
+//! ([`zizhi_shared::CertificateState::of_version`]).
 
 pub mod api;
 mod state;
@@ -29,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use zizhi_shared::{CertificateNumber, StatusSnapshot, VersionEntry, VersionState};
+use zizhi_shared::{CertificateNumber, CertificateState, StatusSnapshot, VersionEntry};
 
 use crate::store::snapshot::RegisterRows;
 use crate::store::{Store, StoreError};
@@ -58,7 +59,7 @@ impl RegisterStatus {
             self.certificates
                 .values()
                 .flatten()
-                .filter(|e| e.state != VersionState::Current)
+                .filter(|e| e.state != CertificateState::Current)
                 .cloned()
                 .collect(),
         )
@@ -256,17 +257,17 @@ mod tests {
                 (
                     n("A131000001"),
                     vec![
-                        e("A131000001", 1, VersionState::Superseded),
-                        e("A131000001", 2, VersionState::Current),
+                        e("A131000001", 1, CertificateState::Superseded),
+                        e("A131000001", 2, CertificateState::Current),
                     ],
                 ),
                 (
                     n("B131000002"),
-                    vec![e("B131000002", 1, VersionState::Expired)],
+                    vec![e("B131000002", 1, CertificateState::Expired)],
                 ),
                 (
                     n("D231000037"),
-                    vec![e("D231000037", 1, VersionState::Current)],
+                    vec![e("D231000037", 1, CertificateState::Current)],
                 ),
             ]
             .into(),
@@ -292,8 +293,8 @@ mod tests {
         assert_eq!(
             listed,
             [
-                ("A131000001", 1, VersionState::Superseded),
-                ("B131000002", 1, VersionState::Expired),
+                ("A131000001", 1, CertificateState::Superseded),
+                ("B131000002", 1, CertificateState::Expired),
             ]
         );
     }
@@ -330,9 +331,9 @@ mod tests {
         assert_eq!(
             listed,
             [
-                ("A131000001", 1, VersionState::Superseded),
-                ("A131000001", 2, VersionState::Current),
-                ("B131000002", 1, VersionState::Expired),
+                ("A131000001", 1, CertificateState::Superseded),
+                ("A131000001", 2, CertificateState::Current),
+                ("B131000002", 1, CertificateState::Expired),
             ]
         );
         // Taken after it expired: nothing new about it.

@@ -1,16 +1,15 @@
-//! The state of each version of one certificate, as the server's verdict would judge a copy
-//! printing it.
+//! The state of each version of one certificate, as the verdict judges a copy printing it.
 //!
-//! **State of a version** mirrors `verify::verdict::Verdict::judge` for a copy printing it:
-//! revoked (a printed qualification revoked, or nothing left after a revocation) before
-//! cancelled, then suspended (the whole certificate), expired (the certificate's validity
-//! ended before today, UTC), suspended (a printed qualification), superseded, current.
-//! The integration tests check the two agree on every version of the demo register.
+//! **State of a version** is [`CertificateState::of_version`], the precedence the one judge
+//! (`zizhi_shared::verdict::judge`) uses, with one addition: a printed qualification
+//! suspended while the certificate stands makes the version `suspended` (the live verdict
+//! says it as a warning on top of the state). The rest here is *since when*, read from the
+//! rows. The integration tests check the two agree on every version of the demo register.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use zizhi_shared::{CertificateNumber, VersionEntry, VersionState};
+use zizhi_shared::{CertificateNumber, CertificateState, VersionEntry};
 
 use crate::register::model::{CertificateStanding, QualificationStatus};
 use crate::store::snapshot::{CertificateRow, QualificationRow, VersionRow};
@@ -53,29 +52,33 @@ pub(crate) fn version_states(
             let by_standing = |standing: CertificateStanding| {
                 (cert.standing == standing).then(|| standing_at.unwrap_or(fallback))
             };
-            let (state, at) = if let Some(at) = latest(QualificationStatus::Revoked)
-                .or_else(|| by_standing(CertificateStanding::Revoked))
-            {
-                (VersionState::Revoked, at)
-            } else if let Some(at) = latest(QualificationStatus::Cancelled)
-                .or_else(|| by_standing(CertificateStanding::Cancelled))
-            {
-                (VersionState::Cancelled, at)
-            } else if cert.standing == CertificateStanding::Suspended {
-                (
-                    VersionState::Suspended,
-                    latest(QualificationStatus::Suspended)
-                        .or(standing_at)
-                        .unwrap_or(fallback),
-                )
-            } else if cert.valid_until < today {
-                (VersionState::Expired, expiry_instant(cert.valid_until))
-            } else if let Some(at) = latest(QualificationStatus::Suspended) {
-                (VersionState::Suspended, at)
-            } else if v.version != cert.current_version {
-                (VersionState::Superseded, fallback)
-            } else {
-                (VersionState::Current, v.created_at)
+            let revoked = latest(QualificationStatus::Revoked);
+            let cancelled = latest(QualificationStatus::Cancelled);
+            let suspended = latest(QualificationStatus::Suspended);
+            let expired = cert.valid_until < today;
+            let state = match CertificateState::of_version(
+                cert.standing,
+                revoked.is_some(),
+                cancelled.is_some(),
+                expired,
+                v.version != cert.current_version,
+            ) {
+                CertificateState::Superseded | CertificateState::Current if suspended.is_some() => {
+                    CertificateState::Suspended
+                }
+                state => state,
+            };
+            let at = match state {
+                CertificateState::Revoked => revoked
+                    .or_else(|| by_standing(CertificateStanding::Revoked))
+                    .unwrap_or(fallback),
+                CertificateState::Cancelled => cancelled
+                    .or_else(|| by_standing(CertificateStanding::Cancelled))
+                    .unwrap_or(fallback),
+                CertificateState::Suspended => suspended.or(standing_at).unwrap_or(fallback),
+                CertificateState::Expired => expiry_instant(cert.valid_until),
+                CertificateState::Superseded => fallback,
+                CertificateState::Current => v.created_at,
             };
             VersionEntry {
                 certificate_number: number.clone(),
@@ -136,7 +139,7 @@ mod tests {
         cert: &CertificateRow,
         versions: &[VersionRow],
         inactive: &[(i64, QualificationStatus, DateTime<Utc>)],
-    ) -> Vec<(VersionState, DateTime<Utc>)> {
+    ) -> Vec<(CertificateState, DateTime<Utc>)> {
         let inactive = inactive
             .iter()
             .map(|&(id, status, changed_at)| (id, QualificationRow { status, changed_at }))
@@ -153,8 +156,8 @@ mod tests {
         assert_eq!(
             s,
             [
-                (VersionState::Superseded, t(5)),
-                (VersionState::Current, t(5))
+                (CertificateState::Superseded, t(5)),
+                (CertificateState::Current, t(5))
             ]
         );
     }
@@ -169,7 +172,10 @@ mod tests {
         );
         assert_eq!(
             s,
-            [(VersionState::Revoked, t(5)), (VersionState::Current, t(5))]
+            [
+                (CertificateState::Revoked, t(5)),
+                (CertificateState::Current, t(5))
+            ]
         );
     }
 
@@ -183,7 +189,10 @@ mod tests {
         );
         assert_eq!(
             s,
-            [(VersionState::Revoked, t(9)), (VersionState::Revoked, t(9))]
+            [
+                (CertificateState::Revoked, t(9)),
+                (CertificateState::Revoked, t(9))
+            ]
         );
         // Cancelled as a whole: a version printing an earlier revoked item stays revoked.
         let s = states(
@@ -194,8 +203,8 @@ mod tests {
         assert_eq!(
             s,
             [
-                (VersionState::Revoked, t(4)),
-                (VersionState::Cancelled, t(9))
+                (CertificateState::Revoked, t(4)),
+                (CertificateState::Cancelled, t(9))
             ]
         );
     }
@@ -209,8 +218,8 @@ mod tests {
         assert_eq!(
             s,
             [
-                (VersionState::Suspended, t(9)),
-                (VersionState::Suspended, t(9))
+                (CertificateState::Suspended, t(9)),
+                (CertificateState::Suspended, t(9))
             ]
         );
 
@@ -220,8 +229,8 @@ mod tests {
         assert_eq!(
             s,
             [
-                (VersionState::Expired, expiry),
-                (VersionState::Expired, expiry)
+                (CertificateState::Expired, expiry),
+                (CertificateState::Expired, expiry)
             ]
         );
 
@@ -233,8 +242,8 @@ mod tests {
         assert_eq!(
             s,
             [
-                (VersionState::Suspended, t(5)),
-                (VersionState::Current, t(5))
+                (CertificateState::Suspended, t(5)),
+                (CertificateState::Current, t(5))
             ]
         );
     }
@@ -244,6 +253,6 @@ mod tests {
         let mut c = cert(CertificateStanding::Active, 2);
         c.valid_until = today();
         let s = states(&c, &versions(None), &[]);
-        assert_eq!(s[1].0, VersionState::Current);
+        assert_eq!(s[1].0, CertificateState::Current);
     }
 }

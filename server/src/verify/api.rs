@@ -6,8 +6,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use serde::Deserialize;
+use zizhi_shared::verdict::Verdict;
 
-use super::verdict::Verdict;
+use super::verdict;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiBytes;
@@ -37,12 +38,7 @@ pub async fn verify(state: &AppState, text: &str) -> AppResult<Verdict> {
         .cache
         .status(&state.store, &verified.claims.certificate_number)
         .await?;
-    Ok(Verdict::judge(
-        &verified,
-        status.as_ref().as_ref(),
-        now.date_naive(),
-        now,
-    ))
+    Ok(verdict::judge(&verified, status.as_ref().as_ref(), now))
 }
 
 async fn verify_path(

@@ -3,5 +3,3 @@
 
 pub mod api;
 pub mod verdict;
-
-pub use verdict::Verdict;

@@ -5,9 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{StatusSnapshot, VersionEntry, VersionState};
+use super::{StatusSnapshot, VersionEntry};
 use crate::domain::CertificateNumber;
 use crate::payload::PayloadError;
+use crate::verdict::CertificateState;
 
 /// Why a snapshot cannot be applied to a [`StatusCache`]. `code()` is the stable name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,7 +42,7 @@ impl SnapshotError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CachedState {
-    pub state: VersionState,
+    pub state: CertificateState,
     pub at: DateTime<Utc>,
 }
 
@@ -106,7 +107,7 @@ impl StatusCache {
     fn merge(&mut self, s: StatusSnapshot) {
         self.withdrawn_copies.extend(s.withdrawn_copies);
         for e in s.versions {
-            if e.state == VersionState::Current {
+            if e.state == CertificateState::Current {
                 if let Some(vs) = self.versions.get_mut(&e.certificate_number) {
                     vs.remove(&e.version);
                     if vs.is_empty() {
@@ -138,7 +139,7 @@ impl StatusCache {
         &self,
         number: &CertificateNumber,
         version: u32,
-    ) -> Option<(VersionState, DateTime<Utc>)> {
+    ) -> Option<(CertificateState, DateTime<Utc>)> {
         self.versions
             .get(number)
             .and_then(|vs| vs.get(&version))
@@ -193,10 +194,10 @@ mod tests {
             vec![99],
             vec![
                 // Reinstated: the revoked version is current again.
-                entry("D231000037", 2, VersionState::Current, later),
-                entry("B131000005", 4, VersionState::Suspended, later),
+                entry("D231000037", 2, CertificateState::Current, later),
+                entry("B131000005", 4, CertificateState::Suspended, later),
                 // Current entry for a version the cache never held: nothing to remove.
-                entry("B131000005", 5, VersionState::Current, later),
+                entry("B131000005", 5, CertificateState::Current, later),
             ],
         );
         cache.apply(delta).unwrap();
@@ -206,11 +207,11 @@ mod tests {
         assert_eq!(cache.version_state(&n("D231000037"), 2), None);
         assert_eq!(
             cache.version_state(&n("D231000037"), 1).map(|s| s.0),
-            Some(VersionState::Superseded)
+            Some(CertificateState::Superseded)
         );
         assert_eq!(
             cache.version_state(&n("B131000005"), 4),
-            Some((VersionState::Suspended, later))
+            Some((CertificateState::Suspended, later))
         );
         assert_eq!(cache.version_state(&n("B131000005"), 5), None);
     }
