@@ -7,7 +7,7 @@
 //! wraps to as many lines as it needs; when the page would overflow, region C's type shrinks
 //! step by step (down to 9 pt) so the copy always stays one page.
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use krilla::Document;
 use krilla::page::PageSettings;
 use zizhi_shared::{Certificate, CopyKind, UsageTerms};
@@ -45,11 +45,6 @@ const BOTTOM_BLOCK: f32 = 207.0;
 const QR_MIN_SIDE: f32 = 42.0;
 const QR_MIN_MODULE: f32 = 0.55;
 
-/// China Standard Time, in which every date and time on the certificate is printed.
-fn cst(t: DateTime<Utc>) -> DateTime<FixedOffset> {
-    t.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("fixed offset"))
-}
-
 /// 2030年5月31日
 pub fn date_zh(d: NaiveDate) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
@@ -57,7 +52,7 @@ pub fn date_zh(d: NaiveDate) -> String {
 
 /// 2026年11月25日 13:02, in China Standard Time.
 pub fn generated_zh(t: DateTime<Utc>) -> String {
-    let t = cst(t);
+    let t = zizhi_shared::time::in_beijing(t);
     format!("{} {}", date_zh(t.date_naive()), t.format("%H:%M"))
 }
 
@@ -101,7 +96,7 @@ pub fn render(c: &CopyContent<'_>, fonts: &Fonts) -> Result<Vec<u8>, DocumentErr
     let mut doc = Document::new();
     let cert = c.certificate;
     let kind = c.kind.name_zh();
-    let created = cst(c.generated_at);
+    let created = zizhi_shared::time::in_beijing(c.generated_at);
     doc.set_metadata(
         krilla::metadata::Metadata::new()
             .title(format!(

@@ -14,7 +14,7 @@
 
 use std::io::Write as _;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use lopdf::{Dictionary, Object, ObjectId, StringFormat};
 use sha2::{Digest, Sha256};
 
@@ -79,7 +79,7 @@ fn name(s: &str) -> Object {
 
 /// `D:YYYYMMDDHHmmSS+08'00'`, in China Standard Time as the certificate prints it.
 pub(crate) fn pdf_date(t: DateTime<Utc>) -> String {
-    let cst = t.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("fixed offset"));
+    let cst = zizhi_shared::time::in_beijing(t);
     format!("D:{}+08'00'", cst.format("%Y%m%d%H%M%S"))
 }
 

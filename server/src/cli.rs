@@ -385,7 +385,10 @@ async fn verify(
                         u.purpose, u.from, u.to
                     );
                 }
-                println!("  生成于 {}", c.issued_at.format("%Y-%m-%d %H:%M"));
+                println!(
+                    "  生成于 {}（北京时间）",
+                    zizhi_shared::time::beijing_minute(c.issued_at)
+                );
             }
             Err(e) => eprintln!("离线验签 offline: {e} ({})", e.code()),
         }

@@ -11,6 +11,24 @@ use chrono::{DateTime, FixedOffset, Utc};
 /// assert_eq!(zizhi_shared::time::beijing_minute(t), "2026-11-25 14:03");
 /// ```
 pub fn beijing_minute(t: DateTime<Utc>) -> String {
-    let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    t.with_timezone(&cst).format("%Y-%m-%d %H:%M").to_string()
+    in_beijing(t).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// `t` in China Standard Time, for other formats (the certificate's 2026年11月25日 13:02, a
+/// PDF date).
+pub fn in_beijing(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+    t.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beijing_time_is_eight_hours_ahead_of_utc() {
+        let t = DateTime::parse_from_rfc3339("2026-03-01T18:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(beijing_minute(t), "2026-03-02 02:30");
+    }
 }

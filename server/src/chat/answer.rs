@@ -193,7 +193,7 @@ pub async fn answer(state: &AppState, base: &str, msg: &Message) -> Answer {
 
 /// A scanned or pasted code, verified by the same function as `POST /api/v1/verify`.
 async fn code_answer(state: &AppState, base: &str, text: &str, kind: &'static str) -> Answer {
-    match crate::verify::api::verify(state, text).await {
+    match crate::verify::verify(state, text).await {
         Ok(v) => verdict_answer(base, text, &v, kind),
         Err(e @ AppError::Payload(_)) => Answer::new(
             Reply::Text(format!(

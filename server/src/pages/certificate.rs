@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 use maud::{Markup, html};
+use zizhi_shared::time::beijing_minute;
 
 use super::layout::{self, Tone, form_preview, row, status_tone, tag};
 use crate::register::model::{CertificateStanding, CertificateStatus, QualificationStatus};
@@ -120,7 +121,7 @@ pub fn render(status: &CertificateStatus, today: NaiveDate, issuer_name: &str) -
                     @for v in status.versions.iter().rev() {
                         li {
                             "第 " (v.version) " 版 · " (layout::change_text(v.change_kind, &v.change_note))
-                            " · " (super::beijing(v.created_at))
+                            " · " (beijing_minute(v.created_at))
                         }
                     }
                 }

@@ -25,7 +25,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::Utc;
 use maud::Markup;
 use serde::Deserialize;
 use zizhi_shared::CertificateNumber;
@@ -50,12 +50,6 @@ pub fn router(state: &AppState) -> Router<AppState> {
         ))
         // Outside the limiter, so its JSON refusal reaches a phone as a page.
         .layer(axum::middleware::map_response(rate_limited_as_page))
-}
-
-/// Times are shown as the inspector's clock reads them, in Beijing time.
-pub fn beijing(t: DateTime<Utc>) -> String {
-    let cst = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    t.with_timezone(&cst).format("%Y-%m-%d %H:%M").to_string()
 }
 
 /// An HTML response with the headers every page carries. No script may run (CSP), the live
@@ -132,7 +126,7 @@ async fn verdict_page(
             "无法识别的证书验证码",
         );
     };
-    match crate::verify::api::verify(&state, &code).await {
+    match crate::verify::verify(&state, &code).await {
         Ok(v) => page(
             StatusCode::OK,
             verdict::render(&v, &state.settings.issuer_name),
@@ -232,18 +226,5 @@ async fn search_page(
             search::render(&state.settings.issuer_name, q, Some(&found)),
         ),
         Err(e) => error_page(&state, &AppError::Store(e), "查询失败"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn beijing_time_is_eight_hours_ahead_of_utc() {
-        let t = chrono::DateTime::parse_from_rfc3339("2026-03-01T18:30:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(beijing(t), "2026-03-02 02:30");
     }
 }

@@ -3,6 +3,7 @@
 //! expands 资质详情 with the live status and, for an outdated print, what changed since.
 
 use maud::{Markup, html};
+use zizhi_shared::time::beijing_minute;
 use zizhi_shared::verdict::{CertificateState, Level, Verdict};
 use zizhi_shared::{Certificate, CopyKind};
 
@@ -23,7 +24,7 @@ pub fn render(v: &Verdict, issuer_name: &str) -> Markup {
                 None => (not_genuine()),
             }
             (layout::usage_statement())
-            p class="note" { "验证时间：" (super::beijing(v.checked_at)) "（北京时间）" }
+            p class="note" { "验证时间：" (beijing_minute(v.checked_at)) "（北京时间）" }
             (layout::footer(issuer_name))
         },
     )
@@ -67,7 +68,7 @@ fn genuine(v: &Verdict, tone: Tone) -> Markup {
                 (row("企业名称", &c.enterprise_name))
                 @if let Some(t) = &category { (row("证书类别", t)) }
                 (row("本件类型", format!("{}（第 {} 版）", c.kind.name_zh(), c.certificate_version)))
-                (row("本件生成日期", super::beijing(c.issued_at)))
+                (row("本件生成日期", beijing_minute(c.issued_at)))
                 @if let Some(issuer) = &v.issuer { (row("签发机关", issuer)) }
             }
         }
@@ -99,7 +100,7 @@ fn details_body(v: &Verdict) -> Markup {
                 @for ch in &v.changes_since_printed {
                     li {
                         "第 " (ch.version) " 版 · " (layout::change_text(ch.change_kind, &ch.note))
-                        " · " (super::beijing(ch.at))
+                        " · " (beijing_minute(ch.at))
                     }
                 }
             }

@@ -4,11 +4,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::Utc;
 use serde::Deserialize;
 use zizhi_shared::verdict::Verdict;
 
-use super::verdict;
+use super::verify;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiBytes;
@@ -25,20 +24,6 @@ pub fn routes() -> Router<AppState> {
 /// The signed trust list, at its well-known address.
 pub fn trust_list_routes() -> Router<AppState> {
     Router::new().route("/.well-known/zizhi/trust-list", get(trust_list))
-}
-
-/// Verifies any scanned text (URL or bare base32, any case).
-pub async fn verify(state: &AppState, text: &str) -> AppResult<Verdict> {
-    let now = Utc::now();
-    let verified = match zizhi_shared::verify_text(text, state.keys.trust_list(), now) {
-        Ok(v) => v,
-        Err(e) => return Verdict::rejected(&e, now).ok_or(AppError::Payload(e)),
-    };
-    let status = state
-        .cache
-        .status(&state.store, &verified.claims.certificate_number)
-        .await?;
-    Ok(verdict::judge(&verified, status.as_ref().as_ref(), now))
 }
 
 async fn verify_path(

@@ -2,4 +2,7 @@
 //! checked against the trust list before anything touches the register.
 
 pub mod api;
+mod service;
 pub mod verdict;
+
+pub use service::verify;

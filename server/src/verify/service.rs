@@ -1,0 +1,23 @@
+//! The verify service: what the API, the H5 pages and the official account all call to turn a
+//! scanned text into a verdict, so the three can never answer differently.
+
+use chrono::Utc;
+use zizhi_shared::verdict::Verdict;
+
+use super::verdict;
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+
+/// Verifies any scanned text (URL or bare base32, any case).
+pub async fn verify(state: &AppState, text: &str) -> AppResult<Verdict> {
+    let now = Utc::now();
+    let verified = match zizhi_shared::verify_text(text, state.keys.trust_list(), now) {
+        Ok(v) => v,
+        Err(e) => return Verdict::rejected(&e, now).ok_or(AppError::Payload(e)),
+    };
+    let status = state
+        .cache
+        .status(&state.store, &verified.claims.certificate_number)
+        .await?;
+    Ok(verdict::judge(&verified, status.as_ref().as_ref(), now))
+}
