@@ -38,3 +38,4 @@ pub mod store;
 #[cfg(test)]
 mod testing;
 pub mod verify;
+pub mod wording;

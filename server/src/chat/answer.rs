@@ -10,7 +10,6 @@ use super::message::{Article, Event, Inbound, Message, Reply};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::links;
-use crate::pages::{certificate, search};
 use crate::register::lookup::{EnterpriseSummary, Page};
 
 /// Menu keys of `assets/chat/menu.json`.
@@ -93,7 +92,7 @@ pub fn classify(text: &str) -> Ask {
         return Ask::Code(t.to_owned());
     }
     let n = t.chars().count();
-    if (2..=search::MAX_QUERY_CHARS).contains(&n) {
+    if (2..=crate::register::lookup::MAX_QUERY_CHARS).contains(&n) {
         Ask::Name(t.to_owned())
     } else {
         Ask::Help
@@ -260,7 +259,7 @@ async fn certificate_answer(state: &AppState, base: &str, n: &CertificateNumber)
         )
         .about(n);
     };
-    let s = certificate::standing(status, Utc::now().date_naive());
+    let s = crate::wording::standing(status, Utc::now().date_naive());
     let cert = &status.current().certificate;
     let active: Vec<String> = status
         .active_qualifications()
@@ -332,7 +331,7 @@ async fn enterprises_answer(state: &AppState, base: &str, q: &str, kind: &'stati
             e.name, e.credit_code
         ));
         for c in &e.certificates {
-            let (_, label) = search::certificate_label(c, today);
+            let (_, label) = crate::wording::certificate_label(c, today);
             block.push_str(&format!(
                 "· <a href=\"{}\">{}</a> {}（{}）\n",
                 links::certificate_url(base, &c.number),

@@ -1,92 +1,21 @@
 //! `/c/<number>`: a certificate's 资质详情 as the register holds it now, with its version
-//! history. Also the one place that words a certificate's standing, for this page and for the
-//! chat's reply to a certificate number.
+//! history.
 
 use chrono::NaiveDate;
 use maud::{Markup, html};
 use zizhi_shared::time::beijing_minute;
 
-use super::layout::{self, Tone, form_preview, row, status_tone, tag};
-use crate::register::model::{CertificateStanding, CertificateStatus, QualificationStatus};
-
-/// A certificate's standing in a few words.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Standing {
-    pub tone: Tone,
-    pub title: &'static str,
-    pub message: String,
-}
-
-fn names(status: &CertificateStatus, s: QualificationStatus) -> String {
-    status
-        .qualifications
-        .iter()
-        .filter(|q| q.status == s)
-        .map(|q| {
-            zizhi_shared::Qualification {
-                category: q.category,
-                item: q.item.clone(),
-                grade: q.grade.clone(),
-            }
-            .display_zh()
-        })
-        .collect::<Vec<_>>()
-        .join("、")
-}
-
-pub fn standing(status: &CertificateStatus, today: NaiveDate) -> Standing {
-    let current = &status.current().certificate;
-    match status.standing {
-        CertificateStanding::Revoked => Standing {
-            tone: Tone::Invalid,
-            title: "证书已撤销",
-            message: "该证书的资质已全部被撤销，证书不能再下载或使用".into(),
-        },
-        CertificateStanding::Cancelled => Standing {
-            tone: Tone::Invalid,
-            title: "证书已注销",
-            message: "该证书的资质已全部注销，证书不能再下载或使用".into(),
-        },
-        CertificateStanding::Suspended => Standing {
-            tone: Tone::Invalid,
-            title: "资质已暂扣",
-            message: "该证书的资质已被暂扣，暂扣期间不能使用".into(),
-        },
-        CertificateStanding::Active if current.valid_until < today => Standing {
-            tone: Tone::Invalid,
-            title: "证书已过有效期",
-            message: format!("证书已于 {} 过期", current.valid_until),
-        },
-        CertificateStanding::Active => {
-            let suspended = names(status, QualificationStatus::Suspended);
-            if suspended.is_empty() {
-                Standing {
-                    tone: Tone::Valid,
-                    title: "证书现行有效",
-                    message: format!(
-                        "现行为第 {} 版，有效期至 {}",
-                        status.current_version, current.valid_until
-                    ),
-                }
-            } else {
-                Standing {
-                    tone: Tone::Caution,
-                    title: "部分资质暂扣",
-                    message: format!("以下资质已被暂扣：{suspended}"),
-                }
-            }
-        }
-    }
-}
+use super::layout::{self, form_preview, row, status_tone, tag};
+use crate::register::model::CertificateStatus;
 
 pub fn render(status: &CertificateStatus, today: NaiveDate, issuer_name: &str) -> Markup {
-    let s = standing(status, today);
+    let s = crate::wording::standing(status, today);
     let cert = &status.current().certificate;
     let e = &cert.enterprise;
     layout::shell(
         &format!("{} · {}", status.number, e.name),
         html! {
-            (layout::msg(s.tone, s.title, &s.message))
+            (layout::msg(s.level.into(), s.title, &s.message))
             div class="weui-cells__title" { "资质详情（发证机关实时登记信息）" }
             (form_preview("证书编号", status.number.as_str(), html! {
                 (row("企业名称", &e.name))

@@ -206,7 +206,7 @@ async fn search_page(
             search::render(&state.settings.issuer_name, "", None),
         );
     }
-    if q.chars().count() > search::MAX_QUERY_CHARS {
+    if q.chars().count() > crate::register::lookup::MAX_QUERY_CHARS {
         return page(
             StatusCode::BAD_REQUEST,
             search::render_refused(

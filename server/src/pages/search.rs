@@ -5,24 +5,9 @@ use chrono::{NaiveDate, Utc};
 use maud::{Markup, html};
 
 use super::layout::{self, Tone, tag};
-use crate::register::lookup::{CertificateSummary, EnterpriseSummary, Page};
+use crate::register::lookup::{EnterpriseSummary, Page};
 
 pub const PER_PAGE: u32 = 10;
-/// As the lookup API: names are at most 60 characters.
-pub const MAX_QUERY_CHARS: usize = 60;
-
-/// A certificate's standing as the search list shows it.
-pub fn certificate_label(c: &CertificateSummary, today: NaiveDate) -> (Tone, &'static str) {
-    match c.standing.as_str() {
-        "active" if c.valid_until < today => (Tone::Invalid, "已过期"),
-        "active" => (Tone::Valid, "有效"),
-        "suspended" => (Tone::Caution, "暂扣"),
-        "revoked" => (Tone::Invalid, "已撤销"),
-        "cancelled" => (Tone::Invalid, "已注销"),
-        _ => (Tone::Caution, "状态未知"),
-    }
-}
-
 fn form(q: &str) -> Markup {
     html! {
         form class="weui-search-bar" action="/search" method="get" role="search" {
@@ -40,10 +25,10 @@ fn enterprise(e: &EnterpriseSummary, today: NaiveDate) -> Markup {
             div class="weui-cell__desc" { "统一社会信用代码 " (e.credit_code) }
             div class="weui-cell__desc" { (e.address) }
             @for c in &e.certificates {
-                @let (tone, label) = certificate_label(c, today);
+                @let (level, label) = crate::wording::certificate_label(c, today);
                 a class="cert" href={ "/c/" (c.number) } {
                     (c.number) " " (c.category_name) "资质证书"
-                    (tag(tone, label))
+                    (tag(level.into(), label))
                 }
             }
         }

@@ -110,7 +110,7 @@ async fn search(
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> AppResult<Json<Page<EnterpriseSummary>>> {
     let text = q.q.trim();
-    if text.is_empty() || text.chars().count() > 60 {
+    if text.is_empty() || text.chars().count() > super::lookup::MAX_QUERY_CHARS {
         return Err(AppError::invalid(
             "invalid_query",
             "请输入 1 至 60 个字符的企业名称、统一社会信用代码或证书编号",

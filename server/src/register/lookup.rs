@@ -4,6 +4,10 @@
 use serde::Serialize;
 use zizhi_shared::{Category, CertificateNumber, CreditCode};
 
+/// The longest lookup text the API, the search page and chat accept: names are at most 60
+/// characters.
+pub const MAX_QUERY_CHARS: usize = 60;
+
 /// One enterprise in a search result, with the certificates it holds.
 #[derive(Debug, Clone, Serialize)]
 pub struct EnterpriseSummary {
