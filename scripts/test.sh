@@ -56,7 +56,7 @@ fi
 pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is required" >&2; exit 1; }
 redis-cli -h 127.0.0.1 -p 6379 ping || { echo "Redis is required" >&2; exit 1; }
 
-step "scanner app: web build into mobile/dist (served at /app/, driven by tests/tests/app)"
+step "scanner app: web build into mobile/dist (served at /app/, driven by tests/tests/e2e/app)"
 bash scripts/build-app.sh
 
 step "tests: SQLite and PostgreSQL + Redis"

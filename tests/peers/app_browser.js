@@ -3,7 +3,7 @@
 // playwright-core at 375×667, its camera faked by Chromium from a .y4m video of a printed
 // certificate (`--use-file-for-fake-video-capture`), one Chromium launch per video.
 //
-// The Rust tests (tests/tests/app/) start a zizhi server with the demo register, make the
+// The Rust tests (tests/tests/e2e/app/) start a zizhi server with the demo register, make the
 // videos and photos, and write one JSON line on stdin:
 //   {"base": "http://127.0.0.1:PORT", "shots": "<dir>", "steps": [...]}
 // Steps, each naming the browser `b` it acts in:

@@ -2,7 +2,7 @@
 // A phone's browser for the H5 pages: Debian's headless Chromium driven by playwright-core
 // at 375×667 with JavaScript switched off (the verdict must be readable without it).
 //
-// The Rust tests (tests/tests/pages/) start a zizhi server with the demo register and pass a
+// The Rust tests (tests/tests/e2e/pages/) start a zizhi server with the demo register and pass a
 // JSON request on stdin: {"base": "http://127.0.0.1:PORT", "shots": "<dir>", "steps": [...]}.
 // Steps:
 //   {"op": "open", "name": "current_usage", "path": "/V/…", "expand": true, "width": 360}

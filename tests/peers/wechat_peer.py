@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The official-account platform, played by an independent implementation of its protocol.
 
-The Rust tests (tests/tests/chat/) start a zizhi server and hand this script a JSON list of
+The Rust tests (tests/tests/e2e/chat/) start a zizhi server and hand this script a JSON list of
 steps on stdin; it performs each step as the platform would and prints a JSON list of results.
 Signing, encryption and the decryption/verification of our replies are wechatpy's
 (`WeChatSigner`, `WeChatCrypto`), never zizhi's; the message XML is what the platform sends and

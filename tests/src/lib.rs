@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use zizhi_server::app::RunningServer;
-use zizhi_server::demo::seed::{DemoSummary, history_start, seed};
+use zizhi_server::demo::seed::{DemoCase, DemoSummary, history_start, seed};
 use zizhi_server::keys::KeyRing;
 use zizhi_server::settings::Settings;
 
@@ -49,13 +49,103 @@ fn unique(prefix: &str) -> String {
     )
 }
 
-/// A place for one test's database, keys and files; removed when dropped.
+/// A PostgreSQL database made for one test, dropped with `DROP DATABASE … WITH (FORCE)` when
+/// this guard is dropped: at [`TestEnv::finish`], and also when the test panics (unwinding
+/// drops it) or forgets to finish, so a failing test leaks no database. `WITH (FORCE)` ends
+/// the connections a still-running server holds.
+pub struct PgDatabase {
+    name: String,
+    admin_url: String,
+    /// Set once the database is gone, so dropping the guard has nothing left to do.
+    dropped: bool,
+}
+
+impl PgDatabase {
+    async fn create(admin_url: String) -> PgDatabase {
+        let name = unique("zizhi_t");
+        let mut conn = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL is required for this test ({admin_url}): {e}"));
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let _ = conn.close().await;
+        PgDatabase {
+            name,
+            admin_url,
+            dropped: false,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The connection URL of this database (the admin URL with its database swapped).
+    fn url(&self) -> String {
+        let (base, _) = self
+            .admin_url
+            .rsplit_once('/')
+            .expect("database URL with a path");
+        format!("{base}/{}", self.name)
+    }
+
+    /// Drops the database from async code; if that fails the guard's `Drop` tries again.
+    async fn drop_now(mut self) {
+        if drop_database(&self.admin_url, &self.name).await.is_ok() {
+            self.dropped = true;
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
+        }
+        // `Drop` cannot await, and it usually runs on the test's own runtime thread, where
+        // `block_on` would panic: the database is dropped from a thread of its own with a
+        // small runtime, and this thread waits for it. Nothing here panics (this may run
+        // while a failing test unwinds).
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime
+                .block_on(drop_database(&admin_url, &name))
+                .map_err(|e| e.to_string())
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("could not drop test database {}: {e}", self.name),
+            Err(_) => eprintln!(
+                "could not drop test database {}: thread panicked",
+                self.name
+            ),
+        }
+    }
+}
+
+async fn drop_database(admin_url: &str, name: &str) -> Result<(), sqlx::Error> {
+    let mut conn = sqlx::PgConnection::connect(admin_url).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await
+}
+
+/// A place for one test's database, keys and files; removed when dropped, also when the
+/// test panics (see [`PgDatabase`]).
 pub struct TestEnv {
     pub backend: Backend,
     pub dir: tempfile::TempDir,
     pub database_url: String,
     pub redis_namespace: String,
-    pg_database: Option<String>,
+    pg_database: Option<PgDatabase>,
 }
 
 impl TestEnv {
@@ -69,19 +159,9 @@ impl TestEnv {
                 None,
             ),
             Backend::Postgres => {
-                let name = unique("zizhi_t");
-                let admin = pg_admin_url();
-                let mut conn = sqlx::PgConnection::connect(&admin)
-                    .await
-                    .unwrap_or_else(|e| {
-                        panic!("PostgreSQL is required for this test ({admin}): {e}")
-                    });
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create test database");
-                let (base, _) = admin.rsplit_once('/').expect("database URL with a path");
-                (format!("{base}/{name}"), Some(name))
+                // From here on the guard drops the database, whatever happens next.
+                let db = PgDatabase::create(pg_admin_url()).await;
+                (db.url(), Some(db))
             }
         };
         if backend == Backend::Postgres {
@@ -103,6 +183,11 @@ impl TestEnv {
             redis_namespace,
             pg_database,
         }
+    }
+
+    /// The name of this environment's PostgreSQL database, if it has one.
+    pub fn pg_database_name(&self) -> Option<&str> {
+        self.pg_database.as_ref().map(PgDatabase::name)
     }
 
     /// Settings for one server instance on this environment (port 0).
@@ -137,14 +222,11 @@ impl TestEnv {
         .expect("demo keys");
     }
 
-    /// Drops the PostgreSQL database (the temp dir goes with `self`).
-    pub async fn finish(self) {
-        if let Some(name) = &self.pg_database
-            && let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await
-        {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await;
+    /// Drops the PostgreSQL database now, without blocking the runtime (the temp dir goes
+    /// with `self`). A test that never gets here still has it dropped by the guard.
+    pub async fn finish(mut self) {
+        if let Some(db) = self.pg_database.take() {
+            db.drop_now().await;
         }
     }
 }
@@ -417,6 +499,57 @@ pub async fn qualification_id(app: &TestApp, number: &str, item: &str) -> i64 {
         .find(|q| q["item"] == item)
         .and_then(|q| q["id"].as_i64())
         .unwrap_or_else(|| panic!("no {item} in {b}"))
+}
+
+/// A server with the demo register seeded (its files, PDFs and QR PNGs, under `<env>/demo`),
+/// on settings `configure` adjusts.
+pub async fn demo_app(
+    backend: Backend,
+    configure: impl FnOnce(Settings) -> Settings,
+) -> (TestEnv, TestApp, DemoSummary) {
+    let env = TestEnv::new(backend).await;
+    env.prepare_demo_keys();
+    let app = TestApp::start(configure(env.settings())).await;
+    let summary = app.seed_demo(&env.dir.path().join("demo")).await;
+    (env, app, summary)
+}
+
+/// A demo case by name.
+pub fn demo_case<'a>(summary: &'a DemoSummary, name: &str) -> &'a DemoCase {
+    summary
+        .cases
+        .iter()
+        .find(|c| c.case == name)
+        .unwrap_or_else(|| panic!("demo has no {name} case"))
+}
+
+/// `target/screenshots/` of the workspace (or of `CARGO_TARGET_DIR`).
+pub fn screenshots_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
+    target.join("screenshots")
+}
+
+/// Fails the test unless Debian's Chromium (or `ZIZHI_CHROMIUM`, which the browser peers
+/// also read) is there.
+pub fn require_chromium() {
+    let chromium =
+        std::env::var("ZIZHI_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "these tests need Chromium at {chromium} (apt-get install chromium)"
+    );
+}
+
+static CHROMIUM: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Held while a test drives Chromium, so only one runs at a time in the test binary: on a
+/// 2-core machine a second Chromium (the page tests' or another scan) made the app's
+/// camera decoding slow enough to look like a failure. An async mutex, so tests waiting
+/// for it block no thread; it works across the tests' separate runtimes.
+pub async fn one_chromium_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    CHROMIUM.lock().await
 }
 
 /// Runs a test body against both backends as two named tests.

@@ -6,7 +6,7 @@ use zizhi_tests::{
     qualification_id, usage_copy,
 };
 
-use crate::{PASSWORD, as_enterprise, download, enrol, enterprise_usage_copy};
+use super::{PASSWORD, as_enterprise, download, enrol, enterprise_usage_copy};
 
 async fn download_rules(backend: Backend) {
     let env = TestEnv::new(backend).await;
@@ -176,5 +176,5 @@ async fn download_rules(backend: Backend) {
 }
 on_both_backends!(
     copies_download_only_for_their_owner_and_current_version,
-    crate::rules::download_rules
+    super::download_rules
 );

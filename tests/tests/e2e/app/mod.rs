@@ -8,8 +8,10 @@
 //! chromium, ffmpeg, zbar or poppler, these tests fail saying what to run or install.
 //! Screenshots go to `target/screenshots/app-*.png`.
 //!
-//! The browser tests take a lock, so only one Chromium decodes camera frames at a time: on a
-//! 2-core machine two at once made each scan slow enough to look like a failure.
+//! The browser tests take the test binary's Chromium lock
+//! ([`zizhi_tests::one_chromium_at_a_time`]), so only one Chromium runs at a time, a page
+//! test's included: on a 2-core machine two at once made each scan slow enough to look like a
+//! failure.
 
 mod camera;
 mod footage;
@@ -21,13 +23,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use zizhi_server::demo::seed::{DemoCase, DemoSummary};
-use zizhi_tests::{Backend, LinePeer, TestApp, TestEnv};
+use zizhi_server::demo::seed::DemoSummary;
+pub use zizhi_tests::demo_case as case;
+use zizhi_tests::{Backend, LinePeer, TestApp, TestEnv, screenshots_dir};
 
 /// The demo cases the camera tests scan, one print each.
 pub const CAMERA_CASES: &[&str] = &["current_usage", "approval", "revoked", "forged"];
-
-static BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The built app, `mobile/dist` of the workspace, as an absolute path.
 pub fn app_dist() -> PathBuf {
@@ -46,25 +47,15 @@ pub fn app_dist() -> PathBuf {
 /// under `<env>/demo`.
 pub async fn demo_app() -> (TestEnv, TestApp, DemoSummary) {
     let dist = app_dist();
-    let env = TestEnv::new(Backend::Sqlite).await;
-    env.prepare_demo_keys();
-    let mut settings = env.settings();
-    settings.app_dir = dist;
-    let app = TestApp::start(settings).await;
-    let summary = app.seed_demo(&demo_dir(&env)).await;
-    (env, app, summary)
+    zizhi_tests::demo_app(Backend::Sqlite, |mut settings| {
+        settings.app_dir = dist;
+        settings
+    })
+    .await
 }
 
 pub fn demo_dir(env: &TestEnv) -> PathBuf {
     env.dir.path().join("demo")
-}
-
-pub fn case<'a>(summary: &'a DemoSummary, name: &str) -> &'a DemoCase {
-    summary
-        .cases
-        .iter()
-        .find(|c| c.case == name)
-        .unwrap_or_else(|| panic!("demo has no {name} case"))
 }
 
 /// Footage of a demo case's print: `(page PNG, video, decoded text)`. The forged case is the
@@ -118,14 +109,6 @@ pub fn photo_of(env: &TestEnv, summary: &DemoSummary, name: &str) -> PathBuf {
     photo
 }
 
-/// `target/screenshots/` of the workspace (or of `CARGO_TARGET_DIR`).
-pub fn screenshots_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
-    target.join("screenshots")
-}
-
 /// What the browser saw, one observation per step, found by step name.
 pub struct Seen {
     pub steps: Vec<Value>,
@@ -160,13 +143,8 @@ impl Seen {
 /// Runs the browser steps against `app`. A `stop_server` step stops the server (the `Option`
 /// is then `None`) before the browser goes on.
 pub async fn drive(app: &mut Option<TestApp>, steps: Vec<Value>) -> Seen {
-    let _one_browser_at_a_time = BROWSER.lock().await;
-    let chromium =
-        std::env::var("ZIZHI_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    assert!(
-        Path::new(&chromium).exists(),
-        "the app tests need Chromium at {chromium} (apt-get install chromium)"
-    );
+    let _one_chromium = zizhi_tests::one_chromium_at_a_time().await;
+    zizhi_tests::require_chromium();
     let base = app.as_ref().expect("a running server").url("");
     let input = serde_json::json!({
         "base": base.trim_end_matches('/'),

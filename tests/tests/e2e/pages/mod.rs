@@ -7,10 +7,10 @@
 mod browser;
 mod http;
 
-use std::path::PathBuf;
-
 use serde_json::Value;
 use zizhi_server::demo::seed::DemoSummary;
+pub use zizhi_tests::demo_case as case;
+pub use zizhi_tests::screenshots_dir;
 use zizhi_tests::{Backend, TestApp, TestEnv};
 
 pub const CASES: &[&str] = &[
@@ -28,19 +28,7 @@ pub const CASES: &[&str] = &[
 ];
 
 pub async fn demo_app(backend: Backend) -> (TestEnv, TestApp, DemoSummary) {
-    let env = TestEnv::new(backend).await;
-    env.prepare_demo_keys();
-    let app = TestApp::start(env.settings()).await;
-    let summary = app.seed_demo(&env.dir.path().join("demo")).await;
-    (env, app, summary)
-}
-
-pub fn case<'a>(summary: &'a DemoSummary, name: &str) -> &'a zizhi_server::demo::seed::DemoCase {
-    summary
-        .cases
-        .iter()
-        .find(|c| c.case == name)
-        .unwrap_or_else(|| panic!("demo has no {name} case"))
+    zizhi_tests::demo_app(backend, |settings| settings).await
 }
 
 /// The path a phone opens for a QR text: `/V/<BASE32>` exactly as printed.
@@ -49,16 +37,10 @@ pub fn qr_path(qr_text: &str) -> String {
     format!("/V/{code}")
 }
 
-/// `target/screenshots/` of the workspace (or of `CARGO_TARGET_DIR`).
-pub fn screenshots_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
-    target.join("screenshots")
-}
-
-/// Runs the browser steps against `app`; one observation per step.
+/// Runs the browser steps against `app`; one observation per step. Holds the test binary's
+/// Chromium lock meanwhile (see [`zizhi_tests::one_chromium_at_a_time`]).
 pub async fn browse(app: &TestApp, steps: Vec<Value>) -> Vec<Value> {
+    let _one_chromium = zizhi_tests::one_chromium_at_a_time().await;
     let input = serde_json::json!({
         "base": app.url(""),
         "shots": screenshots_dir(),
@@ -71,11 +53,6 @@ pub async fn browse(app: &TestApp, steps: Vec<Value>) -> Vec<Value> {
 
 fn run_browser(input: &Value) -> Vec<Value> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/pages_browser.js");
-    let chromium =
-        std::env::var("ZIZHI_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    assert!(
-        std::path::Path::new(&chromium).exists(),
-        "the page tests need Chromium at {chromium} (apt-get install chromium)"
-    );
+    zizhi_tests::require_chromium();
     zizhi_tests::run_json_peer("node", script, input)
 }

@@ -183,7 +183,8 @@ on_both_backends!(
 #[tokio::test]
 async fn subscribe_menu_clicks_and_other_messages_get_chinese_guidance() {
     let (env, app, _) = demo_app(Backend::Sqlite).await;
-    let menu: Value = serde_json::from_str(include_str!("../../../assets/chat/menu.json")).unwrap();
+    let menu: Value =
+        serde_json::from_str(include_str!("../../../../assets/chat/menu.json")).unwrap();
     let mut steps = vec![post(
         "aes",
         json!({ "type": "event", "event": "subscribe" }),

@@ -29,20 +29,12 @@ pub fn with_chat(mut s: Settings) -> Settings {
 
 /// A server with the demo register and the official account configured.
 pub async fn demo_app(backend: Backend) -> (TestEnv, TestApp, DemoSummary) {
-    let env = TestEnv::new(backend).await;
-    env.prepare_demo_keys();
-    let app = TestApp::start(with_chat(env.settings())).await;
-    let summary = app.seed_demo(&env.dir.path().join("demo")).await;
-    (env, app, summary)
+    zizhi_tests::demo_app(backend, with_chat).await
 }
 
+/// A demo case's QR text.
 pub fn case<'a>(summary: &'a DemoSummary, name: &str) -> &'a str {
-    &summary
-        .cases
-        .iter()
-        .find(|c| c.case == name)
-        .unwrap_or_else(|| panic!("demo has no {name} case"))
-        .qr_text
+    &zizhi_tests::demo_case(summary, name).qr_text
 }
 
 /// Runs the steps through the wechatpy peer against `app`'s `/wechat`; one result per step.

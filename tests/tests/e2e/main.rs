@@ -1,0 +1,23 @@
+//! The end-to-end tests, in one test binary that links the server once: each module starts
+//! the real zizhi server on port 0 against a fresh database of its own (SQLite, or PostgreSQL
+//! with Redis) and drives it from outside, with independent peers where there is one.
+//!
+//! - `api`: the HTTP API (verify, issuer, bad input, several instances, QR codes).
+//! - `app`: the scanner app in headless Chromium with a faked camera.
+//! - `chat`: the official-account endpoint, talked to by wechatpy.
+//! - `documents`: the certificate PDFs, checked by poppler, NSS and pyHanko.
+//! - `harness`: the promises of the test harness itself (no database outlives its test).
+//! - `pages`: the H5 pages in headless Chromium and over HTTP.
+//! - `snapshot`: the status snapshot and the offline verdict built on it.
+//!
+//! Tests run concurrently in this one process, so none relies on process-wide state: each
+//! has its own server, database, Redis namespace and temp dir, and only one drives Chromium
+//! at a time ([`zizhi_tests::one_chromium_at_a_time`]).
+
+mod api;
+mod app;
+mod chat;
+mod documents;
+mod harness;
+mod pages;
+mod snapshot;
