@@ -58,6 +58,7 @@ use crate::domain::{Category, Certificate};
 use crate::time::beijing_minute;
 
 mod judge;
+mod rejected;
 mod status;
 
 pub use judge::{CachedStatus, RegisterStatus, STALE_AFTER, StatusFacts, judge};
