@@ -20,7 +20,7 @@ use anyhow::{Context, bail};
 use chrono::{NaiveDate, TimeDelta, Utc};
 use clap::Args;
 use sqlx::{Connection, Executor, Row};
-use zizhi_server::keys::KeyRing;
+use zizhi_server::key_ring::KeyRing;
 use zizhi_server::register::ops::QualificationAction;
 use zizhi_server::store::Store;
 use zizhi_shared::{

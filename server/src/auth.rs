@@ -14,8 +14,8 @@ use sha2::Digest;
 use subtle::ConstantTimeEq;
 
 use crate::app::AppState;
-use crate::documents::credentials::{EnterpriseAccount, TOKEN_PREFIX};
 use crate::error::AppError;
+use crate::pdf::credentials::{EnterpriseAccount, TOKEN_PREFIX};
 
 /// Issuer staff (发证机关工作人员), authenticated by the issuer API token; carries who acted,
 /// for the event log.

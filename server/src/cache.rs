@@ -19,7 +19,7 @@ use crate::shared_redis::SharedRedis;
 use crate::store::{Store, StoreError};
 
 #[derive(Clone)]
-pub enum StatusCache {
+pub enum LiveStatusCache {
     InProcess(Arc<InProcessCache>),
     Redis(RedisCache),
 }
@@ -62,9 +62,9 @@ pub enum CacheError {
     Redis(#[from] redis::RedisError),
 }
 
-impl StatusCache {
+impl LiveStatusCache {
     /// Shared through `redis` when there is one, else kept in this process.
-    pub fn new(ttl: Duration, redis: Option<SharedRedis>) -> StatusCache {
+    pub fn new(ttl: Duration, redis: Option<SharedRedis>) -> LiveStatusCache {
         fn local<V: Clone + Send + Sync + 'static>(
             ttl: Duration,
         ) -> moka::future::Cache<CertificateNumber, V> {
@@ -74,12 +74,12 @@ impl StatusCache {
                 .build()
         }
         match redis {
-            Some(redis) => StatusCache::Redis(RedisCache {
+            Some(redis) => LiveStatusCache::Redis(RedisCache {
                 redis,
                 ttl_secs: ttl.as_secs().max(1),
                 local: local(ttl),
             }),
-            None => StatusCache::InProcess(Arc::new(InProcessCache {
+            None => LiveStatusCache::InProcess(Arc::new(InProcessCache {
                 entries: local(ttl),
                 generation: AtomicU64::new(0),
             })),
@@ -93,7 +93,7 @@ impl StatusCache {
         number: &CertificateNumber,
     ) -> Result<Arc<Option<CertificateStatus>>, CacheError> {
         match self {
-            StatusCache::InProcess(m) => {
+            LiveStatusCache::InProcess(m) => {
                 if let Some(hit) = m.entries.get(number).await {
                     return Ok(hit);
                 }
@@ -106,7 +106,7 @@ impl StatusCache {
                 }
                 Ok(loaded)
             }
-            StatusCache::Redis(r) => {
+            LiveStatusCache::Redis(r) => {
                 let mut conn = r.redis.conn();
                 let generation: Option<u64> = conn.get(r.generation_key(number)).await?;
                 let generation = generation.unwrap_or(0);
@@ -145,11 +145,11 @@ impl StatusCache {
     /// Called after a change to the certificate has committed.
     pub async fn invalidate(&self, number: &CertificateNumber) -> Result<(), CacheError> {
         match self {
-            StatusCache::InProcess(m) => {
+            LiveStatusCache::InProcess(m) => {
                 m.generation.fetch_add(1, Ordering::AcqRel);
                 m.entries.invalidate(number).await;
             }
-            StatusCache::Redis(r) => {
+            LiveStatusCache::Redis(r) => {
                 let mut conn = r.redis.conn();
                 let _: u64 = conn.incr(r.generation_key(number), 1u64).await?;
             }

@@ -11,7 +11,7 @@ use zizhi_shared::{CertificateNumber, TrustList, UsageTerms};
 
 use crate::app::{AppState, RunningServer};
 use crate::demo::seed::{DemoSummary, history_start, seed};
-use crate::keys::{KeyRing, PublishedTrustList};
+use crate::key_ring::{KeyRing, PublishedTrustList};
 use crate::settings::Settings;
 
 #[derive(Debug, Parser)]

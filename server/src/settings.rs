@@ -43,7 +43,7 @@ pub struct Settings {
     /// The official-account (公众号) endpoint `/wechat`.
     pub chat: ChatSettings,
     /// Certificate documents: fonts and the PDF signing keys.
-    pub documents: crate::documents::DocumentSettings,
+    pub documents: crate::pdf::DocumentSettings,
     /// The built scanner app (`bash scripts/build-app.sh` writes it), served at `/app/`.
     pub app_dir: PathBuf,
 }
@@ -110,7 +110,7 @@ impl Default for Settings {
                 reply_budget_ms: 4500,
                 per_follower_per_minute: 30,
             },
-            documents: crate::documents::DocumentSettings::default(),
+            documents: crate::pdf::DocumentSettings::default(),
             app_dir: "mobile/dist".into(),
         }
     }

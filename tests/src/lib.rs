@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 use zizhi_server::app::RunningServer;
 use zizhi_server::demo::seed::{DemoCase, DemoSummary, history_start, seed};
-use zizhi_server::keys::KeyRing;
+use zizhi_server::key_ring::KeyRing;
 use zizhi_server::settings::Settings;
 
 pub use zizhi_server;

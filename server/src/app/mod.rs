@@ -17,8 +17,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use zizhi_shared::CertificateNumber;
 
-use crate::cache::StatusCache;
-use crate::keys::KeyRing;
+use crate::cache::LiveStatusCache;
+use crate::key_ring::KeyRing;
 use crate::ratelimit::RateLimiter;
 use crate::settings::Settings;
 use crate::shared_redis::SharedRedis;
@@ -28,7 +28,7 @@ use crate::store::Store;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub cache: StatusCache,
+    pub cache: LiveStatusCache,
     pub keys: Arc<KeyRing>,
     pub settings: Arc<Settings>,
     pub limiter: RateLimiter,
@@ -36,7 +36,7 @@ pub struct AppState {
     pub redis: Option<SharedRedis>,
     pub issuer_token: Arc<SecretString>,
     /// Fonts and PDF signing keys for certificate documents.
-    pub documents: crate::documents::keys::DocumentKeys,
+    pub pdf: crate::pdf::signing::PdfSigning,
 }
 
 impl AppState {
@@ -54,7 +54,7 @@ impl AppState {
             None => None,
         };
         let ttl = Duration::from_secs(settings.cache_ttl_secs.max(1));
-        let cache = StatusCache::new(ttl, redis.clone());
+        let cache = LiveStatusCache::new(ttl, redis.clone());
         let now = Utc::now();
         let keys = KeyRing::load_or_create(
             &settings.data_dir,
@@ -67,7 +67,7 @@ impl AppState {
             None => load_or_create_token(&settings.data_dir)?,
         };
         let limiter = RateLimiter::new(&settings.rate_limit, redis.clone());
-        let documents = crate::documents::keys::DocumentKeys::load(
+        let pdf = crate::pdf::signing::PdfSigning::load(
             &settings.documents,
             &settings.data_dir,
             &settings.issuer_name,
@@ -81,7 +81,7 @@ impl AppState {
             limiter,
             redis,
             issuer_token: Arc::new(issuer_token),
-            documents,
+            pdf,
         })
     }
 

@@ -60,7 +60,7 @@ fn public(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(app_reads)
         .merge(lookup)
-        .merge(crate::documents::api::public_routes())
+        .merge(crate::pdf::api::public_routes())
         // Rate-limited per client inside, answering with an HTML page when the limit is hit.
         .merge(pages::router(state))
         .merge(crate::app_shell::router())
@@ -88,7 +88,7 @@ fn issuer(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(register::api::issuer_routes())
         .merge(copies::api::issuer_routes())
-        .merge(crate::documents::api::issuer_routes())
+        .merge(crate::pdf::api::issuer_routes())
         .fallback(api_not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -98,7 +98,7 @@ fn issuer(state: &AppState) -> Router<AppState> {
 
 /// An enterprise (企业), with its own token.
 fn enterprise(state: &AppState) -> Router<AppState> {
-    crate::documents::api::enterprise_routes()
+    crate::pdf::api::enterprise_routes()
         .fallback(api_not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -108,7 +108,7 @@ fn enterprise(state: &AppState) -> Router<AppState> {
 
 /// A copy's files, for the issuer or the enterprise that owns the copy.
 fn copy_files(state: &AppState) -> Router<AppState> {
-    crate::documents::api::copy_file_routes().route_layer(axum::middleware::from_fn_with_state(
+    crate::pdf::api::copy_file_routes().route_layer(axum::middleware::from_fn_with_state(
         state.clone(),
         auth::require_copy_reader,
     ))

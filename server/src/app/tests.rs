@@ -12,7 +12,7 @@ use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::keys::PublishedTrustList;
+use crate::key_ring::PublishedTrustList;
 use crate::testing::{Reply, TOKEN, TestApp};
 
 const CREDIT_CODE: &str = "91310115MA1H7Q2B3H";

@@ -13,7 +13,7 @@ use crate::links;
 use crate::register::lookup::{EnterpriseSummary, Page};
 
 /// Menu keys of `assets/chat/menu.json`.
-pub mod keys {
+pub mod menu_keys {
     /// 资质验证 (`scancode_waitmsg`)
     pub const SCAN: &str = "ZIZHI_SCAN";
     /// 资质查询
@@ -163,8 +163,10 @@ pub async fn answer(state: &AppState, base: &str, msg: &Message) -> Answer {
             Answer::new(Reply::Text(welcome_text(base)), "subscribe", "help")
         }
         Inbound::Event(Event::Click { key }) => match key.as_str() {
-            keys::HOWTO => Answer::new(Reply::Text(howto_text()), "click", "help").about(key),
-            keys::QUERY => Answer::new(Reply::Text(query_text(base)), "click", "help").about(key),
+            menu_keys::HOWTO => Answer::new(Reply::Text(howto_text()), "click", "help").about(key),
+            menu_keys::QUERY => {
+                Answer::new(Reply::Text(query_text(base)), "click", "help").about(key)
+            }
             _ => Answer::new(Reply::Text(help_text(base)), "click", "help"),
         },
         Inbound::Event(Event::ScanWaitMsg {
@@ -408,14 +410,23 @@ mod tests {
             for b in top["sub_button"].as_array().unwrap() {
                 let key = b["key"].as_str().unwrap();
                 assert!(
-                    [keys::SCAN, keys::QUERY, keys::HOWTO, keys::HELP].contains(&key),
+                    [
+                        menu_keys::SCAN,
+                        menu_keys::QUERY,
+                        menu_keys::HOWTO,
+                        menu_keys::HELP
+                    ]
+                    .contains(&key),
                     "{key}"
                 );
                 seen.push((b["type"].as_str().unwrap(), key));
             }
         }
-        assert!(seen.contains(&("scancode_waitmsg", keys::SCAN)), "{seen:?}");
-        assert!(seen.contains(&("click", keys::QUERY)), "{seen:?}");
+        assert!(
+            seen.contains(&("scancode_waitmsg", menu_keys::SCAN)),
+            "{seen:?}"
+        );
+        assert!(seen.contains(&("click", menu_keys::QUERY)), "{seen:?}");
     }
 
     #[test]

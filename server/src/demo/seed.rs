@@ -214,7 +214,7 @@ pub async fn seed(state: &AppState, out_dir: &Path) -> anyhow::Result<DemoSummar
     let mut cases: BTreeMap<&'static str, CopyRecord> = BTreeMap::new();
     let mut copies: Vec<CopyRecord> = Vec::new();
     // Each copy also as a signed PDF, rendered when it is issued.
-    let mut docs = crate::documents::demo::DemoDocuments::new(out_dir)?;
+    let mut docs = crate::pdf::demo::DemoDocuments::new(out_dir)?;
     let host = &state.settings.public_host;
     let issuer = &state.settings.issuer_name;
     for (t, step) in steps {

@@ -8,7 +8,7 @@ use zizhi_shared::{CertificateNumber, Claims, CopyKind, UsageTerms};
 use super::status::load_status;
 use super::{Store, StoreError, append_event, instant, parse_date, parse_field, parse_instant};
 use crate::copies::model::CopyRecord;
-use crate::keys::KeyRing;
+use crate::key_ring::KeyRing;
 use crate::register::model::CertificateStanding;
 
 const COPY_COLUMNS: &str = "id, kind, certificate_number, certificate_version, purpose, usage_from, usage_to, issued_at, key_id, qr_text, withdrawn_at";

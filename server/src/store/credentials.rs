@@ -1,6 +1,6 @@
 //! Enterprise credentials: the enterprise's certificate, its key encrypted under the
 //! enterprise's password, and the SHA-256 of its API token. Making keys and checking passwords
-//! is `documents::credentials`; this file only keeps what that produces.
+//! is `pdf::credentials`; this file only keeps what that produces.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -8,7 +8,7 @@ use zizhi_shared::CreditCode;
 
 use super::enterprises::enterprise_not_found;
 use super::{Store, StoreError, append_event, instant, parse_field};
-use crate::documents::credentials::{EnterpriseAccount, token_digest};
+use crate::pdf::credentials::{EnterpriseAccount, token_digest};
 
 /// What enrolment keeps for one enterprise.
 #[derive(Debug, Clone, sqlx::FromRow)]

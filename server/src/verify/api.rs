@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiBytes;
 use crate::extract::ApiPath;
-use crate::keys::PublishedTrustList;
+use crate::key_ring::PublishedTrustList;
 
 /// What the scanner app calls, from any origin: verification (under `/api/v1`).
 pub fn routes() -> Router<AppState> {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::Row;
-use zizhi_server::keys::PublishedTrustList;
+use zizhi_server::key_ring::PublishedTrustList;
 use zizhi_server::snapshot::api::PublishedSnapshot;
 use zizhi_server::verify::verdict;
 use zizhi_shared::verdict::{CertificateState, Level, StatusFacts, Verdict, WarningCode, judge};

@@ -109,7 +109,7 @@ async fn the_trust_list_opens_with_the_root_key_and_rotation_keeps_old_copies_va
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let published: zizhi_server::keys::PublishedTrustList = res.json().await.unwrap();
+    let published: zizhi_server::key_ring::PublishedTrustList = res.json().await.unwrap();
     let list = published
         .open(&root)
         .expect("trust list opens with the root key");
@@ -120,7 +120,7 @@ async fn the_trust_list_opens_with_the_root_key_and_rotation_keeps_old_copies_va
     app.stop().await;
 
     // Rotate to a new signing key and restart.
-    zizhi_server::keys::KeyRing::rotate(
+    zizhi_server::key_ring::KeyRing::rotate(
         &env.data_dir(),
         "SH02",
         "上海市住房和城乡建设管理委员会",

@@ -7,7 +7,7 @@ mod tools;
 
 use chrono::Utc;
 use serde_json::{Value, json};
-use zizhi_tests::zizhi_server::documents::pdf::lopdf;
+use zizhi_documents::lopdf;
 use zizhi_tests::{Backend, TestApp, TestEnv, enterprise_with_certificate};
 
 use tools::Validators;
@@ -359,7 +359,7 @@ async fn every_demo_pdf_prints_its_register_record_in_embedded_fonts_and_validat
             .version(copy.certificate_version)
             .unwrap()
             .certificate;
-        let content = zizhi_tests::zizhi_server::documents::pdf::CopyContent {
+        let content = zizhi_documents::CopyContent {
             certificate: cert,
             kind: copy.kind,
             usage: copy.usage.as_ref(),
@@ -368,7 +368,7 @@ async fn every_demo_pdf_prints_its_register_record_in_embedded_fonts_and_validat
             generated_at: copy.issued_at,
         };
         let text = tools::pdftotext(file);
-        for want in zizhi_tests::zizhi_server::documents::pdf::layout::printed_texts(&content) {
+        for want in zizhi_documents::layout::printed_texts(&content) {
             let want: String = want.chars().filter(|c| !c.is_whitespace()).collect();
             assert!(text.contains(&want), "{stem}: {want} missing from {text}");
         }

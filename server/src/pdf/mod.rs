@@ -4,7 +4,8 @@
 //! The layout and the signature code live in the `zizhi-documents` crate; this module holds
 //! what needs the server: the configured or generated keys, the database, the HTTP routes.
 //!
-//! - [`keys`]: the issuer's PDF signing certificate and the CA that certifies enterprises.
+//! - [`signing`]: fonts, the issuer's PDF signing certificate and the CA that certifies
+//!   enterprises.
 //! - [`credentials`]: enrolment, API tokens and password-protected enterprise keys.
 //! - [`files`]: stored PDFs of usage copies and the rules for downloading a copy.
 //! - [`api`]: `GET /api/v1/copies/{id}.pdf|.png` and the enterprise API.
@@ -13,12 +14,11 @@ pub mod api;
 pub mod credentials;
 pub mod demo;
 pub mod files;
-pub mod keys;
+pub mod signing;
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-pub use zizhi_documents as pdf;
 
 /// `[documents]` in the settings: where fonts and PDF signing keys come from. Every path is
 /// optional: unset, the server uses Debian's Noto Serif CJK (or the shipped subset) and a

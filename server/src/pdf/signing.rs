@@ -22,7 +22,7 @@ use super::DocumentSettings;
 
 /// Fonts and signers, loaded once at start.
 #[derive(Clone)]
-pub struct DocumentKeys {
+pub struct PdfSigning {
     pub fonts: Arc<Fonts>,
     pub issuer: Arc<Signer>,
     /// Certifies enterprise signing keys at enrolment.
@@ -31,9 +31,9 @@ pub struct DocumentKeys {
     pub trust_root_pem: Arc<String>,
 }
 
-impl std::fmt::Debug for DocumentKeys {
+impl std::fmt::Debug for PdfSigning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DocumentKeys")
+        f.debug_struct("PdfSigning")
             .field("fonts", &self.fonts)
             .field("issuer", &self.issuer)
             .finish_non_exhaustive()
@@ -111,14 +111,14 @@ fn demo_pki(
     Ok((root, issuer))
 }
 
-impl DocumentKeys {
+impl PdfSigning {
     /// Loads fonts and keys as configured, generating the demonstration PKI when none is.
     pub fn load(
         settings: &DocumentSettings,
         data_dir: &Path,
         issuer_name: &str,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<DocumentKeys> {
+    ) -> anyhow::Result<PdfSigning> {
         let fonts = Fonts::load(settings.font.as_deref())?;
         tracing::info!(fonts = %fonts.source(), "certificate fonts");
         let configured_issuer = pem_pair(&settings.issuer_certificate, &settings.issuer_key)?;
@@ -144,7 +144,7 @@ impl DocumentKeys {
             Some(p) => read(p)?,
             None => issuer.top_pem()?,
         };
-        Ok(DocumentKeys {
+        Ok(PdfSigning {
             fonts: Arc::new(fonts),
             issuer: Arc::new(issuer),
             enterprise_ca: Arc::new(ca),

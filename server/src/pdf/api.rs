@@ -56,7 +56,7 @@ pub fn enterprise_routes() -> Router<AppState> {
 async fn trust_root(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/x-pem-file")],
-        state.documents.trust_root_pem.to_string(),
+        state.pdf.trust_root_pem.to_string(),
     )
 }
 
@@ -124,7 +124,7 @@ async fn download(
                 .duration_trunc(TimeDelta::minutes(1))
                 .map_err(anyhow::Error::from)?;
             (
-                files::render(&state.documents, certificate, &copy, now, None).await?,
+                files::render(&state.pdf, certificate, &copy, now, None).await?,
                 None,
             )
         }
@@ -179,7 +179,7 @@ async fn enrol(
         &issuer.actor,
         &code,
         &body.password,
-        &state.documents.enterprise_ca,
+        &state.pdf.enterprise_ca,
         Utc::now(),
     )
     .await?;
@@ -308,7 +308,7 @@ async fn make_usage_copy(
 ) -> AppResult<(StatusCode, Json<IssuedCopy>)> {
     let status = own(&state, &acc, &number).await?;
     let terms = UsageTerms::new(&body.purpose, body.from, body.to)?;
-    check_printable(&state.documents, &[&terms.purpose])?;
+    check_printable(&state.pdf, &[&terms.purpose])?;
     // The password is checked before anything is issued.
     let signer =
         credentials::enterprise_signer(&state.store, acc.enterprise_id, &body.password).await?;
@@ -329,15 +329,9 @@ async fn make_usage_copy(
         .version(copy.certificate_version)
         .map(|v| v.certificate.clone())
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("issued copy without its version")))?;
-    let made = files::render(
-        &state.documents,
-        certificate,
-        &copy,
-        copy.issued_at,
-        Some(signer),
-    )
-    .await
-    .map(|pdf| (pdf, copy.issued_at));
+    let made = files::render(&state.pdf, certificate, &copy, copy.issued_at, Some(signer))
+        .await
+        .map(|pdf| (pdf, copy.issued_at));
     match made {
         Ok((pdf, at)) => state.store.save_document(copy.id, &pdf, at).await?,
         Err(e) => {

@@ -12,7 +12,7 @@ use zizhi_documents::pki::Signer;
 use zizhi_documents::{CopyContent, DocumentError, make_pdf};
 use zizhi_shared::{Certificate, CopyKind};
 
-use super::keys::DocumentKeys;
+use super::signing::PdfSigning;
 use crate::copies::model::CopyRecord;
 use crate::error::{AppError, AppResult};
 use crate::register::model::{CertificateStanding, CertificateStatus};
@@ -61,7 +61,7 @@ fn document_error(e: DocumentError) -> AppError {
 }
 
 /// Checks that every character of `texts` can be set, before anything is issued.
-pub fn check_printable(keys: &DocumentKeys, texts: &[&str]) -> AppResult<()> {
+pub fn check_printable(keys: &PdfSigning, texts: &[&str]) -> AppResult<()> {
     for t in texts {
         if let Some(c) = keys.fonts.missing(t) {
             return Err(document_error(DocumentError::MissingGlyph(c)));
@@ -73,7 +73,7 @@ pub fn check_printable(keys: &DocumentKeys, texts: &[&str]) -> AppResult<()> {
 /// Renders and signs one copy: the issuer's certification signature, then the enterprise's
 /// when its unlocked signer is given.
 pub async fn render(
-    keys: &DocumentKeys,
+    keys: &PdfSigning,
     certificate: Certificate,
     copy: &CopyRecord,
     generated_at: DateTime<Utc>,

@@ -83,7 +83,7 @@ impl DemoDocuments {
                         code,
                         DEMO_PASSWORD,
                         DEMO_SCRYPT_LOG_N,
-                        &state.documents.enterprise_ca,
+                        &state.pdf.enterprise_ca,
                         t,
                     )
                     .await?;
@@ -98,14 +98,7 @@ impl DemoDocuments {
                 self.signers.get(code).cloned()
             }
         };
-        let pdf = files::render(
-            &state.documents,
-            certificate,
-            copy,
-            copy.issued_at,
-            enterprise,
-        )
-        .await?;
+        let pdf = files::render(&state.pdf, certificate, copy, copy.issued_at, enterprise).await?;
         if copy.kind == CopyKind::Usage {
             state
                 .store
@@ -142,7 +135,7 @@ impl DemoDocuments {
         )?;
         std::fs::write(
             out_dir.join("pdf-root.pem"),
-            state.documents.trust_root_pem.as_str(),
+            state.pdf.trust_root_pem.as_str(),
         )?;
         Ok(())
     }
