@@ -65,8 +65,21 @@ pub use judge::{CachedStatus, RegisterStatus, STALE_AFTER, StatusFacts, judge};
 pub use status::{CertificateStanding, CertificateState, ChangeKind, QualificationStatus};
 
 /// 核验结论: the traffic light of a verdict, on the page, in the chat reply and in the app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Level {
     /// 真实有效 (green)
     Valid,
@@ -88,11 +101,7 @@ impl Level {
 
     /// Stable snake_case name, as in JSON and the pages' `data-level`.
     pub fn code(self) -> &'static str {
-        match self {
-            Level::Valid => "valid",
-            Level::Caution => "caution",
-            Level::Invalid => "invalid",
-        }
+        self.into()
     }
 }
 
@@ -108,8 +117,9 @@ pub enum SignatureVerdict {
 
 /// 提示代码: the stable name of one thing an inspector should know. A rejected signature
 /// carries the [`crate::PayloadError::code`] of why.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum WarningCode {
     ApprovalCopyNotForBusiness,
     UsagePeriodNotStarted,
@@ -132,21 +142,7 @@ pub enum WarningCode {
 
 impl WarningCode {
     pub fn code(self) -> &'static str {
-        match self {
-            WarningCode::ApprovalCopyNotForBusiness => "approval_copy_not_for_business",
-            WarningCode::UsagePeriodNotStarted => "usage_period_not_started",
-            WarningCode::UsagePeriodEnded => "usage_period_ended",
-            WarningCode::CertificateNotInRegister => "certificate_not_in_register",
-            WarningCode::CopyWithdrawn => "copy_withdrawn",
-            WarningCode::QualificationSuspended => "qualification_suspended",
-            WarningCode::PrintedContentOutdated => "printed_content_outdated",
-            WarningCode::StatusUnknown => "status_unknown",
-            WarningCode::StatusStale => "status_stale",
-            WarningCode::BadSignature => "bad_signature",
-            WarningCode::UnknownKeyId => "unknown_key_id",
-            WarningCode::KeyOutsideValidity => "key_outside_validity",
-            WarningCode::Other => "other",
-        }
+        self.into()
     }
 }
 

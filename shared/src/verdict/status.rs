@@ -1,15 +1,24 @@
 //! The register's statuses a verdict is made of and reports: of a qualification, of a
 //! certificate as a whole, of the version a copy prints, and why a version was issued.
 
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use super::Level;
 
 /// 资质状态: the live status of one qualification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum QualificationStatus {
     /// 有效
     Active,
@@ -22,20 +31,8 @@ pub enum QualificationStatus {
 }
 
 impl QualificationStatus {
-    const ALL: [QualificationStatus; 4] = [
-        QualificationStatus::Active,
-        QualificationStatus::Suspended,
-        QualificationStatus::Revoked,
-        QualificationStatus::Cancelled,
-    ];
-
     pub fn code(self) -> &'static str {
-        match self {
-            QualificationStatus::Active => "active",
-            QualificationStatus::Suspended => "suspended",
-            QualificationStatus::Revoked => "revoked",
-            QualificationStatus::Cancelled => "cancelled",
-        }
+        self.into()
     }
 
     pub fn name_zh(self) -> &'static str {
@@ -48,20 +45,21 @@ impl QualificationStatus {
     }
 }
 
-impl FromStr for QualificationStatus {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        QualificationStatus::ALL
-            .into_iter()
-            .find(|q| q.code() == s)
-            .ok_or(())
-    }
-}
-
 /// 证书状态: the certificate as a whole. Active while at least one qualification is;
 /// otherwise it records why nothing is left, and nothing can be downloaded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum CertificateStanding {
     Active,
     Suspended,
@@ -70,36 +68,25 @@ pub enum CertificateStanding {
 }
 
 impl CertificateStanding {
-    const ALL: [CertificateStanding; 4] = [
-        CertificateStanding::Active,
-        CertificateStanding::Suspended,
-        CertificateStanding::Revoked,
-        CertificateStanding::Cancelled,
-    ];
-
     pub fn code(self) -> &'static str {
-        match self {
-            CertificateStanding::Active => "active",
-            CertificateStanding::Suspended => "suspended",
-            CertificateStanding::Revoked => "revoked",
-            CertificateStanding::Cancelled => "cancelled",
-        }
-    }
-}
-
-impl FromStr for CertificateStanding {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        CertificateStanding::ALL
-            .into_iter()
-            .find(|c| c.code() == s)
-            .ok_or(())
+        self.into()
     }
 }
 
 /// 变更类型: why a certificate version was issued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ChangeKind {
     /// 首次核准
     Grant,
@@ -124,32 +111,8 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    const ALL: [ChangeKind; 10] = [
-        ChangeKind::Grant,
-        ChangeKind::Add,
-        ChangeKind::Upgrade,
-        ChangeKind::Downgrade,
-        ChangeKind::Suspend,
-        ChangeKind::Reinstate,
-        ChangeKind::Revoke,
-        ChangeKind::Cancel,
-        ChangeKind::ContentChange,
-        ChangeKind::Renew,
-    ];
-
     pub fn code(self) -> &'static str {
-        match self {
-            ChangeKind::Grant => "grant",
-            ChangeKind::Add => "add",
-            ChangeKind::Upgrade => "upgrade",
-            ChangeKind::Downgrade => "downgrade",
-            ChangeKind::Suspend => "suspend",
-            ChangeKind::Reinstate => "reinstate",
-            ChangeKind::Revoke => "revoke",
-            ChangeKind::Cancel => "cancel",
-            ChangeKind::ContentChange => "content_change",
-            ChangeKind::Renew => "renew",
-        }
+        self.into()
     }
 
     pub fn name_zh(self) -> &'static str {
@@ -168,21 +131,25 @@ impl ChangeKind {
     }
 }
 
-impl FromStr for ChangeKind {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        ChangeKind::ALL
-            .into_iter()
-            .find(|k| k.code() == s)
-            .ok_or(())
-    }
-}
-
 /// 版本状态: the state of the certificate version a copy prints, as far as the register is
 /// concerned (the copy's own facts, withdrawal and usage period, are separate). The verify
 /// answer's `certificate_state` and every entry of the status snapshot carry it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum CertificateState {
     /// 现行有效
     Current,
@@ -199,14 +166,7 @@ pub enum CertificateState {
 }
 
 impl CertificateState {
-    pub const ALL: [CertificateState; 6] = [
-        CertificateState::Current,
-        CertificateState::Superseded,
-        CertificateState::Suspended,
-        CertificateState::Revoked,
-        CertificateState::Cancelled,
-        CertificateState::Expired,
-    ];
+    pub const ALL: &[CertificateState] = <CertificateState as strum::VariantArray>::VARIANTS;
 
     /// The state of a version from the register's facts, most serious first: a printed
     /// qualification revoked (or nothing left after a revocation) outranks cancelled, then
@@ -260,20 +220,14 @@ impl CertificateState {
 
     pub fn from_wire_code(code: u64) -> Option<CertificateState> {
         CertificateState::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|s| u64::from(s.wire_code()) == code)
     }
 
     /// Stable snake_case name, as in JSON.
     pub fn code(self) -> &'static str {
-        match self {
-            CertificateState::Current => "current",
-            CertificateState::Superseded => "superseded",
-            CertificateState::Suspended => "suspended",
-            CertificateState::Revoked => "revoked",
-            CertificateState::Cancelled => "cancelled",
-            CertificateState::Expired => "expired",
-        }
+        self.into()
     }
 
     pub fn name_zh(self) -> &'static str {
