@@ -295,7 +295,7 @@ fn every_case_gets_the_same_level_and_title_from_the_register_and_from_a_cache()
         assert!(cached.summary.message.contains("状态截至"), "{}", c.name);
         states.push(cached.certificate_state.expect("a cached state"));
     }
-    for s in CertificateState::ALL {
+    for &s in CertificateState::ALL {
         assert!(states.contains(&s), "no case for {s:?}");
     }
 }
