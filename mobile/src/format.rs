@@ -1,13 +1,13 @@
 //! Dates, times and ages as the app shows them: `2026-01-31`, `2026-01-31 14:03` (the app
 //! passes Beijing time, see `web::platform::local_offset`), and "3 分钟前".
 //!
-//! The device's UTC offset is passed in (the browser gives it per instant, see
-//! `web::clock`), so everything here is a plain function that tests can pin.
+//! The zone is passed in (`web::platform::local_offset`), so everything here is a plain
+//! function that tests can pin.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
-/// The device's offset from UTC in minutes, east positive (Beijing: 480). The browser's
-/// `Date.getTimezoneOffset()` has the opposite sign; `web::clock` flips it.
+/// An offset from UTC in minutes, east positive (Beijing: 480). Note that the browser's
+/// `Date.getTimezoneOffset()` has the opposite sign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocalOffset(pub i32);
 

@@ -1,5 +1,5 @@
 //! Keeping the device's trust material: the pinned root key, the signed trust list, the
-//! server address. The network calls live in `web::net`; what is accepted, and why, is here.
+//! server address. The network calls live in `web::platform`; what is accepted, and why, is here.
 //!
 //! Trust is pinned on first start: the server that serves the app writes its root key into
 //! `index.html` (`<meta name="zizhi-root-key">`, `<meta name="zizhi-root-kid">`); the app

@@ -22,7 +22,7 @@ pub fn now() -> DateTime<Utc> {
 }
 
 /// The zone every time is shown in: Beijing time, whatever the device's zone. The register,
-/// the H5 pages and the offline reasons (from `zizhi_shared::offline`) all speak Beijing time,
+/// the H5 pages and the verdict's reasons (`zizhi_shared::verdict`) all speak Beijing time,
 /// and one screen mixing two zones would mislead an inspector on a phone set to another zone.
 pub fn local_offset() -> LocalOffset {
     LocalOffset::BEIJING
