@@ -20,14 +20,7 @@ fn names(status: &CertificateStatus, s: QualificationStatus) -> String {
         .qualifications
         .iter()
         .filter(|q| q.status == s)
-        .map(|q| {
-            zizhi_shared::Qualification {
-                category: q.category,
-                item: q.item.clone(),
-                grade: q.grade.clone(),
-            }
-            .display_zh()
-        })
+        .map(|q| zizhi_shared::qualification_name(&q.item, &q.grade))
         .collect::<Vec<_>>()
         .join("、")
 }

@@ -333,11 +333,17 @@ impl Qualification {
 
     /// The line printed in region C, e.g. 建筑工程施工总承包二级.
     pub fn display_zh(&self) -> String {
-        if self.grade == "不分等级" {
-            format!("{}（不分等级）", self.item)
-        } else {
-            format!("{}{}", self.item, self.grade)
-        }
+        qualification_name(&self.item, &self.grade)
+    }
+}
+
+/// A qualification as people read it, wherever it comes from (the printed certificate, the
+/// register, a verdict): 建筑工程施工总承包二级, or 工程招标代理（不分等级）.
+pub fn qualification_name(item: &str, grade: &str) -> String {
+    if grade == "不分等级" {
+        format!("{item}（不分等级）")
+    } else {
+        format!("{item}{grade}")
     }
 }
 

@@ -265,14 +265,7 @@ async fn certificate_answer(state: &AppState, base: &str, n: &CertificateNumber)
     let cert = &status.current().certificate;
     let active: Vec<String> = status
         .active_qualifications()
-        .map(|q| {
-            zizhi_shared::Qualification {
-                category: q.category,
-                item: q.item.clone(),
-                grade: q.grade.clone(),
-            }
-            .display_zh()
-        })
+        .map(|q| zizhi_shared::qualification_name(&q.item, &q.grade))
         .collect();
     let description = format!(
         "{}\n{}\n有效资质：{}\n点击查看资质详情",

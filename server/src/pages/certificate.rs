@@ -30,11 +30,7 @@ pub fn render(status: &CertificateStatus, today: NaiveDate, issuer_name: &str) -
                     ul class="quals" {
                         @for q in &status.qualifications {
                             li {
-                                (zizhi_shared::Qualification {
-                                    category: q.category,
-                                    item: q.item.clone(),
-                                    grade: q.grade.clone(),
-                                }.display_zh())
+                                (zizhi_shared::qualification_name(&q.item, &q.grade))
                                 (tag(status_tone(q.status), q.status.name_zh()))
                             }
                         }

@@ -147,11 +147,7 @@ fn qualification_list(v: &Verdict) -> Markup {
         ul class="quals" {
             @for q in &v.qualifications {
                 li {
-                    (zizhi_shared::Qualification {
-                        category: q.category,
-                        item: q.item.clone(),
-                        grade: q.grade.clone(),
-                    }.display_zh())
+                    (zizhi_shared::qualification_name(&q.item, &q.grade))
                     (tag(status_tone(q.status), &q.status_name))
                 }
             }

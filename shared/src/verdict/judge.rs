@@ -8,7 +8,7 @@ use super::{
     SignatureVerdict, Summary, Verdict, VersionChange, Warning, WarningCode, status_as_of_text,
 };
 use crate::claims::Claims;
-use crate::domain::{Certificate, CopyKind, Qualification};
+use crate::domain::{Certificate, CopyKind, qualification_name};
 use crate::payload::Verified;
 use crate::snapshot::StatusCache;
 use crate::time::beijing_minute;
@@ -71,14 +71,7 @@ impl RegisterStatus {
     /// `建筑工程施工总承包二级、市政公用工程施工总承包三级`: printed qualifications in `status`.
     fn printed_names(&self, status: QualificationStatus) -> String {
         self.printed(status)
-            .map(|q| {
-                Qualification {
-                    category: q.category,
-                    item: q.item.clone(),
-                    grade: q.grade.clone(),
-                }
-                .display_zh()
-            })
+            .map(|q| qualification_name(&q.item, &q.grade))
             .collect::<Vec<_>>()
             .join("、")
     }
