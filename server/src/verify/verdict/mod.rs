@@ -1,0 +1,70 @@
+//! The verdict on a scanned copy from the register's live status (验证结果): the register's
+//! records stated as [`StatusFacts`] for the one judge, [`zizhi_shared::verdict::judge`],
+//! which the device's offline check calls too.
+
+use chrono::{DateTime, Utc};
+use zizhi_shared::verdict::{
+    LiveQualification, RegisterStatus, StatusFacts, Verdict, VersionChange,
+};
+use zizhi_shared::{Claims, Verified};
+
+use crate::register::model::{CertificateStatus, QualificationRecord};
+
+/// Judges a genuinely signed copy against the register's live status (`None`: the register
+/// has no such certificate).
+pub fn judge(
+    v: &Verified,
+    status: Option<&CertificateStatus>,
+    checked_at: DateTime<Utc>,
+) -> Verdict {
+    zizhi_shared::verdict::judge(v, &live_facts(status, &v.claims), checked_at)
+}
+
+/// What the register says about the copy `claims` describe.
+pub fn live_facts(status: Option<&CertificateStatus>, claims: &Claims) -> StatusFacts {
+    StatusFacts::Live(status.map(|s| Box::new(register_status(s, claims))))
+}
+
+fn live(q: &QualificationRecord) -> LiveQualification {
+    LiveQualification {
+        category: q.category,
+        item: q.item.clone(),
+        grade: q.grade.clone(),
+        status: q.status,
+        status_name: q.status.name_zh().into(),
+    }
+}
+
+fn register_status(s: &CertificateStatus, c: &Claims) -> RegisterStatus {
+    let current = s.current();
+    let printed_ids = s
+        .version(c.certificate_version)
+        .map_or(&[][..], |p| &p.qualification_ids);
+    RegisterStatus {
+        standing: s.standing,
+        current_version: s.current_version,
+        current_certificate: current.certificate.clone(),
+        current_digest: hex::decode(&current.digest).unwrap_or_default(),
+        copy_withdrawn: s.withdrawn_copies.contains(&c.copy_id),
+        printed_qualifications: printed_ids
+            .iter()
+            .filter_map(|id| s.qualification(*id))
+            .map(live)
+            .collect(),
+        qualifications: s.qualifications.iter().map(live).collect(),
+        changes_since_printed: s
+            .versions
+            .iter()
+            .filter(|r| r.version > c.certificate_version)
+            .map(|r| VersionChange {
+                version: r.version,
+                change_kind: r.change_kind,
+                note: r.change_note.clone(),
+                at: r.created_at,
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
