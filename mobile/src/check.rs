@@ -43,7 +43,7 @@ impl Offline {
         };
         match zizhi_shared::verify_text(text, trust, now) {
             Ok(v) => {
-                let o = judge(&v, &StatusFacts::from_cache(cache, &v.claims, now), now);
+                let o = judge(&v, StatusFacts::from_cache(cache, &v.claims, now), now);
                 Offline::Genuine(ResultView::offline(text, &o, offset))
             }
             Err(e) => match Verdict::rejected_by_device(&e, now) {

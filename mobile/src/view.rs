@@ -331,7 +331,7 @@ mod tests {
 
     /// The device's answer now from `cache`, as the check makes it.
     fn offline(v: &Verified, cache: Option<&StatusCache>) -> Verdict {
-        judge(v, &StatusFacts::from_cache(cache, &v.claims, now()), now())
+        judge(v, StatusFacts::from_cache(cache, &v.claims, now()), now())
     }
 
     fn verified(claims: &Claims) -> (String, Verified) {

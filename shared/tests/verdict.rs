@@ -63,7 +63,7 @@ fn cache(withdrawn: Vec<u64>, versions: Vec<(u32, CertificateState)>) -> StatusC
 
 /// The device's answer at `at` from `cache`.
 fn offline(v: &Verified, cache: Option<&StatusCache>, at: DateTime<Utc>) -> Verdict {
-    judge(v, &StatusFacts::from_cache(cache, &v.claims, at), at)
+    judge(v, StatusFacts::from_cache(cache, &v.claims, at), at)
 }
 
 fn codes(v: &Verdict) -> Vec<&'static str> {
@@ -280,7 +280,7 @@ fn every_case_gets_the_same_level_and_title_from_the_register_and_from_a_cache()
     for c in cases() {
         let live = judge(
             &c.copy,
-            &StatusFacts::Live(Some(Box::new(c.register.clone()))),
+            StatusFacts::Live(Some(Box::new(c.register.clone()))),
             now(),
         );
         let entries = c.entry.map(|s| (3, s)).into_iter().collect();
@@ -326,7 +326,7 @@ fn rejected_codes_get_the_same_level_and_title_on_the_server_and_on_a_device() {
 
 #[test]
 fn a_certificate_missing_from_the_register_is_invalid_live_and_unknowable_from_a_cache() {
-    let live = judge(&usage(), &StatusFacts::Live(None), now());
+    let live = judge(&usage(), StatusFacts::Live(None), now());
     assert_eq!(live.summary.level, Level::Invalid);
     assert_eq!(codes(&live), ["certificate_not_in_register"]);
     // The snapshot lists versions of certificates the register has; of one it never had it
@@ -527,7 +527,7 @@ fn verdict_json_round_trips_and_names_levels_states_and_codes_in_snake_case() {
     // The live answer has no as-of field at all.
     let live = judge(
         &usage(),
-        &StatusFacts::Live(Some(Box::new(register()))),
+        StatusFacts::Live(Some(Box::new(register()))),
         now(),
     );
     let j = serde_json::to_value(&live).unwrap();

@@ -128,7 +128,7 @@ pub(super) fn warn(code: WarningCode, message: impl Into<String>) -> Warning {
 
 /// Judges a genuinely signed copy from what is known of its status, at `checked_at` (whose
 /// UTC date is the day usage periods and validity are counted in).
-pub fn judge(v: &Verified, facts: &StatusFacts, checked_at: DateTime<Utc>) -> Verdict {
+pub fn judge(v: &Verified, facts: StatusFacts, checked_at: DateTime<Utc>) -> Verdict {
     let c = &v.claims;
     let today = checked_at.date_naive();
     let mut warnings = Vec::new();
@@ -200,7 +200,8 @@ pub fn judge(v: &Verified, facts: &StatusFacts, checked_at: DateTime<Utc>) -> Ve
         StatusFacts::Cached(k) => (None, Some(k)),
     };
 
-    let known = match (register, cached) {
+    // Borrowed for the rules; moved into the answer at the end (no second copy of 资质详情).
+    let known = match (register.as_deref(), cached) {
         (Some(r), _) => Some((r.copy_withdrawn, r.state(c.certificate_version, today))),
         (None, Some(k)) => Some((k.copy_withdrawn, k.state)),
         (None, None) => None,
@@ -211,7 +212,7 @@ pub fn judge(v: &Verified, facts: &StatusFacts, checked_at: DateTime<Utc>) -> Ve
             reasons.push((Level::Invalid, "该证书件已被企业撤回".into()));
         }
         // The register can name what happened; a cache only says since when.
-        let reason = match register {
+        let reason = match register.as_deref() {
             Some(r) => register_reason(r, state, c.certificate_version),
             None => cached_reason(state, cached.and_then(|k| k.since), c.certificate_version),
         };
@@ -236,10 +237,17 @@ pub fn judge(v: &Verified, facts: &StatusFacts, checked_at: DateTime<Utc>) -> Ve
                 format!("打印内容已不是最新：现行为第 {} 版", r.current_version),
             ));
         }
+        let RegisterStatus {
+            standing,
+            current_certificate,
+            qualifications,
+            changes_since_printed,
+            ..
+        } = *r;
         answer.current_certificate =
-            (r.standing == CertificateStanding::Active).then(|| r.current_certificate.clone());
-        answer.qualifications = r.qualifications.clone();
-        answer.changes_since_printed = r.changes_since_printed.clone();
+            (standing == CertificateStanding::Active).then_some(current_certificate);
+        answer.qualifications = qualifications;
+        answer.changes_since_printed = changes_since_printed;
     }
     if let Some(k) = cached {
         if k.stale {

@@ -39,13 +39,13 @@
 //! let verified = verify_bytes(claims.sign(&key).as_bytes(), &trust, now).unwrap();
 //!
 //! // No status on the device: the signature is genuine, the status is unknown.
-//! let v = judge(&verified, &StatusFacts::from_cache(None, &claims, now), now);
+//! let v = judge(&verified, StatusFacts::from_cache(None, &claims, now), now);
 //! assert_eq!(v.summary.level, Level::Caution);
 //! assert!(v.summary.message.contains("状态未知"));
 //!
 //! // A synced cache in which nothing concerns this copy: genuine and current, as of the sync.
 //! let cache = StatusCache::from_full(StatusSnapshot::new(now, 0, 7, vec![], vec![])).unwrap();
-//! let v = judge(&verified, &StatusFacts::from_cache(Some(&cache), &claims, now), now);
+//! let v = judge(&verified, StatusFacts::from_cache(Some(&cache), &claims, now), now);
 //! assert_eq!(v.summary.level, Level::Valid);
 //! assert!(v.summary.message.contains("状态截至 2026-02-01 16:00"));
 //! ```

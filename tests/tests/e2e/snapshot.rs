@@ -161,7 +161,7 @@ fn listed(s: &StatusSnapshot) -> BTreeMap<(CertificateNumber, u32), CertificateS
 
 /// The device's answer from `cache` at `now`, as the app makes it.
 fn offline(v: &Verified, cache: Option<&StatusCache>, now: DateTime<Utc>) -> Verdict {
-    judge(v, &StatusFacts::from_cache(cache, &v.claims, now), now)
+    judge(v, StatusFacts::from_cache(cache, &v.claims, now), now)
 }
 
 fn level(v: &Value) -> Level {

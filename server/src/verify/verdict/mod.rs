@@ -17,7 +17,7 @@ pub fn judge(
     status: Option<&CertificateStatus>,
     checked_at: DateTime<Utc>,
 ) -> Verdict {
-    zizhi_shared::verdict::judge(v, &live_facts(status, &v.claims), checked_at)
+    zizhi_shared::verdict::judge(v, live_facts(status, &v.claims), checked_at)
 }
 
 /// What the register says about the copy `claims` describe.
