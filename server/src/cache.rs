@@ -1,159 +1,464 @@
-//! Live-status cache (实时状态缓存) in front of the register: in-process by default, Redis when
-//! configured so every instance sees a change at once.
+//! Live-status cache (实时状态缓存) in front of the register: in this process, and in Redis
+//! when configured so a status one instance read serves every instance.
 //!
-//! Correctness rests on generations, not on timing: a writer bumps the certificate's
-//! generation after its transaction commits; an entry is only served while it carries the
-//! generation current when its data was read, so a reader that loaded old data just before a
-//! commit can never make it live again.
+//! Whether a cached status is still the register's is decided by the database alone, never by
+//! Redis or by timing. Every change commits with its event-log entry, which names the
+//! certificate it touches (`store::Touches`), and events commit in id order. A status is
+//! stored with the last event it reflects (read in the same snapshot). Before any cached
+//! answer the instance reads the events after the last one it has seen — in a read that
+//! started after the request arrived — and so knows every change committed before the
+//! request; a status older than a change to its certificate is never served. One such read
+//! serves all requests waiting at that moment, so its cost does not grow with traffic.
+//!
+//! Nothing is ever invalidated in Redis, so nothing is lost when Redis is down, restarts
+//! empty or misses a write: an entry there is only a copy of what the database said as of an
+//! event, checked here like any other. When the database cannot be read, the last status
+//! confirmed (by such a read) is served as of the time it was confirmed, for a bounded time,
+//! and after that nothing: the verdict then says the status cannot be read now.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use zizhi_shared::CertificateNumber;
 
 use crate::register::model::CertificateStatus;
 use crate::shared_redis::SharedRedis;
-use crate::store::{Store, StoreError};
+use crate::store::{CHANGES_EVERYTHING, Store, StoreError};
+
+/// How often, at most, a failing database is tried again by the event-log read; requests in
+/// between answer from what is known at once.
+const RETRY_FAILED_DATABASE: Duration = Duration::from_millis(250);
+
+/// Events read per round trip when catching up.
+const CHANGES_PAGE: i64 = 1000;
+
+/// What the cache can say about a certificate's status.
+#[derive(Debug, Clone)]
+pub enum StatusRead {
+    /// The register's status now: read from the database, or cached and confirmed current
+    /// by an event-log read that started after the request arrived. `None`: no such
+    /// certificate.
+    Current(Arc<Option<CertificateStatus>>),
+    /// The database cannot be read now; this was the register's status at `as_of`.
+    AsOf {
+        status: Arc<Option<CertificateStatus>>,
+        as_of: DateTime<Utc>,
+    },
+    /// The database cannot be read now and no recently confirmed status is known.
+    Unavailable,
+}
+
+/// Tunables, from `settings.resilience`.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheTimes {
+    /// How long an entry lives without being read again.
+    pub ttl: Duration,
+    /// Time allowed for a read of the register before the answer is "unavailable".
+    pub read_budget: Duration,
+    /// How long after its confirmation a status may be served while the database is down.
+    pub serve_confirmed_for: Duration,
+}
 
 #[derive(Clone)]
-pub enum LiveStatusCache {
-    InProcess(Arc<InProcessCache>),
-    Redis(RedisCache),
+pub struct LiveStatusCache(Arc<Inner>);
+
+struct Inner {
+    times: CacheTimes,
+    clock: RegisterClock,
+    local: moka::future::Cache<CertificateNumber, Entry>,
+    shared: Option<SharedRedis>,
+    counters: CacheCounters,
 }
 
-pub struct InProcessCache {
-    entries: moka::future::Cache<CertificateNumber, Arc<Option<CertificateStatus>>>,
-    generation: AtomicU64,
+/// A status and the last event it reflects.
+#[derive(Clone, Serialize, Deserialize)]
+struct Entry {
+    as_of_event: i64,
+    status: Arc<Option<CertificateStatus>>,
 }
 
-#[derive(Clone)]
-pub struct RedisCache {
-    redis: SharedRedis,
-    ttl_secs: u64,
-    /// Decoded entries kept in this instance, each valid only while its generation is the
-    /// one Redis holds: a repeat scan costs one small GET and no decoding.
-    local: moka::future::Cache<CertificateNumber, (u64, Arc<Option<CertificateStatus>>)>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct RedisEntry {
-    generation: u64,
-    status: Option<CertificateStatus>,
-}
-
-impl RedisCache {
-    fn entry_key(&self, n: &CertificateNumber) -> String {
-        self.redis.key("status", n)
-    }
-
-    fn generation_key(&self, n: &CertificateNumber) -> String {
-        self.redis.key("gen", n)
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CacheError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("redis: {0}")]
-    Redis(#[from] redis::RedisError),
+/// Since start, for `/metrics`.
+#[derive(Default)]
+pub struct CacheCounters {
+    pub local_hits: AtomicU64,
+    pub shared_hits: AtomicU64,
+    pub misses: AtomicU64,
+    /// Answers given as of an earlier confirmation because the database could not be read.
+    pub served_as_of: AtomicU64,
+    /// Answers with no status at all because the database could not be read.
+    pub unavailable: AtomicU64,
 }
 
 impl LiveStatusCache {
-    /// Shared through `redis` when there is one, else kept in this process.
-    pub fn new(ttl: Duration, redis: Option<SharedRedis>) -> LiveStatusCache {
-        fn local<V: Clone + Send + Sync + 'static>(
-            ttl: Duration,
-        ) -> moka::future::Cache<CertificateNumber, V> {
-            moka::future::Cache::builder()
+    pub fn new(times: CacheTimes, redis: Option<SharedRedis>) -> LiveStatusCache {
+        LiveStatusCache(Arc::new(Inner {
+            clock: RegisterClock::new(times.ttl),
+            local: moka::future::Cache::builder()
                 .max_capacity(100_000)
-                .time_to_live(ttl)
-                .build()
-        }
-        match redis {
-            Some(redis) => LiveStatusCache::Redis(RedisCache {
-                redis,
-                ttl_secs: ttl.as_secs().max(1),
-                local: local(ttl),
-            }),
-            None => LiveStatusCache::InProcess(Arc::new(InProcessCache {
-                entries: local(ttl),
-                generation: AtomicU64::new(0),
-            })),
-        }
+                .time_to_live(times.ttl)
+                .build(),
+            shared: redis,
+            times,
+            counters: CacheCounters::default(),
+        }))
     }
 
-    /// The certificate's status, from the cache when it is current, from the store otherwise.
+    pub fn counters(&self) -> &CacheCounters {
+        &self.0.counters
+    }
+
+    /// The certificate's status: from the cache when no committed change made it stale, from
+    /// the store otherwise; when the store cannot answer, the last confirmed status or
+    /// nothing. `Err` only for failures other than the database being unreachable.
     pub async fn status(
         &self,
         store: &Store,
         number: &CertificateNumber,
-    ) -> Result<Arc<Option<CertificateStatus>>, CacheError> {
-        match self {
-            LiveStatusCache::InProcess(m) => {
-                if let Some(hit) = m.entries.get(number).await {
-                    return Ok(hit);
+    ) -> Result<StatusRead, StoreError> {
+        let me = &self.0;
+        let budget = me.times.read_budget;
+        if me.clock.catch_up(store, budget).await.is_err() {
+            return Ok(self.last_confirmed(number).await);
+        }
+        if let Some(status) = self.cached(number).await {
+            return Ok(StatusRead::Current(status));
+        }
+        me.counters.misses.fetch_add(1, Ordering::Relaxed);
+        let read =
+            match tokio::time::timeout(budget, store.certificate_status_at_event(number)).await {
+                Ok(Ok(read)) => read,
+                Ok(Err(StoreError::Unavailable(e))) => {
+                    tracing::warn!(error = %e, "status read failed: register unavailable");
+                    return Ok(self.last_confirmed(number).await);
                 }
-                let generation = m.generation.load(Ordering::Acquire);
-                let loaded = Arc::new(store.certificate_status(number).await?);
-                m.entries.insert(number.clone(), loaded.clone()).await;
-                if m.generation.load(Ordering::Acquire) != generation {
-                    // A change committed while we read: our copy may predate it.
-                    m.entries.invalidate(number).await;
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {
+                    tracing::warn!(?budget, "status read timed out: register unavailable");
+                    return Ok(self.last_confirmed(number).await);
                 }
-                Ok(loaded)
-            }
-            LiveStatusCache::Redis(r) => {
-                let mut conn = r.redis.conn();
-                let generation: Option<u64> = conn.get(r.generation_key(number)).await?;
-                let generation = generation.unwrap_or(0);
-                if let Some((g, status)) = r.local.get(number).await
-                    && g == generation
-                {
-                    return Ok(status);
-                }
-                let entry: Option<Vec<u8>> = conn.get(r.entry_key(number)).await?;
-                if let Some(bytes) = entry
-                    && let Ok(e) = serde_json::from_slice::<RedisEntry>(&bytes)
-                    && e.generation == generation
-                {
-                    let status = Arc::new(e.status);
-                    r.local
-                        .insert(number.clone(), (generation, status.clone()))
-                        .await;
-                    return Ok(status);
-                }
-                let status = store.certificate_status(number).await?;
-                let bytes = serde_json::to_vec(&RedisEntry {
-                    generation,
-                    status: status.clone(),
-                })
-                .expect("status serialises");
-                let _: () = conn.set_ex(r.entry_key(number), bytes, r.ttl_secs).await?;
-                let status = Arc::new(status);
-                r.local
-                    .insert(number.clone(), (generation, status.clone()))
+            };
+        let entry = Entry {
+            as_of_event: read.as_of_event,
+            status: Arc::new(read.status),
+        };
+        if me.clock.still_current(number, entry.as_of_event) {
+            me.local.insert(number.clone(), entry.clone()).await;
+            if let Some(redis) = &me.shared {
+                let key = redis.key("status", number);
+                let bytes = serde_json::to_vec(&entry).expect("a status serialises");
+                let ttl = me.times.ttl.as_secs().max(1);
+                // A copy for other instances; if it is lost, they read the database.
+                let _ = redis
+                    .call(|mut c| async move { c.set_ex::<_, _, ()>(key, bytes, ttl).await })
                     .await;
-                Ok(status)
+            }
+        }
+        Ok(StatusRead::Current(entry.status))
+    }
+
+    /// The status only when it is the register's now; the database being down is an error
+    /// (for pages that show a certificate, not a verdict).
+    pub async fn current_status(
+        &self,
+        store: &Store,
+        number: &CertificateNumber,
+    ) -> Result<Arc<Option<CertificateStatus>>, StoreError> {
+        match self.status(store, number).await? {
+            StatusRead::Current(s) => Ok(s),
+            StatusRead::AsOf { .. } | StatusRead::Unavailable => {
+                Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut))
             }
         }
     }
 
-    /// Called after a change to the certificate has committed.
-    pub async fn invalidate(&self, number: &CertificateNumber) -> Result<(), CacheError> {
-        match self {
-            LiveStatusCache::InProcess(m) => {
-                m.generation.fetch_add(1, Ordering::AcqRel);
-                m.entries.invalidate(number).await;
+    /// A cached status no committed change has made stale, as far as this instance has read
+    /// the event log.
+    async fn cached(&self, number: &CertificateNumber) -> Option<Arc<Option<CertificateStatus>>> {
+        let me = &self.0;
+        if let Some(e) = me.local.get(number).await {
+            if me.clock.still_current(number, e.as_of_event) {
+                me.counters.local_hits.fetch_add(1, Ordering::Relaxed);
+                return Some(e.status);
             }
-            LiveStatusCache::Redis(r) => {
-                let mut conn = r.redis.conn();
-                let _: u64 = conn.incr(r.generation_key(number), 1u64).await?;
+            me.local.invalidate(number).await;
+        }
+        let redis = me.shared.as_ref()?;
+        let key = redis.key("status", number);
+        let bytes: Option<Vec<u8>> = redis
+            .call(|mut c| async move { c.get(key).await })
+            .await
+            .ok()
+            .flatten();
+        let e: Entry = serde_json::from_slice(&bytes?).ok()?;
+        if !me.clock.still_current(number, e.as_of_event) {
+            return None;
+        }
+        me.counters.shared_hits.fetch_add(1, Ordering::Relaxed);
+        me.local.insert(number.clone(), e.clone()).await;
+        Some(e.status)
+    }
+
+    /// While the database cannot be read: the status as last confirmed, if that was recent.
+    async fn last_confirmed(&self, number: &CertificateNumber) -> StatusRead {
+        let me = &self.0;
+        if let Some(as_of) = me.clock.confirmed_at()
+            && Utc::now() - as_of
+                <= chrono::Duration::from_std(me.times.serve_confirmed_for).unwrap_or_default()
+            && let Some(status) = self.cached(number).await
+        {
+            me.counters.served_as_of.fetch_add(1, Ordering::Relaxed);
+            return StatusRead::AsOf { status, as_of };
+        }
+        me.counters.unavailable.fetch_add(1, Ordering::Relaxed);
+        StatusRead::Unavailable
+    }
+}
+
+/// How far this instance has read the register's event log, and which certificates changed.
+struct RegisterClock {
+    /// Reads started so far; a request needs one numbered above what it saw on arrival.
+    reads_started: AtomicU64,
+    reader: tokio::sync::Mutex<ReaderState>,
+    changes: std::sync::Mutex<Changes>,
+    /// When the last good read started (Unix milliseconds; 0: never): everything committed
+    /// before then is known. Outside the mutex so an outage answer never waits for a read.
+    confirmed_at_ms: AtomicI64,
+}
+
+#[derive(Default)]
+struct ReaderState {
+    /// Number of the last read that succeeded.
+    last_good_read: u64,
+    /// The last event seen; `None` before the first read.
+    seen: Option<i64>,
+    /// After a failure, no new read before this.
+    retry_at: Option<Instant>,
+}
+
+/// The latest change to each certificate, remembered for as long as an entry made before it
+/// could live; forgetting one raises `floor`, below which no entry is trusted.
+struct Changes {
+    floor: i64,
+    latest: HashMap<CertificateNumber, i64>,
+    /// (when recorded, event id, certificate) in id order, to forget the oldest first.
+    log: VecDeque<(Instant, i64, CertificateNumber)>,
+    remember: Duration,
+}
+
+/// The register could not be read in time.
+#[derive(Debug)]
+struct RegisterUnreadable;
+
+impl RegisterClock {
+    fn new(ttl: Duration) -> RegisterClock {
+        RegisterClock {
+            reads_started: AtomicU64::new(0),
+            reader: tokio::sync::Mutex::new(ReaderState::default()),
+            confirmed_at_ms: AtomicI64::new(0),
+            changes: std::sync::Mutex::new(Changes {
+                floor: i64::MAX,
+                latest: HashMap::new(),
+                log: VecDeque::new(),
+                // An entry lives `ttl` in either cache; twice that leaves room for an entry
+                // written to Redis late by a slow reader.
+                remember: ttl * 2,
+            }),
+        }
+    }
+
+    /// Makes sure every change committed before this call is known, with one read of the
+    /// event log that started after the call (shared with other callers waiting then).
+    async fn catch_up(&self, store: &Store, budget: Duration) -> Result<(), RegisterUnreadable> {
+        let arrived_after = self.reads_started.load(Ordering::Acquire);
+        let mut st = self.reader.lock().await;
+        if st.last_good_read > arrived_after {
+            return Ok(());
+        }
+        if st.retry_at.is_some_and(|t| Instant::now() < t) {
+            return Err(RegisterUnreadable);
+        }
+        let number = self.reads_started.fetch_add(1, Ordering::AcqRel) + 1;
+        let started = Utc::now();
+        match tokio::time::timeout(budget, self.read_changes(store, st.seen)).await {
+            Ok(Ok(seen)) => {
+                st.seen = Some(seen);
+                st.last_good_read = number;
+                self.confirmed_at_ms
+                    .store(started.timestamp_millis(), Ordering::Release);
+                st.retry_at = None;
+                Ok(())
+            }
+            failed => {
+                match failed {
+                    Ok(Err(e)) => tracing::warn!(error = %e, "event log unreadable"),
+                    _ => tracing::warn!(?budget, "event log read timed out"),
+                }
+                st.retry_at = Some(Instant::now() + RETRY_FAILED_DATABASE);
+                Err(RegisterUnreadable)
             }
         }
-        Ok(())
+    }
+
+    /// Reads the events after `seen` and records whose status they changed; returns the
+    /// last event id now seen.
+    async fn read_changes(&self, store: &Store, seen: Option<i64>) -> Result<i64, StoreError> {
+        let Some(mut seen) = seen else {
+            // First read: entries made before this instance followed the log are not trusted.
+            let last = store.last_event_id().await?;
+            self.changes.lock().expect("not poisoned").floor = last;
+            return Ok(last);
+        };
+        for _ in 0..10 {
+            let page = store.status_changes(seen, CHANGES_PAGE).await?;
+            let full = page.len() as i64 == CHANGES_PAGE;
+            if let Some(last) = page.last() {
+                seen = last.id;
+            }
+            self.changes.lock().expect("not poisoned").record(&page);
+            if !full {
+                return Ok(seen);
+            }
+        }
+        // Far behind: trust nothing older than now rather than read on.
+        let last = store.last_event_id().await?;
+        let mut changes = self.changes.lock().expect("not poisoned");
+        changes.floor = changes.floor.max(last);
+        Ok(last)
+    }
+
+    /// Whether a status as of `as_of_event` reflects every change to `number` seen so far.
+    fn still_current(&self, number: &CertificateNumber, as_of_event: i64) -> bool {
+        let changes = self.changes.lock().expect("not poisoned");
+        as_of_event >= changes.floor
+            && changes
+                .latest
+                .get(number)
+                .is_none_or(|&changed| as_of_event >= changed)
+    }
+
+    fn confirmed_at(&self) -> Option<DateTime<Utc>> {
+        match self.confirmed_at_ms.load(Ordering::Acquire) {
+            0 => None,
+            ms => DateTime::from_timestamp_millis(ms),
+        }
+    }
+}
+
+impl Changes {
+    fn record(&mut self, page: &[crate::store::StatusChange]) {
+        let now = Instant::now();
+        for change in page {
+            match change.touches.as_deref() {
+                None => {}
+                Some(CHANGES_EVERYTHING) => self.floor = self.floor.max(change.id),
+                Some(n) => match n.parse::<CertificateNumber>() {
+                    Ok(n) => {
+                        self.latest.insert(n.clone(), change.id);
+                        self.log.push_back((now, change.id, n));
+                    }
+                    // Unreadable: it may be anyone's.
+                    Err(_) => self.floor = self.floor.max(change.id),
+                },
+            }
+        }
+        while let Some((at, id, _)) = self.log.front()
+            && now.duration_since(*at) > self.remember
+        {
+            let (_, id, n) = (*at, *id, self.log.pop_front().expect("front exists").2);
+            self.floor = self.floor.max(id);
+            if self.latest.get(&n) == Some(&id) {
+                self.latest.remove(&n);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StatusChange;
+
+    fn n(s: &str) -> CertificateNumber {
+        s.parse().expect("a certificate number")
+    }
+
+    fn change(id: i64, touches: Option<&str>) -> StatusChange {
+        StatusChange {
+            id,
+            touches: touches.map(str::to_owned),
+        }
+    }
+
+    fn clock_at(floor: i64) -> RegisterClock {
+        let clock = RegisterClock::new(Duration::from_secs(60));
+        clock.changes.lock().unwrap().floor = floor;
+        clock
+    }
+
+    const A: &str = "D131000001";
+    const B: &str = "D131000002";
+
+    #[test]
+    fn a_status_older_than_a_change_to_its_certificate_is_not_current() {
+        let clock = clock_at(10);
+        assert!(clock.still_current(&n(A), 10));
+        clock.changes.lock().unwrap().record(&[change(11, Some(A))]);
+        assert!(!clock.still_current(&n(A), 10));
+        assert!(clock.still_current(&n(A), 11));
+        // Another certificate's change leaves this one alone.
+        assert!(clock.still_current(&n(B), 10));
+    }
+
+    #[test]
+    fn statuses_from_before_the_instance_followed_the_log_are_not_trusted() {
+        let clock = clock_at(10);
+        assert!(!clock.still_current(&n(A), 9));
+        // Before the first read nothing at all is trusted.
+        assert!(!RegisterClock::new(Duration::from_secs(60)).still_current(&n(A), 0));
+    }
+
+    #[test]
+    fn a_change_to_everything_or_to_an_unreadable_number_makes_every_older_status_stale() {
+        let clock = clock_at(10);
+        clock
+            .changes
+            .lock()
+            .unwrap()
+            .record(&[change(12, Some("*"))]);
+        assert!(!clock.still_current(&n(A), 11));
+        assert!(clock.still_current(&n(B), 12));
+        clock
+            .changes
+            .lock()
+            .unwrap()
+            .record(&[change(13, Some("not a number"))]);
+        assert!(!clock.still_current(&n(B), 12));
+        // An event that touches nobody changes nothing.
+        clock.changes.lock().unwrap().record(&[change(14, None)]);
+        assert!(clock.still_current(&n(B), 13));
+    }
+
+    #[test]
+    fn forgetting_a_change_raises_the_floor_instead_of_reviving_older_statuses() {
+        let clock = RegisterClock::new(Duration::from_millis(1));
+        clock.changes.lock().unwrap().floor = 10;
+        clock.changes.lock().unwrap().record(&[change(11, Some(A))]);
+        std::thread::sleep(Duration::from_millis(5));
+        clock.changes.lock().unwrap().record(&[]);
+        let changes = clock.changes.lock().unwrap();
+        assert!(changes.latest.is_empty(), "the change was forgotten");
+        assert_eq!(changes.floor, 11);
+        drop(changes);
+        assert!(!clock.still_current(&n(A), 10));
+        assert!(
+            !clock.still_current(&n(B), 10),
+            "older statuses are all dropped"
+        );
+        assert!(clock.still_current(&n(A), 11));
     }
 }

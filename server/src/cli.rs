@@ -142,7 +142,6 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
         prepare_demo_keys(&settings)?;
     }
     let state = AppState::build(settings).await?;
-    let base = format!("http://{}", state.settings.bind);
     let summary = if demo {
         Some(seed(&state, std::path::Path::new("demo")).await?)
     } else {
@@ -157,16 +156,24 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
             std::path::Path::new("demo"),
         );
     } else {
-        println!("zizhi 已启动：{base}");
+        println!("zizhi 已启动：http://{}", server.addr);
     }
     let trigger = server.shutdown_trigger();
+    // SIGTERM is what systemd and orchestrators send, SIGINT is Ctrl-C: both drain.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot listen for SIGTERM")?;
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        let signal = tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        tracing::info!(signal, "stopping");
         if let Some(t) = trigger {
             let _ = t.send(());
         }
     });
     server.wait().await?;
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -251,7 +258,6 @@ async fn issue(settings: Settings, cmd: IssueCommand) -> anyhow::Result<ExitCode
         )
         .await
         .map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
-    state.invalidate(&number).await;
     if let Some(p) = png {
         std::fs::write(
             &p,

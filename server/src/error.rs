@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use zizhi_shared::{DomainError, PayloadError};
 
-use crate::cache::CacheError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +30,12 @@ pub enum AppError {
     TooLarge { limit: usize },
     #[error("请求过于频繁，请稍后再试")]
     RateLimited { retry_after_secs: u64 },
+    /// More requests in progress than the instance takes at once.
+    #[error("服务繁忙，请稍后再试")]
+    Overloaded,
+    /// The request ran past the per-request time bound.
+    #[error("处理超时，请稍后重试")]
+    TimedOut,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -74,13 +79,14 @@ impl AppError {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Overloaded | AppError::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Store(e) => match e {
                 StoreError::NotFound { .. } => StatusCode::NOT_FOUND,
                 StoreError::Conflict { .. } => StatusCode::CONFLICT,
                 StoreError::Invalid { .. } => StatusCode::BAD_REQUEST,
                 StoreError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-                // Unavailable stays a plain 500 until the verifier learns to answer "status
-                // unavailable" for it.
+                // The database is down or overloaded, not the request wrong: retry later.
+                StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -98,7 +104,10 @@ impl AppError {
             AppError::Unauthorized => "unauthorized",
             AppError::TooLarge { .. } => "body_too_large",
             AppError::RateLimited { .. } => "rate_limited",
+            AppError::Overloaded => "overloaded",
+            AppError::TimedOut => "request_timeout",
             AppError::Store(e) if e.is_refusal() => e.code(),
+            AppError::Store(StoreError::Unavailable(_)) => "store_unavailable",
             AppError::Store(_) | AppError::Internal(_) => "internal_error",
         }
     }
@@ -119,7 +128,14 @@ impl AppError {
     /// The one mapping to status, code and message. A server fault is logged here, once.
     pub fn shown(&self) -> ShownError {
         let status = self.status();
-        let message = if status.is_server_error() {
+        let message = if let AppError::Store(StoreError::Unavailable(e)) = self {
+            // Expected while the database is down; each one is still worth a line.
+            tracing::warn!(error = %e, "register unavailable");
+            "登记簿暂时无法访问，操作未执行，请稍后重试".to_owned()
+        } else if matches!(self, AppError::Overloaded | AppError::TimedOut) {
+            tracing::warn!(error = %self, "request shed");
+            self.to_string()
+        } else if status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
             "服务暂时不可用，请稍后再试".to_owned()
         } else {
@@ -129,15 +145,6 @@ impl AppError {
             status,
             code: self.code(),
             message,
-        }
-    }
-}
-
-impl From<CacheError> for AppError {
-    fn from(e: CacheError) -> Self {
-        match e {
-            CacheError::Store(e) => AppError::Store(e),
-            CacheError::Redis(e) => AppError::Internal(e.into()),
         }
     }
 }
@@ -162,6 +169,15 @@ impl IntoResponse for AppError {
         if let AppError::RateLimited { retry_after_secs } = self {
             res.headers_mut()
                 .insert("retry-after", retry_after_secs.max(1).into());
+        }
+        match self {
+            AppError::Store(StoreError::Unavailable(_)) => {
+                res.headers_mut().insert("retry-after", 5.into());
+            }
+            AppError::Overloaded | AppError::TimedOut => {
+                res.headers_mut().insert("retry-after", 1.into());
+            }
+            _ => {}
         }
         if matches!(self, AppError::Unauthorized) {
             res.headers_mut()
@@ -200,9 +216,18 @@ mod tests {
     }
 
     #[test]
+    fn a_database_that_cannot_answer_is_a_503_with_its_own_code() {
+        let e = AppError::from(StoreError::from(sqlx::Error::PoolTimedOut));
+        assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.code(), "store_unavailable");
+        assert!(e.shown().message.contains("稍后重试"), "{:?}", e.shown());
+        let res = e.into_response();
+        assert_eq!(res.headers()["retry-after"], "5");
+    }
+
+    #[test]
     fn infrastructure_failures_are_internal_errors() {
         for e in [
-            StoreError::from(sqlx::Error::PoolTimedOut),
             StoreError::from(sqlx::Error::RowNotFound),
             StoreError::Corrupt("bad date".into()),
         ] {

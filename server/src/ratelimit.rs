@@ -1,5 +1,6 @@
 //! Per-client rate limits on public endpoints: `governor` in-process, or a fixed window in
-//! Redis when configured so every instance counts against the same budget.
+//! Redis when configured so every instance counts against the same budget. While Redis does
+//! not answer, each instance counts on its own (the same budget, per instance).
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -23,6 +24,8 @@ pub enum RateLimiter {
         redis: SharedRedis,
         per_minute: u32,
         burst: u32,
+        /// Counts while Redis is away.
+        fallback: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     },
 }
 
@@ -33,57 +36,63 @@ impl RateLimiter {
             return RateLimiter::Off;
         }
         let per_minute = s.per_minute.max(1);
+        let quota = Quota::per_minute(NonZeroU32::new(per_minute).expect("nonzero"))
+            .allow_burst(NonZeroU32::new(s.burst.max(1)).expect("nonzero"));
+        let in_process = Arc::new(governor::RateLimiter::keyed(quota));
         match redis {
             Some(redis) => RateLimiter::Redis {
                 redis,
                 per_minute,
                 burst: s.burst,
+                fallback: in_process,
             },
-            None => {
-                let quota = Quota::per_minute(NonZeroU32::new(per_minute).expect("nonzero"))
-                    .allow_burst(NonZeroU32::new(s.burst.max(1)).expect("nonzero"));
-                RateLimiter::InProcess(Arc::new(governor::RateLimiter::keyed(quota)))
-            }
+            None => RateLimiter::InProcess(in_process),
         }
+    }
+
+    fn check_in_process(l: &DefaultKeyedRateLimiter<IpAddr>, ip: IpAddr) -> Result<(), u64> {
+        l.check_key(&ip).map_err(|not_until| {
+            let clock = governor::clock::DefaultClock::default();
+            not_until
+                .wait_time_from(governor::clock::Clock::now(&clock))
+                .as_secs()
+                + 1
+        })
     }
 
     /// `Ok(())` when the client may go on, otherwise the seconds to wait.
     async fn check(&self, ip: IpAddr) -> Result<(), u64> {
         match self {
             RateLimiter::Off => Ok(()),
-            RateLimiter::InProcess(l) => l.check_key(&ip).map_err(|not_until| {
-                let clock = governor::clock::DefaultClock::default();
-                not_until
-                    .wait_time_from(governor::clock::Clock::now(&clock))
-                    .as_secs()
-                    + 1
-            }),
+            RateLimiter::InProcess(l) => Self::check_in_process(l, ip),
             RateLimiter::Redis {
                 redis,
                 per_minute,
                 burst,
+                fallback,
             } => {
                 let now = chrono::Utc::now().timestamp();
                 let window = now / 60;
                 let key = redis.key("rl", format_args!("{ip}:{window}"));
-                let mut conn = redis.conn();
-                let res: Result<(u64,), _> = redis::pipe()
-                    .atomic()
-                    .incr(&key, 1u64)
-                    .expire(&key, 120)
-                    .ignore()
-                    .query_async(&mut conn)
+                let counted = redis
+                    .call(|mut conn| async move {
+                        redis::pipe()
+                            .atomic()
+                            .incr(&key, 1u64)
+                            .expire(&key, 120)
+                            .ignore()
+                            .query_async::<(u64,)>(&mut conn)
+                            .await
+                    })
                     .await;
-                match res {
+                match counted {
                     Ok((count,)) if count > u64::from(per_minute + burst) => {
                         Err((60 - now % 60) as u64)
                     }
                     Ok(_) => Ok(()),
-                    Err(e) => {
-                        // A cache outage must not take verification down with it.
-                        tracing::warn!(error = %e, "rate limit check skipped: redis unavailable");
-                        Ok(())
-                    }
+                    // A cache outage must not take verification down with it, nor lift the
+                    // limit: this instance counts alone until Redis answers again.
+                    Err(_) => Self::check_in_process(fallback, ip),
                 }
             }
         }

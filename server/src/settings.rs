@@ -46,6 +46,48 @@ pub struct Settings {
     pub documents: crate::pdf::DocumentSettings,
     /// The built scanner app (`bash scripts/build-app.sh` writes it), served at `/app/`.
     pub app_dir: PathBuf,
+    /// Time bounds that keep answers coming when a part fails.
+    pub resilience: ResilienceSettings,
+}
+
+/// 容错: how long the server waits for each part before it answers without it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResilienceSettings {
+    /// Wait for a PostgreSQL connection at most this long; a write then answers 503
+    /// `store_unavailable`. (SQLite, a local file, waits for its write lock instead.)
+    pub database_acquire_timeout_ms: u64,
+    /// Wait for Redis at most this long; after a failure it is skipped for a second.
+    pub redis_timeout_ms: u64,
+    /// Time a verification may spend reading the register before it answers that the live
+    /// status cannot be read now.
+    pub status_read_budget_ms: u64,
+    /// While the database is down, a status confirmed at most this long ago is still shown,
+    /// dated; after that only the signature is vouched for.
+    pub serve_confirmed_status_secs: u64,
+    /// On SIGTERM or SIGINT, requests in flight get this long to finish.
+    pub shutdown_grace_secs: u64,
+    /// A request taking longer is answered 503.
+    pub request_timeout_secs: u64,
+    /// Requests handled at once; beyond that the answer is 503 with `Retry-After`.
+    pub max_concurrent_requests: usize,
+    /// A client must send its request headers within this time.
+    pub header_read_timeout_secs: u64,
+}
+
+impl Default for ResilienceSettings {
+    fn default() -> Self {
+        ResilienceSettings {
+            database_acquire_timeout_ms: 500,
+            redis_timeout_ms: 50,
+            status_read_budget_ms: 500,
+            serve_confirmed_status_secs: 300,
+            shutdown_grace_secs: 10,
+            request_timeout_secs: 30,
+            max_concurrent_requests: 512,
+            header_read_timeout_secs: 10,
+        }
+    }
 }
 
 /// 公众号服务器配置: the values entered on the platform's server configuration page.
@@ -112,6 +154,7 @@ impl Default for Settings {
             },
             documents: crate::pdf::DocumentSettings::default(),
             app_dir: "mobile/dist".into(),
+            resilience: ResilienceSettings::default(),
         }
     }
 }

@@ -540,3 +540,59 @@ fn verdict_json_round_trips_and_names_levels_states_and_codes_in_snake_case() {
             .unwrap();
     assert_eq!(w.code, WarningCode::Other);
 }
+
+// ---- The server without its database. ----
+
+#[test]
+fn with_the_register_unreadable_a_genuine_copy_is_a_caution_and_never_current() {
+    let v = judge(&usage(), StatusFacts::RegisterUnavailable, now());
+    assert_eq!(v.signature, zizhi_shared::verdict::SignatureVerdict::Valid);
+    assert_eq!(v.summary.level, Level::Caution);
+    assert_eq!(v.summary.message, "签名真实；实时状态暂不可查，请稍后重试");
+    assert_eq!(v.certificate_state, None);
+    assert!(v.current_certificate.is_none() && v.qualifications.is_empty());
+    assert_eq!(codes(&v), ["status_unavailable"]);
+    assert!(v.claims.is_some(), "the signed claims are still shown");
+}
+
+#[test]
+fn a_status_confirmed_before_the_outage_is_shown_as_of_then_and_at_most_a_caution() {
+    let as_of = now() - Duration::minutes(3);
+    let facts = |r: RegisterStatus| StatusFacts::RegisterAsOf {
+        status: Box::new(r),
+        as_of,
+    };
+    let v = judge(&usage(), facts(register()), now());
+    assert_eq!(v.summary.level, Level::Caution, "{v:?}");
+    assert_eq!(v.certificate_state, Some(CertificateState::Current));
+    assert_eq!(v.status_as_of, Some(as_of));
+    assert_eq!(codes(&v), ["status_unavailable"]);
+    let m = &v.summary.message;
+    assert!(
+        m.contains("资质有效") && m.contains("状态截至") && m.contains("暂不可查"),
+        "{m}"
+    );
+    assert!(
+        !v.qualifications.is_empty(),
+        "资质详情 as of then are shown"
+    );
+
+    // What was already wrong then stays as serious as it was.
+    let v = judge(
+        &usage(),
+        facts(changed(ChangeKind::Revoke, QualificationStatus::Revoked)),
+        now(),
+    );
+    assert_eq!(v.summary.level, Level::Invalid);
+    assert_eq!(v.certificate_state, Some(CertificateState::Revoked));
+    assert!(
+        v.summary.message.contains("暂不可查"),
+        "{}",
+        v.summary.message
+    );
+
+    // On the wire: the as-of time is there, so a reader cannot take it for a live answer.
+    let j = serde_json::to_value(judge(&usage(), facts(register()), now())).unwrap();
+    assert_eq!(j["status_as_of"], serde_json::to_value(as_of).unwrap());
+    assert_eq!(j["warnings"][0]["code"], "status_unavailable");
+}

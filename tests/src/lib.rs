@@ -16,6 +16,8 @@ use zizhi_server::demo::seed::{DemoCase, DemoSummary, history_start, seed};
 use zizhi_server::key_ring::KeyRing;
 use zizhi_server::settings::Settings;
 
+pub mod parts;
+
 pub use zizhi_server;
 pub use zizhi_shared;
 
@@ -251,15 +253,56 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let res = self.client.get(self.url(path)).send().await.expect("GET");
+        Api::get(self, path).await
+    }
+
+    /// The live verdict for a scanned text (any case, URL or bare base32).
+    pub async fn verify(&self, text: &str) -> (u16, Value) {
+        Api::verify(self, text).await
+    }
+
+    /// An issuer call with the bearer token.
+    pub async fn issuer(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        Api::issuer(self, method, path, body).await
+    }
+
+    pub async fn seed_demo(&self, out: &std::path::Path) -> DemoSummary {
+        seed(&self.server.state, out).await.expect("demo seeds")
+    }
+
+    pub async fn stop(self) {
+        self.server.shutdown().await;
+    }
+}
+
+impl Api for TestApp {
+    fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+}
+
+/// The calls a test makes on a server, whether it runs in this process ([`TestApp`]) or as
+/// a process of its own ([`parts::ServerProcess`]).
+// Test code awaits these directly on concrete types, where `Send` is known.
+#[allow(async_fn_in_trait)]
+pub trait Api {
+    fn url(&self, path: &str) -> String;
+    fn client(&self) -> &reqwest::Client;
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let res = self.client().get(self.url(path)).send().await.expect("GET");
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
     /// The live verdict for a scanned text (any case, URL or bare base32).
-    pub async fn verify(&self, text: &str) -> (u16, Value) {
+    async fn verify(&self, text: &str) -> (u16, Value) {
         let res = self
-            .client
+            .client()
             .post(self.url("/api/v1/verify"))
             .header("content-type", "text/plain")
             .body(text.to_owned())
@@ -271,9 +314,9 @@ impl TestApp {
     }
 
     /// An issuer call with the bearer token.
-    pub async fn issuer(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    async fn issuer(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut req = self
-            .client
+            .client()
             .request(method.parse().expect("method"), self.url(path))
             .bearer_auth(ISSUER_TOKEN);
         if let Some(b) = body {
@@ -282,14 +325,6 @@ impl TestApp {
         let res = req.send().await.expect("issuer request");
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
-    }
-
-    pub async fn seed_demo(&self, out: &std::path::Path) -> DemoSummary {
-        seed(&self.server.state, out).await.expect("demo seeds")
-    }
-
-    pub async fn stop(self) {
-        self.server.shutdown().await;
     }
 }
 
@@ -433,7 +468,7 @@ pub fn enterprise_json(name: &str, code: &str) -> Value {
 /// Creates an enterprise with one construction certificate holding two qualifications;
 /// returns (credit code, certificate number).
 pub async fn enterprise_with_certificate(
-    app: &TestApp,
+    app: &impl Api,
     name: &str,
     stem17: &str,
 ) -> (String, String) {
@@ -474,7 +509,7 @@ pub async fn enterprise_with_certificate(
 }
 
 /// Issues a usage copy valid from today for 60 days; returns the copy JSON.
-pub async fn usage_copy(app: &TestApp, number: &str, purpose: &str) -> Value {
+pub async fn usage_copy(app: &impl Api, number: &str, purpose: &str) -> Value {
     let today = Utc::now().date_naive();
     let (s, b) = app
         .issuer(
@@ -489,7 +524,7 @@ pub async fn usage_copy(app: &TestApp, number: &str, purpose: &str) -> Value {
 }
 
 /// The id of a qualification of a certificate, by item.
-pub async fn qualification_id(app: &TestApp, number: &str, item: &str) -> i64 {
+pub async fn qualification_id(app: &impl Api, number: &str, item: &str) -> i64 {
     let (s, b) = app.get(&format!("/api/v1/certificates/{number}")).await;
     assert_eq!(s, 200, "{b}");
     b["qualifications"]

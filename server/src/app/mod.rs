@@ -1,9 +1,12 @@
 //! Building the application: state, router, and a running server handle that tests start on
 //! port 0.
 
+mod health;
 mod router;
+mod serve;
 
 pub use router::router;
+pub use serve::ConnectionLimits;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -15,9 +18,8 @@ use chrono::Utc;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use zizhi_shared::CertificateNumber;
 
-use crate::cache::LiveStatusCache;
+use crate::cache::{CacheTimes, LiveStatusCache};
 use crate::key_ring::KeyRing;
 use crate::ratelimit::RateLimiter;
 use crate::settings::Settings;
@@ -42,19 +44,32 @@ pub struct AppState {
 impl AppState {
     /// Connects the store and cache and loads (or, on first start, creates) the keys.
     pub async fn build(settings: Settings) -> anyhow::Result<AppState> {
-        let store = Store::connect(&settings.database_url)
-            .await
-            .context("cannot open the database")?;
+        let r = &settings.resilience;
+        let store = Store::connect_with(
+            &settings.database_url,
+            Duration::from_millis(r.database_acquire_timeout_ms),
+        )
+        .await
+        .context("cannot open the database")?;
         let redis = match &settings.redis_url {
             Some(url) => Some(
-                SharedRedis::connect(url, &settings.redis_namespace)
-                    .await
-                    .context("cannot connect to Redis")?,
+                SharedRedis::connect(
+                    url,
+                    &settings.redis_namespace,
+                    Duration::from_millis(r.redis_timeout_ms.max(1)),
+                )
+                .context("invalid Redis URL")?,
             ),
             None => None,
         };
-        let ttl = Duration::from_secs(settings.cache_ttl_secs.max(1));
-        let cache = LiveStatusCache::new(ttl, redis.clone());
+        let cache = LiveStatusCache::new(
+            CacheTimes {
+                ttl: Duration::from_secs(settings.cache_ttl_secs.max(1)),
+                read_budget: Duration::from_millis(r.status_read_budget_ms.max(1)),
+                serve_confirmed_for: Duration::from_secs(r.serve_confirmed_status_secs),
+            },
+            redis.clone(),
+        );
         let now = Utc::now();
         let keys = KeyRing::load_or_create(
             &settings.data_dir,
@@ -83,14 +98,6 @@ impl AppState {
             issuer_token: Arc::new(issuer_token),
             pdf,
         })
-    }
-
-    /// Drops the cached status of a certificate after a committed change. A failure is logged,
-    /// not returned: the change itself has committed, and cache entries expire on their own.
-    pub async fn invalidate(&self, number: &CertificateNumber) {
-        if let Err(e) = self.cache.invalidate(number).await {
-            tracing::error!(certificate = %number, error = %e, "cache invalidation failed");
-        }
     }
 }
 
@@ -126,7 +133,7 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -146,14 +153,20 @@ impl RunningServer {
             Arc::make_mut(&mut state.settings).public_base_url = Some(format!("http://{addr}"));
         }
         let (tx, rx) = oneshot::channel::<()>();
-        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-        });
+        let r = &state.settings.resilience;
+        let limits = ConnectionLimits {
+            header_read_timeout: Duration::from_secs(r.header_read_timeout_secs.max(1)),
+            shutdown_grace: Duration::from_secs(r.shutdown_grace_secs),
+        };
+        let app = router(state.clone());
+        let task = tokio::spawn(serve::serve(
+            listener,
+            app,
+            async {
+                let _ = rx.await;
+            },
+            limits,
+        ));
         Ok(RunningServer {
             addr,
             state,
@@ -175,9 +188,11 @@ impl RunningServer {
         self.state.store.close().await;
     }
 
-    /// Waits until the server stops (for the `serve` command).
+    /// Waits until the server stops and has drained (for the `serve` command), then closes
+    /// the database.
     pub async fn wait(mut self) -> anyhow::Result<()> {
-        (&mut self.task).await??;
+        (&mut self.task).await?;
+        self.state.store.close().await;
         Ok(())
     }
 

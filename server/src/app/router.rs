@@ -1,9 +1,13 @@
 //! The HTTP surface, nested by audience: public, issuer, enterprise, chat.
 
-use axum::Router;
+use std::time::Duration;
+
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::routing::get;
+use axum::{BoxError, Router};
+use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -15,6 +19,7 @@ use crate::{auth, chat, copies, pages, ratelimit, register, verify};
 /// layers on the nests, so a route added to a nest gets its audience's rules whatever its path.
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
+    let resilience = state.settings.resilience.clone();
     Router::new()
         .merge(public(&state))
         .nest("/api/v1/issuer", issuer(&state))
@@ -23,8 +28,19 @@ pub fn router(state: AppState) -> Router {
         // Not behind the per-address limit: every follower's message arrives from the
         // platform's few addresses. Signatures gate it; it limits per follower instead.
         .merge(chat::router(&state))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(super::health::healthz))
+        .route("/readyz", get(super::health::readyz))
         .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
+        // Beyond `max_concurrent_requests` in progress a request is refused at once (503 with
+        // `Retry-After`) instead of queueing without bound; one running past
+        // `request_timeout_secs` is answered 503 and dropped.
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(shed_or_timed_out))
+                .load_shed()
+                .concurrency_limit(resilience.max_concurrent_requests.max(1))
+                .timeout(Duration::from_secs(resilience.request_timeout_secs.max(1))),
+        )
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 // The path can carry a scanned payload; log only the route shape.
@@ -112,6 +128,17 @@ fn copy_files(state: &AppState) -> Router<AppState> {
         state.clone(),
         auth::require_copy_reader,
     ))
+}
+
+/// A request refused for load or time (see `router`).
+async fn shed_or_timed_out(e: BoxError) -> AppError {
+    if e.is::<tower::timeout::error::Elapsed>() {
+        AppError::TimedOut
+    } else if e.is::<tower::load_shed::error::Overloaded>() {
+        AppError::Overloaded
+    } else {
+        AppError::Internal(anyhow::anyhow!(e))
+    }
 }
 
 async fn api_not_found() -> AppError {

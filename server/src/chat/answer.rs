@@ -246,7 +246,7 @@ pub fn verdict_answer(base: &str, text: &str, v: &Verdict, kind: &'static str) -
 }
 
 async fn certificate_answer(state: &AppState, base: &str, n: &CertificateNumber) -> Answer {
-    let status = match state.cache.status(&state.store, n).await {
+    let status = match state.cache.current_status(&state.store, n).await {
         Ok(s) => s,
         Err(e) => return failed(e.into(), "text_number"),
     };

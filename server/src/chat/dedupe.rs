@@ -29,14 +29,13 @@ enum Slot {
     Done(Option<String>),
 }
 
-/// Where claims live: this process, or Redis shared by every instance.
+/// Where claims live: Redis shared by every instance when configured and answering, else
+/// this process (also while Redis is away: a retry that lands on another instance then may be
+/// answered twice, which beats not answering).
 #[derive(Clone)]
-pub struct Dedupe(Inner);
-
-#[derive(Clone)]
-enum Inner {
-    InProcess(moka::future::Cache<String, Slot>),
-    Redis(SharedRedis),
+pub struct Dedupe {
+    local: moka::future::Cache<String, Slot>,
+    shared: Option<SharedRedis>,
 }
 
 // Values stored in Redis: a marker byte, then the reply.
@@ -47,14 +46,12 @@ const DONE_NOTHING: &str = "N";
 impl Dedupe {
     /// Shared through `redis` when there is one, else kept in this process.
     pub fn new(redis: Option<SharedRedis>) -> Dedupe {
-        match redis {
-            Some(redis) => Dedupe(Inner::Redis(redis)),
-            None => Dedupe(Inner::InProcess(
-                moka::future::Cache::builder()
-                    .max_capacity(100_000)
-                    .time_to_live(Duration::from_secs(KEEP_SECS))
-                    .build(),
-            )),
+        Dedupe {
+            local: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(KEEP_SECS))
+                .build(),
+            shared: redis,
         }
     }
 
@@ -62,35 +59,41 @@ impl Dedupe {
         redis.key("chat:seen", key)
     }
 
-    pub async fn claim(&self, key: &str) -> Result<Claim, redis::RedisError> {
-        match &self.0 {
-            Inner::InProcess(cache) => {
-                let entry = cache.entry(key.to_owned()).or_insert(Slot::Pending).await;
-                Ok(if entry.is_fresh() {
-                    Claim::First
-                } else {
-                    match entry.into_value() {
-                        Slot::Pending => Claim::Pending,
-                        Slot::Done(r) => Claim::Done(r),
+    pub async fn claim(&self, key: &str) -> Claim {
+        if let Some(redis) = &self.shared {
+            let k = Self::redis_key(redis, key);
+            // SET NX EX: only one instance wins the key, and it expires on its own.
+            let won = redis
+                .call(|mut conn| async move {
+                    let won: Option<String> = redis::cmd("SET")
+                        .arg(&k)
+                        .arg(PENDING)
+                        .arg("NX")
+                        .arg("EX")
+                        .arg(KEEP_SECS)
+                        .query_async(&mut conn)
+                        .await?;
+                    if won.is_some() {
+                        return Ok(Claim::First);
                     }
+                    Self::peek_redis(&mut conn, &k).await
                 })
+                .await;
+            if let Ok(claim) = won {
+                return claim;
             }
-            Inner::Redis(redis) => {
-                let mut conn = redis.conn();
-                let k = Self::redis_key(redis, key);
-                // SET NX EX: only one instance wins the key, and it expires on its own.
-                let won: Option<String> = redis::cmd("SET")
-                    .arg(&k)
-                    .arg(PENDING)
-                    .arg("NX")
-                    .arg("EX")
-                    .arg(KEEP_SECS)
-                    .query_async(&mut conn)
-                    .await?;
-                if won.is_some() {
-                    return Ok(Claim::First);
-                }
-                Self::peek_redis(&mut conn, &k).await
+        }
+        let entry = self
+            .local
+            .entry(key.to_owned())
+            .or_insert(Slot::Pending)
+            .await;
+        if entry.is_fresh() {
+            Claim::First
+        } else {
+            match entry.into_value() {
+                Slot::Pending => Claim::Pending,
+                Slot::Done(r) => Claim::Done(r),
             }
         }
     }
@@ -109,46 +112,47 @@ impl Dedupe {
     }
 
     /// Looks again at a key another delivery holds.
-    pub async fn peek(&self, key: &str) -> Result<Claim, redis::RedisError> {
-        match &self.0 {
-            Inner::InProcess(cache) => Ok(match cache.get(key).await {
-                None | Some(Slot::Pending) => Claim::Pending,
-                Some(Slot::Done(r)) => Claim::Done(r),
-            }),
-            Inner::Redis(redis) => {
-                let mut conn = redis.conn();
-                Self::peek_redis(&mut conn, &Self::redis_key(redis, key)).await
+    pub async fn peek(&self, key: &str) -> Claim {
+        if let Some(Slot::Done(r)) = self.local.get(key).await {
+            return Claim::Done(r);
+        }
+        if let Some(redis) = &self.shared {
+            let k = Self::redis_key(redis, key);
+            if let Ok(claim) = redis
+                .call(|mut conn| async move { Self::peek_redis(&mut conn, &k).await })
+                .await
+            {
+                return claim;
             }
         }
+        Claim::Pending
     }
 
-    /// Stores the answer of the first delivery for its retries.
-    pub async fn finish(
-        &self,
-        key: &str,
-        reply_xml: Option<&str>,
-    ) -> Result<(), redis::RedisError> {
-        match &self.0 {
-            Inner::InProcess(cache) => {
-                cache
-                    .insert(key.to_owned(), Slot::Done(reply_xml.map(str::to_owned)))
-                    .await;
-                Ok(())
-            }
-            Inner::Redis(redis) => {
-                let mut conn = redis.conn();
-                let v = match reply_xml {
-                    Some(xml) => format!("{DONE_REPLY}{xml}"),
-                    None => DONE_NOTHING.to_owned(),
-                };
-                let _: () = redis::cmd("SET")
-                    .arg(Self::redis_key(redis, key))
-                    .arg(v)
-                    .arg("EX")
-                    .arg(KEEP_SECS)
-                    .query_async(&mut conn)
-                    .await?;
-                Ok(())
+    /// Stores the answer of the first delivery for its retries: here, and in Redis when it
+    /// answers.
+    pub async fn finish(&self, key: &str, reply_xml: Option<&str>) {
+        self.local
+            .insert(key.to_owned(), Slot::Done(reply_xml.map(str::to_owned)))
+            .await;
+        if let Some(redis) = &self.shared {
+            let v = match reply_xml {
+                Some(xml) => format!("{DONE_REPLY}{xml}"),
+                None => DONE_NOTHING.to_owned(),
+            };
+            let k = Self::redis_key(redis, key);
+            let stored = redis
+                .call(|mut conn| async move {
+                    redis::cmd("SET")
+                        .arg(k)
+                        .arg(v)
+                        .arg("EX")
+                        .arg(KEEP_SECS)
+                        .query_async::<()>(&mut conn)
+                        .await
+                })
+                .await;
+            if let Err(e) = stored {
+                tracing::warn!(error = %e, "chat reply not shared for retries");
             }
         }
     }
@@ -161,15 +165,12 @@ mod tests {
     #[tokio::test]
     async fn in_process_the_first_claim_wins_and_retries_get_its_reply() {
         let d = Dedupe::new(None);
-        assert_eq!(d.claim("msg:1").await.unwrap(), Claim::First);
-        assert_eq!(d.claim("msg:1").await.unwrap(), Claim::Pending);
-        d.finish("msg:1", Some("<xml/>")).await.unwrap();
-        assert_eq!(
-            d.claim("msg:1").await.unwrap(),
-            Claim::Done(Some("<xml/>".into()))
-        );
-        assert_eq!(d.claim("msg:2").await.unwrap(), Claim::First);
-        d.finish("msg:2", None).await.unwrap();
-        assert_eq!(d.peek("msg:2").await.unwrap(), Claim::Done(None));
+        assert_eq!(d.claim("msg:1").await, Claim::First);
+        assert_eq!(d.claim("msg:1").await, Claim::Pending);
+        d.finish("msg:1", Some("<xml/>")).await;
+        assert_eq!(d.claim("msg:1").await, Claim::Done(Some("<xml/>".into())));
+        assert_eq!(d.claim("msg:2").await, Claim::First);
+        d.finish("msg:2", None).await;
+        assert_eq!(d.peek("msg:2").await, Claim::Done(None));
     }
 }

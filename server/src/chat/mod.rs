@@ -341,24 +341,15 @@ async fn respond(
     let follower = log::follower_digest(&msg.header.from_user);
     let key = msg.dedupe_key(&follower);
     match chat.dedupe.claim(&key).await {
-        Ok(Claim::First) => {}
-        Ok(Claim::Done(xml)) => return xml,
-        Ok(Claim::Pending) => loop {
+        Claim::First => {}
+        Claim::Done(xml) => return xml,
+        Claim::Pending => loop {
             // The first delivery is still answering; the caller's deadline bounds the wait.
             tokio::time::sleep(Duration::from_millis(50)).await;
-            match chat.dedupe.peek(&key).await {
-                Ok(Claim::Done(xml)) => return xml,
-                Ok(_) => continue,
-                Err(e) => {
-                    tracing::warn!(error = %e, "chat retry lookup failed");
-                    return None;
-                }
+            if let Claim::Done(xml) = chat.dedupe.peek(&key).await {
+                return xml;
             }
         },
-        Err(e) => {
-            // Better a rare double answer than none while Redis is away.
-            tracing::warn!(error = %e, "chat dedupe unavailable; answering anyway");
-        }
     }
     let base = crate::links::base_url(&state.settings);
     let ans = if chat.allow(&follower) {
@@ -371,9 +362,7 @@ async fn respond(
         &msg.header.to_user,
         Utc::now().timestamp(),
     );
-    if let Err(e) = chat.dedupe.finish(&key, xml.as_deref()).await {
-        tracing::warn!(error = %e, "chat reply not stored for retries");
-    }
+    chat.dedupe.finish(&key, xml.as_deref()).await;
     let entry = log::Entry {
         received_at,
         dedupe_key: &key,

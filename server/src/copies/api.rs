@@ -110,7 +110,6 @@ async fn withdraw(
         .store
         .withdraw_copy(&issuer.actor, id, Utc::now())
         .await?;
-    state.invalidate(&copy.certificate_number).await;
     Ok(Json(copy))
 }
 

@@ -150,7 +150,7 @@ async fn certificate_page(
         Ok(n) => n,
         Err(e) => return error_page(&state, &AppError::Domain(e), "证书编号格式不正确"),
     };
-    let status = match state.cache.status(&state.store, &number).await {
+    let status = match state.cache.current_status(&state.store, &number).await {
         Ok(s) => s,
         Err(e) => {
             return error_page(&state, &AppError::from(e), "查询失败");

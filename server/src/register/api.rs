@@ -71,7 +71,7 @@ async fn certificate_details(
     ApiPath(number): ApiPath<String>,
 ) -> AppResult<Json<CertificateDetails>> {
     let number = parse_number(&number)?;
-    let status = state.cache.status(&state.store, &number).await?;
+    let status = state.cache.current_status(&state.store, &number).await?;
     let status = status.as_ref().as_ref().ok_or_else(|| {
         AppError::not_found("certificate_not_found", format!("未找到证书 {number}"))
     })?;
@@ -177,9 +177,6 @@ async fn update_enterprise(
         .store
         .update_enterprise(&issuer.actor, &code, &e, Utc::now())
         .await?;
-    for n in &changed {
-        state.invalidate(n).await;
-    }
     Ok(Json(
         serde_json::json!({ "enterprise": e, "new_versions": changed }),
     ))
@@ -225,7 +222,6 @@ async fn grant(
             Utc::now(),
         )
         .await?;
-    state.invalidate(&out.certificate_number).await;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -269,7 +265,6 @@ async fn change_qualification(
             Utc::now(),
         )
         .await?;
-    state.invalidate(&out.certificate_number).await;
     Ok(Json(out))
 }
 
@@ -297,7 +292,6 @@ async fn renew(
             Utc::now(),
         )
         .await?;
-    state.invalidate(&number).await;
     Ok(Json(out))
 }
 

@@ -8,8 +8,8 @@ use zizhi_shared::{Category, Certificate, CertificateNumber, CreditCode, Qualifi
 use super::enterprises::{enterprise_by_id, enterprise_id};
 use super::status::parse_record;
 use super::{
-    Store, StoreError, Tx, UniqueViolation, append_event, encode_error, instant, parse_date,
-    parse_field,
+    Store, StoreError, Touches, Tx, UniqueViolation, append_event, encode_error, instant,
+    parse_date, parse_field,
 };
 use crate::register::model::{CertificateStanding, ChangeKind};
 use crate::register::ops::ChangeOutcome;
@@ -303,6 +303,7 @@ impl Store {
             actor,
             "certificate.create",
             number.as_str(),
+            Touches::Certificate(number),
             &json!({ "credit_code": code, "approved_on": approved_on, "valid_until": valid_until,
                      "qualifications": qualifications, "version": version }),
         )
@@ -352,6 +353,7 @@ impl Store {
             actor,
             "certificate.renew",
             number.as_str(),
+            Touches::Certificate(number),
             &json!({ "approved_on": approved_on, "valid_until": valid_until, "version": version }),
         )
         .await?;

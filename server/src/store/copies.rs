@@ -6,7 +6,9 @@ use serde_json::json;
 use zizhi_shared::{CertificateNumber, Claims, CopyKind, UsageTerms};
 
 use super::status::load_status;
-use super::{Store, StoreError, append_event, instant, parse_date, parse_field, parse_instant};
+use super::{
+    Store, StoreError, Touches, append_event, instant, parse_date, parse_field, parse_instant,
+};
 use crate::copies::model::CopyRecord;
 use crate::key_ring::KeyRing;
 use crate::register::model::CertificateStanding;
@@ -174,6 +176,7 @@ impl Store {
             actor,
             &format!("copy.issue_{}", kind.code()),
             number.as_str(),
+            Touches::Certificate(number),
             &json!({ "copy_id": id, "version": current.version, "usage": usage, "key_id": key.kid().to_string() }),
         )
         .await?;
@@ -224,6 +227,7 @@ impl Store {
             actor,
             "copy.withdraw",
             copy.certificate_number.as_str(),
+            Touches::Certificate(&copy.certificate_number),
             &json!({ "copy_id": id }),
         )
         .await?;

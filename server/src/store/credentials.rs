@@ -7,7 +7,7 @@ use serde_json::json;
 use zizhi_shared::CreditCode;
 
 use super::enterprises::enterprise_not_found;
-use super::{Store, StoreError, append_event, instant, parse_field};
+use super::{Store, StoreError, Touches, append_event, instant, parse_field};
 use crate::pdf::credentials::{EnterpriseAccount, token_digest};
 
 /// What enrolment keeps for one enterprise.
@@ -90,6 +90,7 @@ impl Store {
             actor,
             "credential.enrol",
             code.as_str(),
+            Touches::Nothing,
             &json!({ "subject": subject }),
         )
         .await?;
@@ -154,6 +155,7 @@ impl Store {
             &format!("enterprise:{}", account.credit_code),
             "credential.password",
             account.credit_code.as_str(),
+            Touches::Nothing,
             &json!({}),
         )
         .await?;

@@ -6,7 +6,7 @@ use serde_json::json;
 use zizhi_shared::{CertificateNumber, CreditCode, Enterprise};
 
 use super::certificates::issue_version;
-use super::{Store, StoreError, Tx, UniqueViolation, append_event, instant, parse_field};
+use super::{Store, StoreError, Touches, Tx, UniqueViolation, append_event, instant, parse_field};
 use crate::register::model::ChangeKind;
 
 #[derive(sqlx::FromRow)]
@@ -99,6 +99,7 @@ impl Store {
             actor,
             "enterprise.create",
             e.credit_code.as_str(),
+            Touches::Nothing,
             &json!(e),
         )
         .await?;
@@ -163,6 +164,7 @@ impl Store {
             actor,
             "enterprise.update",
             code.as_str(),
+            Touches::Everything,
             &json!({ "before": before, "after": e, "new_versions": numbers }),
         )
         .await?;

@@ -98,7 +98,22 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e),
+            sqlx::Error::Database(ref d) => match d.code().as_deref() {
+                // Connection exceptions, the server shutting down or starting up, too many
+                // connections: the database cannot answer now, whatever was asked.
+                Some(c) if c.starts_with("08") || c.starts_with("57P") || c == "53300" => {
+                    StoreError::Unavailable(e)
+                }
+                // Serialization failure, deadlock: another change to the same rows won.
+                Some("40001" | "40P01") => StoreError::conflict(
+                    "concurrent_change",
+                    "同一证书正被另一操作修改，请刷新后重试",
+                ),
+                _ => StoreError::Db(e),
+            },
             e => StoreError::Db(e),
         }
     }

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use zizhi_shared::CertificateNumber;
 
 use super::{Store, StoreError, Tx, instant};
 
@@ -43,6 +44,32 @@ impl TryFrom<EventRow> for EventRecord {
 
 pub(super) const EVENT_COLUMNS: &str = "id, at, actor, action, subject, detail";
 
+/// Whose live status a change alters. Stored with its event, it is what every instance's
+/// status cache follows (`crate::cache`) to drop exactly what a committed change made stale.
+#[derive(Debug, Clone, Copy)]
+pub enum Touches<'a> {
+    /// One certificate's status (its qualifications, versions, standing or copies).
+    Certificate(&'a CertificateNumber),
+    /// Possibly any certificate's (an enterprise's details, printed on all its certificates).
+    Everything,
+    /// No certificate's status (an enterprise created, a credential enrolled).
+    Nothing,
+}
+
+impl Touches<'_> {
+    /// The stored form; [`CHANGES_EVERYTHING`] for `Everything`.
+    fn stored(self) -> Option<String> {
+        match self {
+            Touches::Certificate(n) => Some(n.as_str().to_owned()),
+            Touches::Everything => Some(CHANGES_EVERYTHING.to_owned()),
+            Touches::Nothing => None,
+        }
+    }
+}
+
+/// The stored `touches` of an event that may change any certificate's status.
+pub const CHANGES_EVERYTHING: &str = "*";
+
 /// Appends one entry to the event log inside the caller's transaction, so a change and its
 /// record commit together or not at all.
 pub async fn append_event(
@@ -51,6 +78,7 @@ pub async fn append_event(
     actor: &str,
     action: &str,
     subject: &str,
+    touches: Touches<'_>,
     detail: &serde_json::Value,
 ) -> Result<(), StoreError> {
     // PostgreSQL hands out identity values at insert time but they become visible at commit,
@@ -65,12 +93,14 @@ pub async fn append_event(
             .await?;
     }
     sqlx::query(
-        "INSERT INTO events (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO events (at, actor, action, subject, touches, detail)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(instant(at))
     .bind(actor)
     .bind(action)
     .bind(subject)
+    .bind(touches.stored())
     .bind(detail.to_string())
     .execute(&mut **tx)
     .await?;
@@ -98,7 +128,41 @@ pub(super) async fn events_between(
     .collect()
 }
 
+/// One committed change as the status caches follow it: its event id and whose status it
+/// touched (`None`: nobody's; [`CHANGES_EVERYTHING`]: anybody's).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StatusChange {
+    pub id: i64,
+    pub touches: Option<String>,
+}
+
 impl Store {
+    /// Events after `after`, oldest first, at most `limit`, as the status caches need them.
+    /// One indexed range read, empty when nothing changed: cheap enough to run before every
+    /// cached answer (`crate::cache` runs one for many requests at once).
+    pub async fn status_changes(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StatusChange>, StoreError> {
+        Ok(sqlx::query_as::<_, StatusChange>(
+            "SELECT id, touches FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The highest event id: every change committed so far has an id at most this.
+    pub async fn last_event_id(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(id), 0) FROM events")
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+
     /// The event log, oldest first, after a given id.
     pub async fn events(&self, after: i64, limit: i64) -> Result<Vec<EventRecord>, StoreError> {
         let mut conn = self.pool().acquire().await?;

@@ -23,9 +23,9 @@ pub use credentials::{EnrolledEnterprise, NewCredential, StoredCredential};
 pub use documents::StoredDocument;
 pub use error::StoreError;
 pub(crate) use error::{UniqueViolation, encode_error};
-pub use events::{EventRecord, append_event};
+pub use events::{CHANGES_EVERYTHING, EventRecord, StatusChange, Touches, append_event};
 pub use snapshot::RegisterReader;
-pub use status::EnterpriseCertificate;
+pub use status::{EnterpriseCertificate, StatusAtEvent};
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -53,6 +53,13 @@ pub struct Store {
 impl Store {
     /// Connects, creating the SQLite file when missing, and applies pending migrations.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        Store::connect_with(url, Duration::from_millis(500)).await
+    }
+
+    /// As [`Store::connect`]; a PostgreSQL connection is waited for at most
+    /// `acquire_timeout`, so a database that is down fails a request fast instead of holding
+    /// it. SQLite (a file here) waits up to its busy timeout for the write lock instead.
+    pub async fn connect_with(url: &str, acquire_timeout: Duration) -> Result<Store, StoreError> {
         install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -70,7 +77,10 @@ impl Store {
                 Backend::Sqlite => 4,
                 Backend::Postgres => 16,
             })
-            .acquire_timeout(Duration::from_secs(10));
+            .acquire_timeout(match backend {
+                Backend::Sqlite => Duration::from_secs(10),
+                Backend::Postgres => acquire_timeout,
+            });
         let options = if backend == Backend::Sqlite {
             options.after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -114,6 +124,29 @@ impl Store {
     /// A transaction that only reads: on SQLite (WAL) it never blocks writers.
     pub async fn begin_read(&self) -> Result<Tx, StoreError> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// A read-only transaction whose queries all see one state of the register: the state
+    /// as of the first read.
+    pub async fn begin_snapshot(&self) -> Result<Tx, StoreError> {
+        let mut tx = self.begin_read().await?;
+        if self.backend == Backend::Postgres {
+            // The default (read committed) gives each statement a fresh view.
+            use sqlx::Executor;
+            (&mut *tx)
+                .execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .await?;
+        }
+        // SQLite (WAL): the first read starts the transaction's snapshot.
+        Ok(tx)
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query_scalar::<_, i32>("SELECT 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Closes every connection; used by tests and shutdown.

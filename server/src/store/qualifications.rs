@@ -10,7 +10,7 @@ use super::certificates::{
     validity_ends_before_approval,
 };
 use super::enterprises::enterprise_id;
-use super::{Store, StoreError, append_event, instant, parse_field};
+use super::{Store, StoreError, Touches, append_event, instant, parse_field};
 use crate::register::model::{CertificateStanding, ChangeKind, QualificationStatus};
 use crate::register::ops::{ChangeOutcome, Grant, QualificationAction, check_grade_direction};
 
@@ -174,6 +174,7 @@ impl Store {
             actor,
             &format!("qualification.{}", kind.code()),
             number.as_str(),
+            Touches::Certificate(&number),
             &json!({ "qualification_id": qid, "qualification": q, "approved_on": approved_on, "version": version }),
         )
         .await?;
@@ -295,6 +296,7 @@ impl Store {
             actor,
             &format!("qualification.{}", kind.code()),
             number.as_str(),
+            Touches::Certificate(&number),
             &json!({ "qualification_id": qualification_id, "item": item, "grade_before": grade,
                      "grade_after": grade_after, "note": text, "version": version }),
         )

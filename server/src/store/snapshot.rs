@@ -8,7 +8,7 @@ use zizhi_shared::CertificateNumber;
 
 use super::events::{EventRecord, events_between};
 use super::status::parse_ids;
-use super::{Backend, Store, StoreError, Tx, parse_date, parse_field, parse_instant};
+use super::{Store, StoreError, Tx, parse_date, parse_field, parse_instant};
 use crate::register::model::{CertificateStanding, QualificationStatus};
 
 /// A certificate as the state computation needs it.
@@ -76,17 +76,9 @@ pub struct RegisterReader {
 
 impl Store {
     pub async fn read_register(&self) -> Result<RegisterReader, StoreError> {
-        let mut tx = self.begin_read().await?;
-        if self.backend() == Backend::Postgres {
-            // The default (read committed) gives each statement a fresh view; the snapshot's
-            // queries must all see the state at the seq read first.
-            use sqlx::Executor;
-            (&mut *tx)
-                .execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .await?;
-        }
-        // SQLite (WAL): the first read starts the transaction's snapshot.
-        Ok(RegisterReader { tx })
+        Ok(RegisterReader {
+            tx: self.begin_snapshot().await?,
+        })
     }
 }
 

@@ -180,7 +180,32 @@ impl TryFrom<EnterpriseCertificateRow> for EnterpriseCertificate {
     }
 }
 
+/// A certificate's status together with the last event it reflects, read in one snapshot of
+/// the register: no change after that event is in it, every change up to it is.
+#[derive(Debug)]
+pub struct StatusAtEvent {
+    pub status: Option<CertificateStatus>,
+    pub as_of_event: i64,
+}
+
 impl Store {
+    /// The full status of one certificate and the event it is current as of.
+    pub async fn certificate_status_at_event(
+        &self,
+        number: &CertificateNumber,
+    ) -> Result<StatusAtEvent, StoreError> {
+        let mut tx = self.begin_snapshot().await?;
+        let as_of_event = sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(id), 0) FROM events")
+            .fetch_one(&mut *tx)
+            .await?;
+        let status = load_status(&mut tx, number).await?;
+        tx.commit().await?;
+        Ok(StatusAtEvent {
+            status,
+            as_of_event,
+        })
+    }
+
     /// The full status of one certificate, straight from the database.
     pub async fn certificate_status(
         &self,

@@ -15,9 +15,10 @@ pub async fn verify(state: &AppState, text: &str) -> AppResult<Verdict> {
         Ok(v) => v,
         Err(e) => return Verdict::rejected(&e, now).ok_or(AppError::Payload(e)),
     };
-    let status = state
+    // The signature was checked first: only a genuine copy costs a register read.
+    let read = state
         .cache
         .status(&state.store, &verified.claims.certificate_number)
         .await?;
-    Ok(verdict::judge(&verified, status.as_ref().as_ref(), now))
+    Ok(verdict::judge(&verified, &read, now))
 }

@@ -26,6 +26,15 @@ pub enum StatusFacts {
     Cached(CachedStatus),
     /// A device has no status it can vouch for; why, as a phrase (本机尚无状态信息).
     Unknown(&'static str),
+    /// The server cannot read the register now and knows no recent status: the signature
+    /// is all that can be vouched for. Never "current".
+    RegisterUnavailable,
+    /// The server cannot read the register now; this is the register's status as last
+    /// confirmed, at `as_of` (provably the register's state then, not necessarily now).
+    RegisterAsOf {
+        status: Box<RegisterStatus>,
+        as_of: DateTime<Utc>,
+    },
 }
 
 /// 登记簿状态: what the register holds about a copy's certificate, as far as a verdict
@@ -172,6 +181,7 @@ pub fn judge(v: &Verified, facts: StatusFacts, checked_at: DateTime<Utc>) -> Ver
         }
     }
 
+    let mut register_as_of = None;
     let (register, cached) = match facts {
         StatusFacts::Live(None) => {
             // A genuine signature over a certificate the register no longer has: nothing
@@ -195,6 +205,29 @@ pub fn judge(v: &Verified, facts: StatusFacts, checked_at: DateTime<Utc>) -> Ver
             ));
             reasons.push((Level::Caution, "签名真实；状态未知，请联网核验".into()));
             (None, None)
+        }
+        StatusFacts::RegisterUnavailable => {
+            warnings.push(warn(
+                WarningCode::StatusUnavailable,
+                "登记簿实时状态暂不可查，无法确认证书当前状态",
+            ));
+            reasons.push((
+                Level::Caution,
+                "签名真实；实时状态暂不可查，请稍后重试".into(),
+            ));
+            (None, None)
+        }
+        StatusFacts::RegisterAsOf { status, as_of } => {
+            warnings.push(warn(
+                WarningCode::StatusUnavailable,
+                format!(
+                    "登记簿实时状态暂不可查，以下为{}（北京时间）的状态",
+                    status_as_of_text(as_of)
+                ),
+            ));
+            register_as_of = Some(as_of);
+            answer.status_as_of = Some(as_of);
+            (Some(status), None)
         }
         StatusFacts::Live(Some(r)) => (Some(r), None),
         StatusFacts::Cached(k) => (None, Some(k)),
@@ -220,6 +253,18 @@ pub fn judge(v: &Verified, facts: StatusFacts, checked_at: DateTime<Utc>) -> Ver
             reasons.push((state.level(), reason));
         }
         answer.certificate_state = Some(state);
+    }
+
+    if let Some(as_of) = register_as_of {
+        // Never "valid now": what was true then is said as of then, at most a caution.
+        let then = status_as_of_text(as_of);
+        let m = if reasons.is_empty() && answer.certificate_state == Some(CertificateState::Current)
+        {
+            format!("签名真实，{then}（北京时间）资质有效；实时状态暂不可查，请稍后重试")
+        } else {
+            format!("{then}（北京时间）；实时状态暂不可查，请稍后重试")
+        };
+        reasons.push((Level::Caution, m));
     }
 
     if let Some(r) = register {

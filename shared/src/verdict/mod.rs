@@ -132,6 +132,9 @@ pub enum WarningCode {
     StatusUnknown,
     /// A device's status is older than [`STALE_AFTER`].
     StatusStale,
+    /// The server cannot read the register now (its database is down): the answer rests on
+    /// the signature and, at most, a status confirmed earlier.
+    StatusUnavailable,
     BadSignature,
     UnknownKeyId,
     KeyOutsideValidity,
@@ -205,8 +208,9 @@ pub struct Verdict {
     pub warnings: Vec<Warning>,
     pub summary: Summary,
     pub checked_at: DateTime<Utc>,
-    /// When the status judged by was current, for a device's cached status; absent (and not
-    /// in the JSON) for the register's live status or when no status was known.
+    /// When the status judged by was current: a device's cached status, or the register's
+    /// status last confirmed before the server lost its database; absent (and not in the
+    /// JSON) for the register's live status or when no status was known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_as_of: Option<DateTime<Utc>>,
 }

@@ -6,6 +6,8 @@
 //! - `app`: the scanner app in headless Chromium with a faked camera.
 //! - `chat`: the official-account endpoint, talked to by wechatpy.
 //! - `documents`: the certificate PDFs, checked by poppler, NSS and pyHanko.
+//! - `faults`: Redis, PostgreSQL and the process itself failing for real, under the real
+//!   binary run as processes.
 //! - `harness`: the promises of the test harness itself (no database outlives its test).
 //! - `pages`: the H5 pages in headless Chromium and over HTTP.
 //! - `snapshot`: the status snapshot and the offline verdict built on it.
@@ -18,6 +20,7 @@ mod api;
 mod app;
 mod chat;
 mod documents;
+mod faults;
 mod harness;
 mod pages;
 mod snapshot;

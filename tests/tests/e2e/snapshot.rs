@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::Row;
+use zizhi_server::cache::StatusRead;
 use zizhi_server::key_ring::PublishedTrustList;
 use zizhi_server::snapshot::api::PublishedSnapshot;
 use zizhi_server::verify::verdict;
@@ -132,7 +133,8 @@ async fn judged_states(app: &TestApp) -> BTreeMap<(CertificateNumber, u32), Cert
                 kid: app.server.state.keys.signing_key().kid(),
                 issuer: "上海市住房和城乡建设管理委员会".into(),
             };
-            let verdict = verdict::judge(&verified, Some(&status), now);
+            let live = StatusRead::Current(std::sync::Arc::new(Some(status.clone())));
+            let verdict = verdict::judge(&verified, &live, now);
             let printed_suspended = verdict
                 .warnings
                 .iter()
@@ -625,21 +627,37 @@ on_both_backends!(
 /// The property the snapshot's `seq` rests on: an event cannot become visible before an
 /// earlier-numbered one, so "everything up to seq" is a state some reader could see.
 async fn a_later_event_cannot_commit_before_an_earlier_one(backend: Backend) {
-    use zizhi_server::store::append_event;
+    use zizhi_server::store::{Touches, append_event};
     let env = TestEnv::new(backend).await;
     let app = TestApp::start(env.settings()).await;
     let store = app.server.state.store.clone();
     let detail = serde_json::json!({});
     let mut first = store.begin().await.unwrap();
-    append_event(&mut first, Utc::now(), "test", "test.first", "-", &detail)
-        .await
-        .unwrap();
+    append_event(
+        &mut first,
+        Utc::now(),
+        "test",
+        "test.first",
+        "-",
+        Touches::Nothing,
+        &detail,
+    )
+    .await
+    .unwrap();
     let s2 = store.clone();
     let second = tokio::spawn(async move {
         let mut tx = s2.begin().await.unwrap();
-        append_event(&mut tx, Utc::now(), "test", "test.second", "-", &detail)
-            .await
-            .unwrap();
+        append_event(
+            &mut tx,
+            Utc::now(),
+            "test",
+            "test.second",
+            "-",
+            Touches::Nothing,
+            &detail,
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
     });
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;

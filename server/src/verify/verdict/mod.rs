@@ -8,16 +8,25 @@ use zizhi_shared::verdict::{
 };
 use zizhi_shared::{Claims, Verified};
 
+use crate::cache::StatusRead;
 use crate::register::model::{CertificateStatus, QualificationRecord};
 
-/// Judges a genuinely signed copy against the register's live status (`None`: the register
-/// has no such certificate).
-pub fn judge(
-    v: &Verified,
-    status: Option<&CertificateStatus>,
-    checked_at: DateTime<Utc>,
-) -> Verdict {
-    zizhi_shared::verdict::judge(v, live_facts(status, &v.claims), checked_at)
+/// Judges a genuinely signed copy against what the register could tell: its live status, its
+/// status as last confirmed while the database cannot be read, or nothing.
+pub fn judge(v: &Verified, read: &StatusRead, checked_at: DateTime<Utc>) -> Verdict {
+    let facts = match read {
+        StatusRead::Current(status) => live_facts(status.as_ref().as_ref(), &v.claims),
+        StatusRead::AsOf { status, as_of } => match status.as_ref() {
+            Some(s) => StatusFacts::RegisterAsOf {
+                status: Box::new(register_status(s, &v.claims)),
+                as_of: *as_of,
+            },
+            // "Not in the register" then is not worth saying now.
+            None => StatusFacts::RegisterUnavailable,
+        },
+        StatusRead::Unavailable => StatusFacts::RegisterUnavailable,
+    };
+    zizhi_shared::verdict::judge(v, facts, checked_at)
 }
 
 /// What the register says about the copy `claims` describe.

@@ -9,6 +9,8 @@ use zizhi_shared::{
     TrustList, TrustedKey, UsageTerms, verify_bytes, verify_text,
 };
 
+use std::sync::Arc;
+
 use super::*;
 use crate::register::model::{QualificationRecord, QualificationStatus as Q, VersionRecord};
 
@@ -188,7 +190,7 @@ fn copy_of(s: &CertificateStatus, version: u32, usage: Option<UsageTerms>) -> Ve
 }
 
 fn judge(v: &Verified, s: Option<&CertificateStatus>) -> Verdict {
-    super::judge(v, s, now())
+    super::judge(v, &StatusRead::Current(Arc::new(s.cloned())), now())
 }
 
 fn codes(v: &Verdict) -> Vec<&'static str> {

@@ -1,0 +1,75 @@
+//! The accept loop: HTTP/1 and HTTP/2 connections with a header-read timeout, and a shutdown
+//! that stops accepting, lets requests in flight finish within a bound, then returns.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tower::Service;
+
+/// Bounds of the connection layer, from `settings.resilience`.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// A client must have sent its request headers within this (slow-header attacks).
+    pub header_read_timeout: Duration,
+    /// After the stop signal, requests in flight get this long.
+    pub shutdown_grace: Duration,
+}
+
+/// Serves `router` on `listener` until `stop` completes, then drains.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    stop: impl Future<Output = ()>,
+    limits: ConnectionLimits,
+) {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    let mut make_service = router.into_make_service_with_connect_info::<SocketAddr>();
+    tokio::pin!(stop);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = match make_service.call(remote).await {
+            Ok(s) => s,
+            Err(never) => match never {},
+        };
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!(grace = ?limits.shutdown_grace, "stopped accepting; draining requests in flight");
+    match tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await {
+        Ok(()) => tracing::info!("every request in flight finished"),
+        Err(_) => tracing::warn!("shutdown grace elapsed with requests still in flight"),
+    }
+}
