@@ -48,6 +48,21 @@ pub struct Settings {
     pub app_dir: PathBuf,
     /// Time bounds that keep answers coming when a part fails.
     pub resilience: ResilienceSettings,
+    /// `text` (readable) or `json` (one object a line, for log collectors); every line of a
+    /// request carries its `x-request-id`.
+    pub log_format: LogFormat,
+    /// Also serve Prometheus `/metrics` on this address (e.g. `127.0.0.1:9100`, reachable by
+    /// the scraper only). `/metrics` on the main address always needs the issuer token.
+    pub metrics_bind: Option<SocketAddr>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// 容错: how long the server waits for each part before it answers without it.
@@ -155,6 +170,8 @@ impl Default for Settings {
             documents: crate::pdf::DocumentSettings::default(),
             app_dir: "mobile/dist".into(),
             resilience: ResilienceSettings::default(),
+            log_format: LogFormat::Text,
+            metrics_bind: None,
         }
     }
 }
