@@ -101,3 +101,34 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiPath<T> {
             })
     }
 }
+
+/// The `Idempotency-Key` header of an issuing request, when sent (its form is checked where
+/// it is used, `store::Store::issue_copy_with`).
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts.headers.get("idempotency-key") {
+            None => Ok(IdempotencyKey(None)),
+            Some(v) => v
+                .to_str()
+                .map(|k| IdempotencyKey(Some(k.to_owned())))
+                .map_err(|_| {
+                    AppError::invalid(
+                        "idempotency_key_invalid",
+                        "Idempotency-Key 须为可打印 ASCII 字符",
+                    )
+                }),
+        }
+    }
+}
+
+/// `Idempotent-Replayed: true` on an answer repeated for a retried request.
+pub fn replayed_header(replayed: bool) -> [(axum::http::HeaderName, &'static str); 1] {
+    [(
+        axum::http::HeaderName::from_static("idempotent-replayed"),
+        if replayed { "true" } else { "false" },
+    )]
+}

@@ -13,6 +13,9 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::Service;
 
+/// How long freshly accepted connections get to send their request after the stop signal.
+const SETTLE: Duration = Duration::from_millis(300);
+
 /// Bounds of the connection layer, from `settings.resilience`.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -68,6 +71,10 @@ pub async fn serve(
     }
     drop(listener);
     tracing::info!(grace = ?limits.shutdown_grace, "stopped accepting; draining requests in flight");
+    // A connection accepted just before the listener closed may not have sent its request
+    // yet; told to shut down now, hyper would close it unread. Give such requests a moment to
+    // arrive (they are then in flight and finish), within the grace.
+    tokio::time::sleep(SETTLE.min(limits.shutdown_grace)).await;
     match tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await {
         Ok(()) => tracing::info!("every request in flight finished"),
         Err(_) => tracing::warn!("shutdown grace elapsed with requests still in flight"),

@@ -7,14 +7,15 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
-use zizhi_shared::UsageTerms;
+use zizhi_shared::{CertificateNumber, UsageTerms};
 
 use super::model::CopyRecord;
 use crate::app::AppState;
 use crate::auth::IssuerStaff;
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, IdempotencyKey, replayed_header};
 use crate::register::api::parse_number;
+use crate::store::CopyRequest;
 
 /// Under the issuer nest (`/api/v1/issuer`).
 pub fn issuer_routes() -> Router<AppState> {
@@ -31,21 +32,11 @@ pub fn issuer_routes() -> Router<AppState> {
 async fn issue_approval(
     State(state): State<AppState>,
     issuer: IssuerStaff,
+    IdempotencyKey(key): IdempotencyKey,
     ApiPath(number): ApiPath<String>,
-) -> AppResult<(StatusCode, Json<CopyRecord>)> {
+) -> AppResult<impl IntoResponse> {
     let number = parse_number(&number)?;
-    let copy = state
-        .store
-        .issue_copy(
-            &issuer.actor,
-            &number,
-            None,
-            &state.keys,
-            &state.settings.public_host,
-            Utc::now(),
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(copy)))
+    issue(&state, &issuer, &number, None, key.as_deref()).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -59,23 +50,45 @@ struct UsageBody {
 async fn issue_usage(
     State(state): State<AppState>,
     issuer: IssuerStaff,
+    IdempotencyKey(key): IdempotencyKey,
     ApiPath(number): ApiPath<String>,
     ApiJson(body): ApiJson<UsageBody>,
-) -> AppResult<(StatusCode, Json<CopyRecord>)> {
+) -> AppResult<impl IntoResponse> {
     let number = parse_number(&number)?;
     let terms = UsageTerms::new(&body.purpose, body.from, body.to)?;
-    let copy = state
+    issue(&state, &issuer, &number, Some(terms), key.as_deref()).await
+}
+
+/// Issues (or, for a retried request, finds again) a copy; `201 Created` either way, the
+/// repeat marked `Idempotent-Replayed: true`.
+async fn issue(
+    state: &AppState,
+    issuer: &IssuerStaff,
+    number: &CertificateNumber,
+    usage: Option<UsageTerms>,
+    idempotency_key: Option<&str>,
+) -> AppResult<impl IntoResponse + use<>> {
+    let request = CopyRequest {
+        actor: &issuer.actor,
+        number,
+        usage,
+        idempotency_key,
+    };
+    let outcome = state
         .store
-        .issue_copy(
-            &issuer.actor,
-            &number,
-            Some(terms),
+        .issue_copy_with::<AppError>(
+            request,
             &state.keys,
             &state.settings.public_host,
             Utc::now(),
+            None,
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(copy)))
+    Ok((
+        StatusCode::CREATED,
+        replayed_header(outcome.replayed),
+        Json(outcome.copy),
+    ))
 }
 
 async fn list(

@@ -23,9 +23,10 @@ use crate::app::AppState;
 use crate::auth::{AuthenticatedEnterprise, CopyReader, IssuerStaff};
 use crate::copies::model::CopyRecord;
 use crate::error::{AppError, AppResult};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, IdempotencyKey, replayed_header};
 use crate::register::api::parse_number;
 use crate::register::model::{CertificateStanding, CertificateStatus};
+use crate::store::{CopyRequest, RenderDocument};
 
 /// The root a PDF validator should trust: public.
 pub fn public_routes() -> Router<AppState> {
@@ -271,21 +272,32 @@ impl From<CopyRecord> for IssuedCopy {
 async fn claim_approval(
     State(state): State<AppState>,
     AuthenticatedEnterprise(acc): AuthenticatedEnterprise,
+    IdempotencyKey(key): IdempotencyKey,
     Path(number): Path<String>,
-) -> AppResult<(StatusCode, Json<IssuedCopy>)> {
+) -> AppResult<impl IntoResponse> {
     let status = own(&state, &acc, &number).await?;
-    let copy = state
+    let actor = format!("enterprise:{}", acc.credit_code);
+    let request = CopyRequest {
+        actor: &actor,
+        number: &status.number,
+        usage: None,
+        idempotency_key: key.as_deref(),
+    };
+    let outcome = state
         .store
-        .issue_copy(
-            &format!("enterprise:{}", acc.credit_code),
-            &status.number,
-            None,
+        .issue_copy_with::<AppError>(
+            request,
             &state.keys,
             &state.settings.public_host,
             Utc::now(),
+            None,
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(copy.into())))
+    Ok((
+        StatusCode::CREATED,
+        replayed_header(outcome.replayed),
+        Json(IssuedCopy::from(outcome.copy)),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -299,13 +311,15 @@ struct UsageBody {
 }
 
 /// 生成使用件: issued, rendered, signed by the issuer and then with the enterprise's key
-/// (unlocked by its password), stored.
+/// (unlocked by its password), and stored, in one transaction: a copy answered `201` always
+/// has its signed PDF, and a failure anywhere leaves no copy.
 async fn make_usage_copy(
     State(state): State<AppState>,
     AuthenticatedEnterprise(acc): AuthenticatedEnterprise,
+    IdempotencyKey(key): IdempotencyKey,
     Path(number): Path<String>,
     ApiJson(body): ApiJson<UsageBody>,
-) -> AppResult<(StatusCode, Json<IssuedCopy>)> {
+) -> AppResult<impl IntoResponse> {
     let status = own(&state, &acc, &number).await?;
     let terms = UsageTerms::new(&body.purpose, body.from, body.to)?;
     check_printable(&state.pdf, &[&terms.purpose])?;
@@ -313,34 +327,33 @@ async fn make_usage_copy(
     let signer =
         credentials::enterprise_signer(&state.store, acc.enterprise_id, &body.password).await?;
     let actor = format!("enterprise:{}", acc.credit_code);
-    let copy = state
+    let request = CopyRequest {
+        actor: &actor,
+        number: &status.number,
+        usage: Some(terms),
+        idempotency_key: key.as_deref(),
+    };
+    let pdf = state.pdf.clone();
+    let render: RenderDocument<'_, AppError> = Box::new(move |copy, certificate| {
+        Box::pin(async move {
+            files::render(&pdf, certificate, &copy, copy.issued_at, Some(signer)).await
+        })
+    });
+    let outcome = state
         .store
-        .issue_copy(
-            &actor,
-            &status.number,
-            Some(terms),
+        .issue_copy_with(
+            request,
             &state.keys,
             &state.settings.public_host,
             Utc::now(),
+            Some(render),
         )
         .await?;
-    let certificate = status_of(&state, &copy.certificate_number)
-        .await?
-        .version(copy.certificate_version)
-        .map(|v| v.certificate.clone())
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("issued copy without its version")))?;
-    let made = files::render(&state.pdf, certificate, &copy, copy.issued_at, Some(signer))
-        .await
-        .map(|pdf| (pdf, copy.issued_at));
-    match made {
-        Ok((pdf, at)) => state.store.save_document(copy.id, &pdf, at).await?,
-        Err(e) => {
-            // A copy nobody can download is withdrawn at once rather than left dangling.
-            let _ = state.store.withdraw_copy(&actor, copy.id, Utc::now()).await;
-            return Err(e);
-        }
-    }
-    Ok((StatusCode::CREATED, Json(copy.into())))
+    Ok((
+        StatusCode::CREATED,
+        replayed_header(outcome.replayed),
+        Json(IssuedCopy::from(outcome.copy)),
+    ))
 }
 
 #[derive(Deserialize)]

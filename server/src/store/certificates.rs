@@ -90,6 +90,23 @@ async fn supersede_current(
 /// Issues the next version of a certificate from what the register holds now, or, when no
 /// qualification is in force any more, records why and issues nothing (nothing can be
 /// downloaded then). Returns the new version number.
+/// Serialises changes to one certificate: on PostgreSQL a second transaction waits here for
+/// the first to commit and then reads what it wrote, so concurrent changes apply one after the
+/// other (or are refused by the register's rules) instead of colliding on a version number.
+/// SQLite's write transactions (`BEGIN IMMEDIATE`) are exclusive already.
+pub(super) async fn lock_certificate(
+    tx: &mut Tx,
+    number: &CertificateNumber,
+) -> Result<(), StoreError> {
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT number FROM certificates WHERE number = $1 FOR UPDATE")
+            .bind(number.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 pub(super) async fn issue_version(
     tx: &mut Tx,
     number: &CertificateNumber,
@@ -98,6 +115,7 @@ pub(super) async fn issue_version(
     issuer: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Option<u32>, StoreError> {
+    lock_certificate(tx, number).await?;
     let row = sqlx::query_as::<_, CertificateRow>(
         "SELECT enterprise_id, category, approved_on, valid_until, current_version
          FROM certificates WHERE number = $1",
@@ -330,6 +348,7 @@ impl Store {
             return Err(validity_ends_before_approval());
         }
         let mut tx = self.begin().await?;
+        lock_certificate(&mut tx, number).await?;
         let updated = sqlx::query(
             "UPDATE certificates SET approved_on = $1, valid_until = $2 WHERE number = $3 AND state = 'active'",
         )

@@ -1,13 +1,20 @@
-//! Copies (批准件 and 使用件): issuing and withdrawing them. The copy row, its signed payload
-//! and the event-log entry commit together.
+//! Copies (批准件 and 使用件): issuing and withdrawing them. The copy row, its signed payload,
+//! its signed PDF (for an enterprise's usage copy), its idempotency key and the event-log
+//! entry commit together.
+
+use std::future::Future;
+use std::pin::Pin;
 
 use chrono::{DateTime, Timelike, Utc};
 use serde_json::json;
-use zizhi_shared::{CertificateNumber, Claims, CopyKind, UsageTerms};
+use sha2::{Digest, Sha256};
+use zizhi_shared::{Certificate, CertificateNumber, Claims, CopyKind, UsageTerms};
 
+use super::certificates::lock_certificate;
+use super::documents::insert_document;
 use super::status::load_status;
 use super::{
-    Store, StoreError, Touches, append_event, instant, parse_date, parse_field, parse_instant,
+    Store, StoreError, Touches, Tx, append_event, instant, parse_date, parse_field, parse_instant,
 };
 use crate::copies::model::CopyRecord;
 use crate::key_ring::KeyRing;
@@ -64,6 +71,66 @@ fn copy_not_found(id: u64) -> StoreError {
     StoreError::not_found("copy_not_found", format!("未找到编号为 {id} 的证书件"))
 }
 
+/// A copy to issue: by whom, of which certificate, approval (`usage: None`) or usage copy.
+#[derive(Debug, Clone)]
+pub struct CopyRequest<'a> {
+    pub actor: &'a str,
+    pub number: &'a CertificateNumber,
+    pub usage: Option<UsageTerms>,
+    /// The client's `Idempotency-Key`: a retry with the same key (by the same actor, for the
+    /// same request) gets the copy the first request made instead of a second one.
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// What an issuing request got: the copy, and whether an earlier request made it.
+#[derive(Debug, Clone)]
+pub struct IssueOutcome {
+    pub copy: CopyRecord,
+    /// An earlier request with the same idempotency key made it; nothing new was issued.
+    pub replayed: bool,
+}
+
+/// Renders a copy's signed PDF (given the copy and the certificate version it prints) inside
+/// the transaction that issues it, so the copy and its document commit together or not at
+/// all.
+pub type RenderDocument<'a, E> = Box<
+    dyn FnOnce(
+            CopyRecord,
+            Certificate,
+        ) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, E>> + Send + 'a>>
+        + Send
+        + 'a,
+>;
+
+/// Idempotency keys: printable ASCII, as long as a UUID or a little more.
+const MAX_IDEMPOTENCY_KEY: usize = 200;
+
+fn idempotency_key_invalid() -> StoreError {
+    StoreError::invalid(
+        "idempotency_key_invalid",
+        format!("Idempotency-Key 须为 1 至 {MAX_IDEMPOTENCY_KEY} 个可打印 ASCII 字符"),
+    )
+}
+
+/// What a retry must repeat exactly to be answered with the first request's copy.
+fn request_digest(r: &CopyRequest<'_>) -> String {
+    let canonical = json!({ "number": r.number.as_str(), "usage": r.usage });
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// Why one attempt at issuing did not finish.
+enum Attempt<E> {
+    Failed(E),
+    /// A concurrent request with the same idempotency key committed first: read its copy.
+    LostRace,
+}
+
+impl<E: From<StoreError>> From<StoreError> for Attempt<E> {
+    fn from(e: StoreError) -> Self {
+        Attempt::Failed(e.into())
+    }
+}
+
 impl Store {
     /// Issues a copy of the certificate's current version: an approval copy when `usage` is
     /// `None` (the existing one for this version is returned again), a usage copy otherwise.
@@ -76,6 +143,68 @@ impl Store {
         host: &str,
         now: DateTime<Utc>,
     ) -> Result<CopyRecord, StoreError> {
+        let request = CopyRequest {
+            actor,
+            number,
+            usage,
+            idempotency_key: None,
+        };
+        Ok(self
+            .issue_copy_with::<StoreError>(request, keys, host, now, None)
+            .await?
+            .copy)
+    }
+
+    /// [`Store::issue_copy`], honouring an idempotency key and, with `render`, storing the
+    /// copy's signed PDF in the same transaction: an acknowledged copy always has its
+    /// document, and a failure anywhere leaves no copy behind.
+    pub async fn issue_copy_with<E: From<StoreError>>(
+        &self,
+        request: CopyRequest<'_>,
+        keys: &KeyRing,
+        host: &str,
+        now: DateTime<Utc>,
+        render: Option<RenderDocument<'_, E>>,
+    ) -> Result<IssueOutcome, E> {
+        if let Some(k) = request.idempotency_key
+            && (k.is_empty()
+                || k.len() > MAX_IDEMPOTENCY_KEY
+                || !k.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(idempotency_key_invalid().into());
+        }
+        match self.try_issue(&request, keys, host, now, render).await {
+            Ok(issued) => Ok(issued),
+            Err(Attempt::Failed(e)) => Err(e),
+            // The other request has committed: this one is its retry.
+            Err(Attempt::LostRace) => {
+                let mut tx = self.begin().await?;
+                match replay(&mut tx, &request).await? {
+                    Some(issued) => Ok(issued),
+                    None => Err(StoreError::conflict(
+                        "concurrent_change",
+                        "同一请求正在处理，请稍后重试",
+                    )
+                    .into()),
+                }
+            }
+        }
+    }
+
+    async fn try_issue<E: From<StoreError>>(
+        &self,
+        request: &CopyRequest<'_>,
+        keys: &KeyRing,
+        host: &str,
+        now: DateTime<Utc>,
+        render: Option<RenderDocument<'_, E>>,
+    ) -> Result<IssueOutcome, Attempt<E>> {
+        let CopyRequest {
+            actor,
+            number,
+            ref usage,
+            idempotency_key,
+        } = *request;
         // The payload carries minutes; the register keeps exactly what was signed.
         let now = now
             .with_second(0)
@@ -83,6 +212,35 @@ impl Store {
             .unwrap_or(now);
         let today = now.date_naive();
         let mut tx = self.begin().await?;
+        if let Some(key) = idempotency_key {
+            if let Some(issued) = replay(&mut tx, request).await? {
+                return Ok(issued);
+            }
+            // Claimed now; on PostgreSQL a concurrent request with the same key waits here
+            // until this transaction ends, then finds the key taken (and this copy made).
+            let claimed = sqlx::query(
+                "INSERT INTO idempotency_keys (scope, key, request_digest, created_at)
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(actor)
+            .bind(key)
+            .bind(request_digest(request))
+            .bind(instant(now))
+            .execute(&mut *tx)
+            .await;
+            if let Err(e) = claimed {
+                return Err(
+                    if e.as_database_error()
+                        .is_some_and(|d| d.kind() == sqlx::error::ErrorKind::UniqueViolation)
+                    {
+                        Attempt::LostRace
+                    } else {
+                        StoreError::from(e).into()
+                    },
+                );
+            }
+        }
+        lock_certificate(&mut tx, number).await?;
         let status = load_status(&mut tx, number).await?.ok_or_else(|| {
             StoreError::not_found("certificate_not_found", format!("未找到证书 {number}"))
         })?;
@@ -90,7 +248,8 @@ impl Store {
             return Err(StoreError::refused(
                 "no_qualification_left",
                 format!("证书 {number} 已无有效资质，不能生成批准件或使用件"),
-            ));
+            )
+            .into());
         }
         let current = status.current();
         let cert = &current.certificate;
@@ -98,15 +257,15 @@ impl Store {
             return Err(StoreError::refused(
                 "certificate_expired",
                 format!("证书 {number} 已于 {} 过期", cert.valid_until),
-            ));
+            )
+            .into());
         }
-        if let Some(t) = &usage {
-            let t = UsageTerms::new(&t.purpose, t.from, t.to)?;
+        if let Some(t) = usage {
+            let t = UsageTerms::new(&t.purpose, t.from, t.to).map_err(StoreError::from)?;
             if t.to < today {
-                return Err(StoreError::invalid(
-                    "usage_period_in_past",
-                    "使用期限已经结束",
-                ));
+                return Err(
+                    StoreError::invalid("usage_period_in_past", "使用期限已经结束").into(),
+                );
             }
             if t.from < cert.approved_on || t.to > cert.valid_until {
                 return Err(StoreError::invalid(
@@ -115,7 +274,8 @@ impl Store {
                         "使用期限须在证书有效期内（{} 至 {}）",
                         cert.approved_on, cert.valid_until
                     ),
-                ));
+                )
+                .into());
             }
         } else if let Some(existing) = sqlx::query_as::<_, CopyRow>(&format!(
             "SELECT {COPY_COLUMNS} FROM copies
@@ -125,13 +285,22 @@ impl Store {
         .bind(number.as_str())
         .bind(i64::from(current.version))
         .fetch_optional(&mut *tx)
-        .await?
+        .await
+        .map_err(StoreError::from)?
         {
-            return existing.try_into();
+            let copy: CopyRecord = existing.try_into()?;
+            record_key(&mut tx, request, copy.id).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            return Ok(IssueOutcome {
+                copy,
+                replayed: false,
+            });
         }
         let usage = usage
+            .as_ref()
             .map(|t| UsageTerms::new(&t.purpose, t.from, t.to))
-            .transpose()?;
+            .transpose()
+            .map_err(StoreError::from)?;
         let kind = if usage.is_some() {
             CopyKind::Usage
         } else {
@@ -151,7 +320,8 @@ impl Store {
         .bind(instant(now))
         .bind(key.kid().to_string())
         .fetch_one(&mut *tx)
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
         let claims = Claims {
             copy_id: id as u64,
             certificate_number: number.clone(),
@@ -163,13 +333,33 @@ impl Store {
             issued_at: now,
             record_digest: cert.record_digest(),
         };
-        claims.validate()?;
+        claims.validate().map_err(StoreError::from)?;
         let qr_text = keys.qr_text(&claims, host);
         sqlx::query("UPDATE copies SET qr_text = $1 WHERE id = $2")
             .bind(&qr_text)
             .bind(id)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(StoreError::from)?;
+        let copy = CopyRecord {
+            id: id as u64,
+            kind,
+            certificate_number: number.clone(),
+            certificate_version: current.version,
+            usage: usage.clone(),
+            issued_at: now,
+            key_id: key.kid().to_string(),
+            qr_text,
+            withdrawn_at: None,
+        };
+        if let Some(render) = render {
+            // Dropping `tx` on failure rolls the copy back with it.
+            let pdf = render(copy.clone(), cert.clone())
+                .await
+                .map_err(Attempt::Failed)?;
+            insert_document(&mut tx, copy.id, &pdf, now).await?;
+        }
+        record_key(&mut tx, request, copy.id).await?;
         append_event(
             &mut tx,
             now,
@@ -180,17 +370,10 @@ impl Store {
             &json!({ "copy_id": id, "version": current.version, "usage": usage, "key_id": key.kid().to_string() }),
         )
         .await?;
-        tx.commit().await?;
-        Ok(CopyRecord {
-            id: id as u64,
-            kind,
-            certificate_number: number.clone(),
-            certificate_version: current.version,
-            usage,
-            issued_at: now,
-            key_id: key.kid().to_string(),
-            qr_text,
-            withdrawn_at: None,
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(IssueOutcome {
+            copy,
+            replayed: false,
         })
     }
 
@@ -260,4 +443,63 @@ impl Store {
         .map(CopyRecord::try_from)
         .collect()
     }
+}
+
+/// The copy an earlier request with this idempotency key made, if any; a different request
+/// under the same key is refused.
+async fn replay(
+    tx: &mut Tx,
+    request: &CopyRequest<'_>,
+) -> Result<Option<IssueOutcome>, StoreError> {
+    let Some(key) = request.idempotency_key else {
+        return Ok(None);
+    };
+    let Some((digest, copy_id)) = sqlx::query_as::<_, (String, Option<i64>)>(
+        "SELECT request_digest, copy_id FROM idempotency_keys WHERE scope = $1 AND key = $2",
+    )
+    .bind(request.actor)
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    if digest != request_digest(request) {
+        return Err(StoreError::invalid(
+            "idempotency_key_reused",
+            "该 Idempotency-Key 已用于另一请求，请换用新的键",
+        ));
+    }
+    let copy_id = copy_id.ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "idempotency key {key:?} committed without its copy"
+        ))
+    })?;
+    let copy: CopyRecord =
+        sqlx::query_as::<_, CopyRow>(&format!("SELECT {COPY_COLUMNS} FROM copies WHERE id = $1"))
+            .bind(copy_id)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_into()?;
+    Ok(Some(IssueOutcome {
+        copy,
+        replayed: true,
+    }))
+}
+
+/// Notes which copy the request's idempotency key stands for.
+async fn record_key(
+    tx: &mut Tx,
+    request: &CopyRequest<'_>,
+    copy_id: u64,
+) -> Result<(), StoreError> {
+    if let Some(key) = request.idempotency_key {
+        sqlx::query("UPDATE idempotency_keys SET copy_id = $1 WHERE scope = $2 AND key = $3")
+            .bind(copy_id as i64)
+            .bind(request.actor)
+            .bind(key)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }

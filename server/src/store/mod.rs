@@ -9,6 +9,7 @@
 mod certificates;
 mod chat;
 mod copies;
+pub use copies::{CopyRequest, IssueOutcome, RenderDocument};
 mod credentials;
 mod documents;
 mod enterprises;

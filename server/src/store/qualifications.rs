@@ -6,8 +6,8 @@ use serde_json::json;
 use zizhi_shared::{CertificateNumber, CreditCode, Qualification};
 
 use super::certificates::{
-    insert_certificate, issue_version, next_certificate_number, number_of_other_category,
-    validity_ends_before_approval,
+    insert_certificate, issue_version, lock_certificate, next_certificate_number,
+    number_of_other_category, validity_ends_before_approval,
 };
 use super::enterprises::enterprise_id;
 use super::{Store, StoreError, Touches, append_event, instant, parse_field};
@@ -213,18 +213,28 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ChangeOutcome, StoreError> {
         let mut tx = self.begin().await?;
+        let not_found = || {
+            StoreError::not_found(
+                "qualification_not_found",
+                format!("未找到资质 {qualification_id}"),
+            )
+        };
+        let number: String =
+            sqlx::query_scalar("SELECT certificate_number FROM qualifications WHERE id = $1")
+                .bind(qualification_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(not_found)?;
+        // Read the qualification only once the certificate is ours: a change that committed
+        // meanwhile is then seen (and may make this one not allowed).
+        lock_certificate(&mut tx, &parse_field("number", &number)?).await?;
         let row = sqlx::query_as::<_, QualificationRow>(
             "SELECT certificate_number, item, grade, status FROM qualifications WHERE id = $1",
         )
         .bind(qualification_id)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or_else(|| {
-            StoreError::not_found(
-                "qualification_not_found",
-                format!("未找到资质 {qualification_id}"),
-            )
-        })?;
+        .ok_or_else(not_found)?;
         let number: CertificateNumber = parse_field("number", &row.certificate_number)?;
         let status: QualificationStatus = parse_field("status", &row.status)?;
         let QualificationRow { item, grade, .. } = row;

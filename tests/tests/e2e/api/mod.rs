@@ -2,6 +2,7 @@
 //! (embedded default) and PostgreSQL with Redis.
 
 mod bad_input;
+mod concurrency;
 mod demo_cases;
 mod issuer;
 mod qr;
