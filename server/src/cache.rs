@@ -26,6 +26,7 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use zizhi_shared::CertificateNumber;
 
+use crate::metrics::Metrics;
 use crate::register::model::CertificateStatus;
 use crate::shared_redis::SharedRedis;
 use crate::store::{CHANGES_EVERYTHING, Store, StoreError};
@@ -72,7 +73,7 @@ struct Inner {
     clock: RegisterClock,
     local: moka::future::Cache<CertificateNumber, Entry>,
     shared: Option<SharedRedis>,
-    counters: CacheCounters,
+    metrics: Arc<Metrics>,
 }
 
 /// A status and the last event it reflects.
@@ -82,20 +83,12 @@ struct Entry {
     status: Arc<Option<CertificateStatus>>,
 }
 
-/// Since start, for `/metrics`.
-#[derive(Default)]
-pub struct CacheCounters {
-    pub local_hits: AtomicU64,
-    pub shared_hits: AtomicU64,
-    pub misses: AtomicU64,
-    /// Answers given as of an earlier confirmation because the database could not be read.
-    pub served_as_of: AtomicU64,
-    /// Answers with no status at all because the database could not be read.
-    pub unavailable: AtomicU64,
-}
-
 impl LiveStatusCache {
-    pub fn new(times: CacheTimes, redis: Option<SharedRedis>) -> LiveStatusCache {
+    pub fn new(
+        times: CacheTimes,
+        redis: Option<SharedRedis>,
+        metrics: Arc<Metrics>,
+    ) -> LiveStatusCache {
         LiveStatusCache(Arc::new(Inner {
             clock: RegisterClock::new(times.ttl),
             local: moka::future::Cache::builder()
@@ -104,12 +97,8 @@ impl LiveStatusCache {
                 .build(),
             shared: redis,
             times,
-            counters: CacheCounters::default(),
+            metrics,
         }))
-    }
-
-    pub fn counters(&self) -> &CacheCounters {
-        &self.0.counters
     }
 
     /// The certificate's status: from the cache when no committed change made it stale, from
@@ -123,12 +112,13 @@ impl LiveStatusCache {
         let me = &self.0;
         let budget = me.times.read_budget;
         if me.clock.catch_up(store, budget).await.is_err() {
+            me.metrics.database_unavailable.inc();
             return Ok(self.last_confirmed(number).await);
         }
         if let Some(status) = self.cached(number).await {
             return Ok(StatusRead::Current(status));
         }
-        me.counters.misses.fetch_add(1, Ordering::Relaxed);
+        me.metrics.cache_result("miss");
         let read =
             match tokio::time::timeout(budget, store.certificate_status_at_event(number)).await {
                 Ok(Ok(read)) => read,
@@ -182,7 +172,7 @@ impl LiveStatusCache {
         let me = &self.0;
         if let Some(e) = me.local.get(number).await {
             if me.clock.still_current(number, e.as_of_event) {
-                me.counters.local_hits.fetch_add(1, Ordering::Relaxed);
+                me.metrics.cache_result("local_hit");
                 return Some(e.status);
             }
             me.local.invalidate(number).await;
@@ -198,7 +188,7 @@ impl LiveStatusCache {
         if !me.clock.still_current(number, e.as_of_event) {
             return None;
         }
-        me.counters.shared_hits.fetch_add(1, Ordering::Relaxed);
+        me.metrics.cache_result("shared_hit");
         me.local.insert(number.clone(), e.clone()).await;
         Some(e.status)
     }
@@ -211,10 +201,10 @@ impl LiveStatusCache {
                 <= chrono::Duration::from_std(me.times.serve_confirmed_for).unwrap_or_default()
             && let Some(status) = self.cached(number).await
         {
-            me.counters.served_as_of.fetch_add(1, Ordering::Relaxed);
+            me.metrics.cache_result("served_as_of");
             return StatusRead::AsOf { status, as_of };
         }
-        me.counters.unavailable.fetch_add(1, Ordering::Relaxed);
+        me.metrics.cache_result("unavailable");
         StatusRead::Unavailable
     }
 }

@@ -100,9 +100,8 @@ pub enum IssueCommand {
     },
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let settings =
-        Settings::load(cli.config.as_deref()).map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+/// Runs a command with the settings `main` loaded (from `cli.config`, then the environment).
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { demo } => serve(settings, demo).await,
         Command::Keygen { kid } => keygen(&settings, kid.as_deref()),

@@ -27,6 +27,7 @@ pub mod error;
 pub mod extract;
 pub mod key_ring;
 pub mod links;
+pub mod metrics;
 pub mod pages;
 pub mod pdf;
 pub mod ratelimit;

@@ -1,18 +1,34 @@
-//! `zizhi`: parses the command line, sets up tracing and hands over to the library.
+//! `zizhi`: parses the command line, loads the settings, sets up logging and hands over to
+//! the library.
 
 use clap::Parser;
+use zizhi_server::settings::{LogFormat, Settings};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = zizhi_server::cli::Cli::parse();
-    match zizhi_server::cli::run(cli).await {
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("错误 error: configuration: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match settings.log_format {
+        // Each line one JSON object, with the request span (and its id) on it.
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+        LogFormat::Text => logs.init(),
+    }
+    match zizhi_server::cli::run(cli, settings).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("错误 error: {e:#}");

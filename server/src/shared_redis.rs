@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::counter::Counter;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 /// After a failure, calls skip Redis for this long before one tries again.
@@ -26,13 +27,13 @@ pub struct SharedRedis {
     health: Arc<Health>,
 }
 
-#[derive(Default)]
 struct Health {
     /// Instant (as nanoseconds since `epoch`) before which calls do not try Redis.
     paused_until_nanos: AtomicU64,
     /// Whether the last call failed: logged on the change only, not on every request.
     down: AtomicBool,
-    failures: AtomicU64,
+    /// Calls that failed or timed out (`/metrics`).
+    failures: Counter,
 }
 
 /// Redis did not answer in time, or answered with an error; the caller goes on without it.
@@ -58,6 +59,7 @@ impl SharedRedis {
         url: &str,
         namespace: &str,
         timeout: Duration,
+        failures: Counter,
     ) -> Result<SharedRedis, redis::RedisError> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
@@ -70,7 +72,11 @@ impl SharedRedis {
             conn: ConnectionManager::new_lazy_with_config(client, config)?,
             namespace: namespace.into(),
             timeout,
-            health: Arc::default(),
+            health: Arc::new(Health {
+                paused_until_nanos: AtomicU64::new(0),
+                down: AtomicBool::new(false),
+                failures,
+            }),
         })
     }
 
@@ -97,7 +103,7 @@ impl SharedRedis {
                 }
             }
             Err(e) => {
-                self.health.failures.fetch_add(1, Ordering::Relaxed);
+                self.health.failures.inc();
                 let until = epoch().elapsed() + PAUSE_AFTER_FAILURE;
                 self.health
                     .paused_until_nanos
@@ -123,11 +129,6 @@ impl SharedRedis {
             Ok(Err(e)) => Err(RedisUnavailable::Failed(e)),
             Err(_) => Err(RedisUnavailable::TimedOut(self.timeout)),
         }
-    }
-
-    /// Calls that failed or timed out since start.
-    pub fn failures(&self) -> u64 {
-        self.health.failures.load(Ordering::Relaxed)
     }
 
     /// `<namespace>:<kind>:<id>`: every key of every instance sharing this namespace.

@@ -21,6 +21,7 @@ use tokio::sync::oneshot;
 
 use crate::cache::{CacheTimes, LiveStatusCache};
 use crate::key_ring::KeyRing;
+use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::settings::Settings;
 use crate::shared_redis::SharedRedis;
@@ -39,12 +40,14 @@ pub struct AppState {
     pub issuer_token: Arc<SecretString>,
     /// Fonts and PDF signing keys for certificate documents.
     pub pdf: crate::pdf::signing::PdfSigning,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
     /// Connects the store and cache and loads (or, on first start, creates) the keys.
     pub async fn build(settings: Settings) -> anyhow::Result<AppState> {
         let r = &settings.resilience;
+        let metrics = Arc::new(Metrics::default());
         let store = Store::connect_with(
             &settings.database_url,
             Duration::from_millis(r.database_acquire_timeout_ms),
@@ -57,6 +60,7 @@ impl AppState {
                     url,
                     &settings.redis_namespace,
                     Duration::from_millis(r.redis_timeout_ms.max(1)),
+                    metrics.redis_failures.clone(),
                 )
                 .context("invalid Redis URL")?,
             ),
@@ -69,6 +73,7 @@ impl AppState {
                 serve_confirmed_for: Duration::from_secs(r.serve_confirmed_status_secs),
             },
             redis.clone(),
+            metrics.clone(),
         );
         let now = Utc::now();
         let keys = KeyRing::load_or_create(
@@ -97,6 +102,7 @@ impl AppState {
             redis,
             issuer_token: Arc::new(issuer_token),
             pdf,
+            metrics,
         })
     }
 }
@@ -134,6 +140,8 @@ pub struct RunningServer {
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
+    /// The `/metrics`-only listener on `metrics_bind`, when configured.
+    metrics_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -158,6 +166,10 @@ impl RunningServer {
             header_read_timeout: Duration::from_secs(r.header_read_timeout_secs.max(1)),
             shutdown_grace: Duration::from_secs(r.shutdown_grace_secs),
         };
+        let metrics_task = match state.settings.metrics_bind {
+            Some(bind) => Some(serve_metrics_only(bind, state.clone()).await?),
+            None => None,
+        };
         let app = router(state.clone());
         let task = tokio::spawn(serve::serve(
             listener,
@@ -172,6 +184,7 @@ impl RunningServer {
             state,
             shutdown: Some(tx),
             task,
+            metrics_task,
         })
     }
 
@@ -185,6 +198,9 @@ impl RunningServer {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+        if let Some(t) = self.metrics_task.take() {
+            t.abort();
+        }
         self.state.store.close().await;
     }
 
@@ -192,6 +208,9 @@ impl RunningServer {
     /// the database.
     pub async fn wait(mut self) -> anyhow::Result<()> {
         (&mut self.task).await?;
+        if let Some(t) = self.metrics_task.take() {
+            t.abort();
+        }
         self.state.store.close().await;
         Ok(())
     }
@@ -200,6 +219,24 @@ impl RunningServer {
     pub fn shutdown_trigger(&mut self) -> Option<oneshot::Sender<()>> {
         self.shutdown.take()
     }
+}
+
+/// `/metrics` without a token on an address only the scraper reaches.
+async fn serve_metrics_only(
+    bind: SocketAddr,
+    state: AppState,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind} (metrics_bind)"))?;
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(crate::metrics::serve))
+        .with_state(state);
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "metrics listener failed");
+        }
+    }))
 }
 
 #[cfg(test)]

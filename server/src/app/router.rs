@@ -30,6 +30,14 @@ pub fn router(state: AppState) -> Router {
         .merge(chat::router(&state))
         .route("/healthz", get(super::health::healthz))
         .route("/readyz", get(super::health::readyz))
+        // Issuer staff only (or a scraper on `metrics_bind`, see `RunningServer`).
+        .route(
+            "/metrics",
+            get(crate::metrics::serve).route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_issuer,
+            )),
+        )
         .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
         // Beyond `max_concurrent_requests` in progress a request is refused at once (503 with
         // `Retry-After`) instead of queueing without bound; one running past
@@ -41,16 +49,33 @@ pub fn router(state: AppState) -> Router {
                 .concurrency_limit(resilience.max_concurrent_requests.max(1))
                 .timeout(Duration::from_secs(resilience.request_timeout_secs.max(1))),
         )
+        // Outside the bounds above, so refused and timed-out requests are counted too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::metrics::track,
+        ))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                // The path can carry a scanned payload; log only the route shape.
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), id = %id)
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    // The path can carry a scanned payload; log only the route shape. Every
+                    // line logged while the request runs carries its id.
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    let route = req
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map_or("-", |p| p.as_str());
+                    tracing::info_span!("request", method = %req.method(), route, id = %id)
+                })
+                // One access-log line a request, with its status and time.
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

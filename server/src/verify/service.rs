@@ -7,18 +7,36 @@ use zizhi_shared::verdict::Verdict;
 use super::verdict;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::metrics::VerdictLabels;
 
 /// Verifies any scanned text (URL or bare base32, any case).
 pub async fn verify(state: &AppState, text: &str) -> AppResult<Verdict> {
     let now = Utc::now();
     let verified = match zizhi_shared::verify_text(text, state.keys.trust_list(), now) {
         Ok(v) => v,
-        Err(e) => return Verdict::rejected(&e, now).ok_or(AppError::Payload(e)),
+        Err(e) => {
+            let rejected = Verdict::rejected(&e, now).ok_or(AppError::Payload(e))?;
+            count(state, &rejected);
+            return Ok(rejected);
+        }
     };
     // The signature was checked first: only a genuine copy costs a register read.
     let read = state
         .cache
         .status(&state.store, &verified.claims.certificate_number)
         .await?;
-    Ok(verdict::judge(&verified, &read, now))
+    let verdict = verdict::judge(&verified, &read, now);
+    count(state, &verdict);
+    Ok(verdict)
+}
+
+fn count(state: &AppState, v: &Verdict) {
+    state
+        .metrics
+        .verdicts
+        .get_or_create(&VerdictLabels {
+            level: v.summary.level.code().to_owned(),
+            state: v.certificate_state.map_or("none", |s| s.code()).to_owned(),
+        })
+        .inc();
 }

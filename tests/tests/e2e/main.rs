@@ -9,6 +9,7 @@
 //! - `faults`: Redis, PostgreSQL and the process itself failing for real, under the real
 //!   binary run as processes.
 //! - `harness`: the promises of the test harness itself (no database outlives its test).
+//! - `ops`: what operators watch: metrics, readiness, JSON logs without secrets.
 //! - `pages`: the H5 pages in headless Chromium and over HTTP.
 //! - `snapshot`: the status snapshot and the offline verdict built on it.
 //!
@@ -22,5 +23,6 @@ mod chat;
 mod documents;
 mod faults;
 mod harness;
+mod ops;
 mod pages;
 mod snapshot;
