@@ -124,3 +124,48 @@ pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> R
         Err(retry_after_secs) => AppError::RateLimited { retry_after_secs }.into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn settings(per_minute: u32, burst: u32) -> RateLimitSettings {
+        RateLimitSettings {
+            enabled: true,
+            per_minute,
+            burst,
+        }
+    }
+
+    #[tokio::test]
+    async fn without_redis_answering_each_instance_still_counts_every_client_alone() {
+        // Nothing listens on port 1: every Redis call fails at once.
+        let redis = SharedRedis::connect(
+            "redis://127.0.0.1:1",
+            "zizhi_test",
+            Duration::from_millis(50),
+            Default::default(),
+        )
+        .unwrap();
+        let limiter = RateLimiter::new(&settings(60, 3), Some(redis));
+        let (a, b): (IpAddr, IpAddr) = (
+            "203.0.113.7".parse().unwrap(),
+            "203.0.113.8".parse().unwrap(),
+        );
+        for _ in 0..3 {
+            assert_eq!(limiter.check(a).await, Ok(()));
+        }
+        let wait = limiter
+            .check(a)
+            .await
+            .expect_err("the fourth request is over the burst");
+        assert!((1..=2).contains(&wait), "{wait}");
+        assert_eq!(
+            limiter.check(b).await,
+            Ok(()),
+            "another client has its own budget"
+        );
+    }
+}

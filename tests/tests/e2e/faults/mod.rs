@@ -3,6 +3,7 @@
 //! breaks itself (`zizhi_tests::parts`), never the machine's services, and checks that no
 //! answer is wrong and none is a 5xx where the issue says it must not be.
 
+mod chaos;
 mod postgres;
 mod process;
 mod redis;
@@ -54,6 +55,8 @@ struct Seen {
 struct Load {
     t0: Instant,
     stop: Arc<AtomicBool>,
+    /// The instances asked, round-robin; replaced when an instance restarts on a new port.
+    bases: Arc<std::sync::RwLock<Vec<String>>>,
     seen: Arc<Mutex<Vec<Seen>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -63,6 +66,7 @@ impl Load {
         let t0 = Instant::now();
         let stop = Arc::new(AtomicBool::new(false));
         let seen = Arc::new(Mutex::new(Vec::new()));
+        let bases = Arc::new(std::sync::RwLock::new(bases));
         let tasks = (0..clients)
             .map(|i| {
                 let (bases, texts) = (bases.clone(), texts.clone());
@@ -77,8 +81,11 @@ impl Load {
                         .expect("client");
                     let mut n = i;
                     while !stop.load(Ordering::Relaxed) {
-                        let base = &bases[n % bases.len()];
-                        let which = (n / bases.len()) % texts.len();
+                        let (base, instances) = {
+                            let b = bases.read().expect("not poisoned");
+                            (b[n % b.len()].clone(), b.len())
+                        };
+                        let which = (n / instances) % texts.len();
                         let text = &texts[which];
                         n += 1;
                         let started = t0.elapsed();
@@ -124,13 +131,29 @@ impl Load {
         Load {
             t0,
             stop,
+            bases,
             seen,
             tasks,
         }
     }
 
+    /// Points the clients at another set of instances.
+    fn set_bases(&self, bases: Vec<String>) {
+        *self.bases.write().expect("not poisoned") = bases;
+    }
+
+    /// Every answer so far, without stopping.
+    async fn so_far(&self) -> usize {
+        self.seen.lock().await.len()
+    }
+
     fn now(&self) -> Duration {
         self.t0.elapsed()
+    }
+
+    /// Every answer and every failure, whatever happened to the instances.
+    async fn finish_allowing_failures(self) -> Vec<Seen> {
+        self.stop_all().await
     }
 
     /// Every answer; panics if any request got none.
