@@ -226,3 +226,33 @@ async fn subscribe_menu_clicks_and_other_messages_get_chinese_guidance() {
     app.stop().await;
     env.finish().await;
 }
+
+#[tokio::test]
+async fn with_the_database_gone_a_scan_is_answered_with_the_signature_and_status_unavailable() {
+    let (env, app, summary) = demo_app(Backend::Sqlite).await;
+    app.server.state.store.close().await;
+    let results = peer(
+        &app,
+        vec![post("aes", scan(case(&summary, "current_usage")))],
+    )
+    .await;
+    let a = article(&results[0]);
+    let title = a["Title"].as_str().unwrap();
+    assert!(
+        title.starts_with("【注意】"),
+        "never 真实有效 without the register: {title}"
+    );
+    let description = a["Description"].as_str().unwrap();
+    assert!(description.contains("实时状态暂不可查"), "{description}");
+    // The H5 page the reply links to says the same.
+    let page = app
+        .client
+        .get(a["Url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("实时状态暂不可查"));
+    app.stop().await;
+    env.finish().await;
+}
