@@ -8,6 +8,7 @@ use axum::http::{HeaderName, Request};
 use axum::routing::get;
 use axum::{BoxError, Router};
 use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -46,7 +47,11 @@ pub fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(shed_or_timed_out))
                 .load_shed()
-                .concurrency_limit(resilience.max_concurrent_requests.max(1))
+                // Global: `Router::layer` puts a copy of each layer on every route, and a
+                // plain concurrency limit would then count each route on its own.
+                .layer(GlobalConcurrencyLimitLayer::new(
+                    resilience.max_concurrent_requests.max(1),
+                ))
                 .timeout(Duration::from_secs(resilience.request_timeout_secs.max(1))),
         )
         // Outside the bounds above, so refused and timed-out requests are counted too.

@@ -1,12 +1,15 @@
 //! What operators watch: `/metrics`, `/readyz`, and the logs — JSON with a request id on
-//! every request's lines, and not one secret in them after a full scenario.
+//! every request's lines, and not one secret in them after a full scenario — and the bounds
+//! that keep an overloaded instance answering.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 use zizhi_tests::parts::{ProcessConfig, ServerProcess, free_port};
-use zizhi_tests::{Api, Backend, ISSUER_TOKEN, TestEnv, enterprise_with_certificate, usage_copy};
+use zizhi_tests::{
+    Api, Backend, ISSUER_TOKEN, TestApp, TestEnv, enterprise_with_certificate, usage_copy,
+};
 
 const DB_PASSWORD: &str = "db-pass-Zq81vX";
 const ENTERPRISE_PASSWORD: &str = "enterprise-pass-Lm27wR";
@@ -215,5 +218,59 @@ async fn a_full_scenario_logs_json_with_request_ids_and_no_secret_and_metrics_co
         log.lines().count(),
         secrets.len()
     );
+    env.finish().await;
+}
+
+/// Opens a request whose body never finishes arriving: it stays in progress on the server.
+async fn hanging_request(app: &TestApp) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut s = tokio::net::TcpStream::connect(app.server.addr)
+        .await
+        .unwrap();
+    s.write_all(
+        b"POST /api/v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n\
+          Content-Length: 100\r\n\r\nHTTPS://",
+    )
+    .await
+    .unwrap();
+    s
+}
+
+#[tokio::test]
+async fn beyond_the_concurrency_limit_requests_are_refused_at_once_with_retry_after() {
+    let env = TestEnv::new(Backend::Sqlite).await;
+    let mut settings = env.settings();
+    settings.resilience.max_concurrent_requests = 2;
+    let app = TestApp::start(settings).await;
+    let _first = hanging_request(&app).await;
+    let _second = hanging_request(&app).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "1");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "overloaded", "{body}");
+    drop((_first, _second));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200, "served again once the others are gone");
+    app.stop().await;
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn a_request_past_the_time_bound_is_answered_503_and_dropped() {
+    use tokio::io::AsyncReadExt;
+    let env = TestEnv::new(Backend::Sqlite).await;
+    let mut settings = env.settings();
+    settings.resilience.request_timeout_secs = 1;
+    let app = TestApp::start(settings).await;
+    let mut slow = hanging_request(&app).await;
+    let mut answer = String::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_string(&mut answer)).await;
+    assert!(read.is_ok(), "no answer within 5 s");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+    app.stop().await;
     env.finish().await;
 }
