@@ -57,7 +57,7 @@ async fn under_random_failures_of_every_part_no_answer_is_wrong_and_none_is_a_5x
     let mut redis = OwnRedis::start().await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(pg.url(), Some(redis.url()), dir.path());
-    let mut instances = vec![
+    let mut instances = [
         ServerProcess::start(&cfg).await,
         ServerProcess::start(&cfg).await,
     ];
