@@ -6,6 +6,7 @@
 use quick_xml::Writer;
 use quick_xml::events::{BytesCData, BytesEnd, BytesStart, BytesText, Event as XmlEvent};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 /// Longest text message accepted; the platform caps what a follower can send well below this.
 const MAX_CONTENT_CHARS: usize = 2048;
@@ -84,18 +85,42 @@ pub struct Message {
 }
 
 impl Message {
-    /// Retries of one delivery share this key: MsgId for messages, sender and CreateTime for
-    /// events (which have no MsgId). The sender enters as a digest, never as the raw OpenID.
+    /// Retries of one delivery share this key, and nothing else does: MsgId for messages;
+    /// for events (which have no MsgId) the sender, CreateTime and a digest of what the event
+    /// says, so two scans by one follower within the same second are two deliveries. The
+    /// sender enters as a digest, never as the raw OpenID.
     pub fn dedupe_key(&self, follower: &str) -> String {
-        match &self.body {
+        let content = match &self.body {
             Inbound::Text {
                 msg_id: Some(id), ..
             }
             | Inbound::Other {
                 msg_id: Some(id), ..
-            } => format!("msg:{id}"),
-            _ => format!("evt:{follower}:{}", self.header.create_time),
-        }
+            } => return format!("msg:{id}"),
+            Inbound::Text {
+                msg_id: None,
+                content,
+            } => format!("text\n{content}"),
+            Inbound::Other {
+                msg_id: None,
+                msg_type,
+            } => format!("message\n{msg_type}"),
+            Inbound::Event(Event::Subscribe) => "subscribe".to_owned(),
+            Inbound::Event(Event::Unsubscribe) => "unsubscribe".to_owned(),
+            Inbound::Event(Event::Click { key }) => format!("click\n{key}"),
+            Inbound::Event(Event::ScanWaitMsg {
+                key,
+                scan_type,
+                scan_result,
+            }) => format!("scan\n{key}\n{scan_type}\n{scan_result}"),
+            Inbound::Event(Event::Other(name)) => format!("event\n{name}"),
+        };
+        let digest = Sha256::digest(content.as_bytes());
+        format!(
+            "evt:{follower}:{}:{}",
+            self.header.create_time,
+            hex::encode(&digest[..8])
+        )
     }
 }
 
@@ -331,6 +356,38 @@ pub fn envelope_xml(encrypt: &str, signature: &str, timestamp: &str, nonce: &str
 mod tests {
     use super::*;
 
+    fn scan(create_time: i64, result: &str) -> Message {
+        Message {
+            header: Header {
+                to_user: "gh_0123456789ab".into(),
+                from_user: "o6_bmjrPTlm6_2sgVt7hMZOPfL2M".into(),
+                create_time,
+            },
+            body: Inbound::Event(Event::ScanWaitMsg {
+                key: "scan".into(),
+                scan_type: "qrcode".into(),
+                scan_result: result.into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn two_scans_in_one_second_are_two_deliveries_and_a_retry_is_the_same_one() {
+        let forged = scan(1_700_000_000, "HTTPS://X.CN/V/FORGED");
+        let genuine = scan(1_700_000_000, "HTTPS://X.CN/V/GENUINE");
+        assert_ne!(forged.dedupe_key("f"), genuine.dedupe_key("f"));
+        assert_eq!(genuine.dedupe_key("f"), genuine.clone().dedupe_key("f"));
+        assert_ne!(
+            genuine.dedupe_key("f"),
+            genuine.dedupe_key("g"),
+            "per follower"
+        );
+        assert_ne!(
+            genuine.dedupe_key("f"),
+            scan(1_700_000_001, "HTTPS://X.CN/V/GENUINE").dedupe_key("f")
+        );
+    }
+
     #[test]
     fn a_text_message_parses_with_its_msg_id() {
         let m = parse(
@@ -370,7 +427,11 @@ mod tests {
                 scan_result: "HTTPS://H/V/AB".into()
             })
         );
-        assert_eq!(m.dedupe_key("f"), "evt:f:1408090606");
+        assert!(
+            m.dedupe_key("f").starts_with("evt:f:1408090606:"),
+            "{}",
+            m.dedupe_key("f")
+        );
     }
 
     #[test]

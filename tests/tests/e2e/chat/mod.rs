@@ -67,11 +67,21 @@ pub fn post(mode: &str, message: Value) -> Value {
     json!({ "op": "post", "mode": mode, "message": message })
 }
 
-/// How many times a delivery was answered, from the request log.
+/// How many times a delivery was answered, from the request log: by its key, or by a key's
+/// beginning ending in `:` (an event's key goes on with the digest of what it says).
 pub async fn answered(app: &TestApp, dedupe_key: &str) -> i64 {
     use sqlx::Row;
-    sqlx::query("SELECT COUNT(*) FROM chat_requests WHERE dedupe_key = $1")
-        .bind(dedupe_key)
+    let pattern = match dedupe_key.strip_suffix(':') {
+        Some(prefix) => format!(
+            "{}:%",
+            zizhi_tests::zizhi_server::store::like_fragment(prefix).trim_matches('%')
+        ),
+        None => zizhi_tests::zizhi_server::store::like_fragment(dedupe_key)
+            .trim_matches('%')
+            .to_owned(),
+    };
+    sqlx::query("SELECT COUNT(*) FROM chat_requests WHERE dedupe_key LIKE $1 ESCAPE '\\'")
+        .bind(pattern)
         .fetch_one(app.server.state.store.pool())
         .await
         .expect("count chat requests")

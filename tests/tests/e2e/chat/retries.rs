@@ -50,7 +50,7 @@ async fn a_delivery_repeated_by_the_platform_is_answered_once_with_one_reply(bac
     let raced = bodies(&r[3]);
     assert!(raced.iter().all(|b| b == &raced[0]), "{raced:?}");
     assert!(raced[0].contains("无效或已失效"), "{}", raced[0]);
-    let key = format!("evt:{}:{created}", follower_digest(FOLLOWER));
+    let key = format!("evt:{}:{created}:", follower_digest(FOLLOWER));
     assert_eq!(answered(&app, &key).await, 1);
     let raced_aes = &r[4]["copies"];
     let replies: Vec<&Value> = raced_aes
@@ -99,7 +99,7 @@ async fn a_retry_landing_on_another_instance_is_answered_once_through_redis() {
     );
     assert_eq!(a[1]["body"], b[1]["body"]);
     // Both instances share one database: one row each means each delivery was answered once.
-    let key = format!("evt:{}:{created}", follower_digest(FOLLOWER));
+    let key = format!("evt:{}:{created}:", follower_digest(FOLLOWER));
     assert_eq!(answered(&first, &key).await, 1);
     assert_eq!(answered(&first, &format!("msg:{id}")).await, 1);
     second.stop().await;

@@ -181,6 +181,12 @@ async fn changes_made_while_redis_is_away_are_seen_by_both_instances_on_the_firs
 
     // Redis killed, then restarted empty.
     redis.kill().await;
+    let (s, ready) = a.get("/readyz").await;
+    assert_eq!(
+        (s, ready["status"].as_str(), ready["redis"].as_str()),
+        (200, Some("degraded"), Some("unavailable")),
+        "a Redis outage marks the instance degraded, not dead: {ready}"
+    );
     let took = change("revoke").await;
     eprintln!("revocation with Redis down took {took:?}");
     assert!(took < Duration::from_secs(1), "revocation took {took:?}");
