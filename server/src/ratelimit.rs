@@ -39,6 +39,7 @@ impl RateLimiter {
         let quota = Quota::per_minute(NonZeroU32::new(per_minute).expect("nonzero"))
             .allow_burst(NonZeroU32::new(s.burst.max(1)).expect("nonzero"));
         let in_process = Arc::new(governor::RateLimiter::keyed(quota));
+        forget_idle_clients(Arc::downgrade(&in_process));
         match redis {
             Some(redis) => RateLimiter::Redis {
                 redis,
@@ -99,13 +100,36 @@ impl RateLimiter {
     }
 }
 
+/// A keyed limiter remembers every client it has seen; once a minute, those whose budget has
+/// refilled are forgotten, so memory follows the clients of the last minute, not of all time.
+fn forget_idle_clients(limiter: std::sync::Weak<DefaultKeyedRateLimiter<IpAddr>>) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let Some(l) = limiter.upgrade() else { return };
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    });
+}
+
+/// The client's address. Behind the trusted proxy, the last `X-Forwarded-For` entry: the
+/// one the proxy itself appended (or set) from the connection it accepted. Entries before it
+/// are whatever the client chose to send, so never a key.
 fn client_ip(req: &Request, trust_forwarded_for: bool) -> IpAddr {
     if trust_forwarded_for
         && let Some(ip) = req
             .headers()
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .and_then(|v| v.trim().parse().ok())
     {
         return ip;
@@ -137,6 +161,50 @@ mod tests {
             per_minute,
             burst,
         }
+    }
+
+    fn request(forwarded: &[&str]) -> Request {
+        let mut b = axum::http::Request::builder().uri("/api/v1/verify");
+        for f in forwarded {
+            b = b.header("x-forwarded-for", *f);
+        }
+        let mut req = b.body(axum::body::Body::empty()).unwrap();
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 2], 40000))));
+        req
+    }
+
+    #[test]
+    fn behind_the_proxy_the_key_is_the_entry_the_proxy_added_not_what_the_client_sent() {
+        let ip = |f: &[&str]| client_ip(&request(f), true).to_string();
+        // The client sent "1.2.3.4"; the proxy appended the address it saw.
+        assert_eq!(ip(&["1.2.3.4, 198.51.100.9"]), "198.51.100.9");
+        assert_eq!(ip(&["1.2.3.4", "198.51.100.9"]), "198.51.100.9");
+        assert_eq!(ip(&["198.51.100.9"]), "198.51.100.9");
+        // Garbage or nothing: the connection's address.
+        assert_eq!(ip(&["1.2.3.4, not-an-address"]), "10.0.0.2");
+        assert_eq!(ip(&[]), "10.0.0.2");
+        // Not behind a trusted proxy: the header is ignored.
+        assert_eq!(
+            client_ip(&request(&["198.51.100.9"]), false).to_string(),
+            "10.0.0.2"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_client_whose_budget_refilled_is_forgotten() {
+        let limiter = RateLimiter::new(&settings(6000, 1), None);
+        let RateLimiter::InProcess(l) = &limiter else {
+            panic!("in-process without Redis")
+        };
+        for i in 0..50u8 {
+            let _ = limiter.check(IpAddr::from([192, 0, 2, i])).await;
+        }
+        assert_eq!(l.len(), 50);
+        // 6000 a minute: one request's budget refills in 10 ms.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        l.retain_recent();
+        assert_eq!(l.len(), 0, "idle clients are not kept");
     }
 
     #[tokio::test]

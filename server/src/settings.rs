@@ -34,7 +34,8 @@ pub struct Settings {
     #[serde(serialize_with = "never_serialize")]
     pub issuer_token: Option<SecretString>,
     pub rate_limit: RateLimitSettings,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    /// Take the client address from the last `X-Forwarded-For` entry, the one the proxy adds
+    /// (only behind a trusted proxy; earlier entries are the client's to choose).
     pub trust_forwarded_for: bool,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
