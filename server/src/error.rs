@@ -30,6 +30,9 @@ pub enum AppError {
     TooLarge { limit: usize },
     #[error("请求过于频繁，请稍后再试")]
     RateLimited { retry_after_secs: u64 },
+    /// Too many wrong passwords in a row: not tried again for a while.
+    #[error("数字证书密码错误次数过多，已暂时锁定，请 {} 分钟后再试", retry_after_secs.div_ceil(60))]
+    PasswordLocked { retry_after_secs: u64 },
     /// More requests in progress than the instance takes at once.
     #[error("服务繁忙，请稍后再试")]
     Overloaded,
@@ -78,7 +81,9 @@ impl AppError {
             AppError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited { .. } | AppError::PasswordLocked { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             AppError::Overloaded | AppError::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Store(e) => match e {
                 StoreError::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -104,6 +109,7 @@ impl AppError {
             AppError::Unauthorized => "unauthorized",
             AppError::TooLarge { .. } => "body_too_large",
             AppError::RateLimited { .. } => "rate_limited",
+            AppError::PasswordLocked { .. } => "password_locked",
             AppError::Overloaded => "overloaded",
             AppError::TimedOut => "request_timeout",
             AppError::Store(e) if e.is_refusal() => e.code(),
@@ -166,7 +172,9 @@ impl IntoResponse for AppError {
             }),
         )
             .into_response();
-        if let AppError::RateLimited { retry_after_secs } = self {
+        if let AppError::RateLimited { retry_after_secs }
+        | AppError::PasswordLocked { retry_after_secs } = self
+        {
             res.headers_mut()
                 .insert("retry-after", retry_after_secs.max(1).into());
         }

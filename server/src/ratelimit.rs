@@ -140,6 +140,49 @@ fn client_ip(req: &Request, trust_forwarded_for: bool) -> IpAddr {
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
+/// Failed authentications per client address (wrong or missing token), per instance: beyond
+/// [`AUTH_FAILURES_PER_MINUTE`] a client is refused before its token is even looked at, so
+/// tokens cannot be guessed at speed nor a right guess be told from a refusal.
+#[derive(Clone)]
+pub struct AuthFailures(moka::sync::Cache<IpAddr, u32>);
+
+pub const AUTH_FAILURES_PER_MINUTE: u32 = 20;
+
+impl Default for AuthFailures {
+    fn default() -> Self {
+        AuthFailures(
+            moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(60))
+                .build(),
+        )
+    }
+}
+
+/// Middleware outside the issuer's and the enterprises' authentication layers.
+pub async fn limit_failed_authentication(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let ip = client_ip(&req, state.settings.trust_forwarded_for);
+    let failures = &state.auth_failures.0;
+    if failures.get(&ip).unwrap_or(0) >= AUTH_FAILURES_PER_MINUTE {
+        tracing::warn!(%ip, "authentication refused: too many failures");
+        return AppError::RateLimited {
+            retry_after_secs: 60,
+        }
+        .into_response();
+    }
+    let res = next.run(req).await;
+    if res.status() == axum::http::StatusCode::UNAUTHORIZED {
+        let n = failures.get(&ip).unwrap_or(0) + 1;
+        failures.insert(ip, n);
+        tracing::warn!(%ip, failures = n, "authentication failed");
+    }
+    res
+}
+
 /// Middleware for the public routes.
 pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let ip = client_ip(&req, state.settings.trust_forwarded_for);

@@ -41,6 +41,8 @@ pub struct AppState {
     /// Fonts and PDF signing keys for certificate documents.
     pub pdf: crate::pdf::signing::PdfSigning,
     pub metrics: Arc<Metrics>,
+    /// Wrong tokens per client address, to refuse guessing.
+    pub auth_failures: crate::ratelimit::AuthFailures,
 }
 
 impl AppState {
@@ -103,6 +105,7 @@ impl AppState {
             issuer_token: Arc::new(issuer_token),
             pdf,
             metrics,
+            auth_failures: Default::default(),
         })
     }
 }

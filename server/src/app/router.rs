@@ -140,6 +140,10 @@ fn issuer(state: &AppState) -> Router<AppState> {
             state.clone(),
             auth::require_issuer,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit_failed_authentication,
+        ))
 }
 
 /// An enterprise (企业), with its own token.
@@ -150,14 +154,23 @@ fn enterprise(state: &AppState) -> Router<AppState> {
             state.clone(),
             auth::require_enterprise,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit_failed_authentication,
+        ))
 }
 
 /// A copy's files, for the issuer or the enterprise that owns the copy.
 fn copy_files(state: &AppState) -> Router<AppState> {
-    crate::pdf::api::copy_file_routes().route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_copy_reader,
-    ))
+    crate::pdf::api::copy_file_routes()
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_copy_reader,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit_failed_authentication,
+        ))
 }
 
 /// A request refused for load or time (see `router`).

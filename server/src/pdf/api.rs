@@ -324,8 +324,7 @@ async fn make_usage_copy(
     let terms = UsageTerms::new(&body.purpose, body.from, body.to)?;
     check_printable(&state.pdf, &[&terms.purpose])?;
     // The password is checked before anything is issued.
-    let signer =
-        credentials::enterprise_signer(&state.store, acc.enterprise_id, &body.password).await?;
+    let signer = credentials::enterprise_signer(&state.store, &acc, &body.password).await?;
     let actor = format!("enterprise:{}", acc.credit_code);
     let request = CopyRequest {
         actor: &actor,

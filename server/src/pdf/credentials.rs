@@ -148,14 +148,31 @@ pub async fn enrol_enterprise_with_signer(
 /// `wrong_password`, after the full scrypt cost.
 pub async fn enterprise_signer(
     store: &Store,
-    enterprise_id: i64,
+    account: &EnterpriseAccount,
     password: &str,
 ) -> AppResult<Signer> {
-    let credential = store.credential(enterprise_id).await?.ok_or_else(|| {
-        AppError::refused("no_credential", "企业尚未办理数字证书，请联系发证机关")
-    })?;
+    let now = Utc::now();
+    if let Some(until) = store
+        .password_locked_until(account.enterprise_id, now)
+        .await?
+    {
+        return Err(AppError::PasswordLocked {
+            retry_after_secs: (until - now).num_seconds().max(1) as u64,
+        });
+    }
+    let credential = store
+        .credential(account.enterprise_id)
+        .await?
+        .ok_or_else(|| {
+            AppError::refused("no_credential", "企业尚未办理数字证书，请联系发证机关")
+        })?;
+    // Each try runs scrypt with 32 MiB: only a few at a time, whoever sends them.
+    let _permit = tokio::time::timeout(KDF_WAIT, KDF_SLOTS.acquire())
+        .await
+        .map_err(|_| AppError::Overloaded)?
+        .map_err(anyhow::Error::from)?;
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
+    let unlocked = tokio::task::spawn_blocking(move || {
         Signer::from_encrypted_pem(
             &credential.certificate_pem,
             &credential.encrypted_key_pem,
@@ -163,9 +180,40 @@ pub async fn enterprise_signer(
         )
     })
     .await
-    .map_err(anyhow::Error::from)?
-    .map_err(pki_error)
+    .map_err(anyhow::Error::from)?;
+    match unlocked {
+        Ok(signer) => {
+            store.clear_password_failures(account.enterprise_id).await?;
+            Ok(signer)
+        }
+        Err(DocumentError::WrongPassword) => {
+            let (failures, locked_until) = store
+                .record_password_failure(
+                    account,
+                    LOCK_AFTER_FAILURES,
+                    chrono::Duration::minutes(LOCK_MINUTES),
+                    Utc::now(),
+                )
+                .await?;
+            tracing::warn!(
+                enterprise = %account.credit_code,
+                failures,
+                locked = locked_until.is_some(),
+                "wrong certificate password"
+            );
+            Err(pki_error(DocumentError::WrongPassword))
+        }
+        Err(e) => Err(pki_error(e)),
+    }
 }
+
+/// Wrong passwords in a row before the password is locked, and for how long.
+const LOCK_AFTER_FAILURES: i64 = 5;
+const LOCK_MINUTES: i64 = 15;
+
+/// scrypt runs at once (each holds 32 MiB); the rest wait this long, then get 503.
+static KDF_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+const KDF_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// 修改数字证书密码: re-encrypts the key under a new password.
 pub async fn change_enterprise_password(
@@ -176,7 +224,7 @@ pub async fn change_enterprise_password(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     check_password(new)?;
-    let signer = enterprise_signer(store, account.enterprise_id, old).await?;
+    let signer = enterprise_signer(store, account, old).await?;
     let new = new.to_owned();
     let encrypted = tokio::task::spawn_blocking(move || signer.encrypted_key_pem(&new))
         .await

@@ -7,7 +7,7 @@ use serde_json::json;
 use zizhi_shared::CreditCode;
 
 use super::enterprises::enterprise_not_found;
-use super::{Store, StoreError, Touches, append_event, instant, parse_field};
+use super::{Store, StoreError, Touches, append_event, instant, parse_field, parse_instant};
 use crate::pdf::credentials::{EnterpriseAccount, token_digest};
 
 /// What enrolment keeps for one enterprise.
@@ -131,6 +131,79 @@ impl Store {
         .bind(enterprise_id)
         .fetch_optional(self.pool())
         .await?)
+    }
+
+    /// Until when the enterprise's password may not be tried, if it is locked now.
+    pub async fn password_locked_until(
+        &self,
+        enterprise_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let until: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT locked_until FROM enterprise_credentials WHERE enterprise_id = $1",
+        )
+        .bind(enterprise_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(until
+            .flatten()
+            .as_deref()
+            .map(parse_instant)
+            .transpose()?
+            .filter(|t| *t > now))
+    }
+
+    /// Counts a wrong password (in the event log too); from the `lock_after`-th in a row the
+    /// password is locked for `lock_for`. Returns the failures in a row and the lock, if any.
+    pub async fn record_password_failure(
+        &self,
+        account: &EnterpriseAccount,
+        lock_after: i64,
+        lock_for: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
+        let mut tx = self.begin().await?;
+        let failures: i64 = sqlx::query_scalar(
+            "UPDATE enterprise_credentials SET failed_attempts = failed_attempts + 1
+             WHERE enterprise_id = $1 RETURNING failed_attempts",
+        )
+        .bind(account.enterprise_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let locked_until = (failures >= lock_after).then(|| now + lock_for);
+        if let Some(until) = locked_until {
+            sqlx::query(
+                "UPDATE enterprise_credentials SET locked_until = $1 WHERE enterprise_id = $2",
+            )
+            .bind(instant(until))
+            .bind(account.enterprise_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        append_event(
+            &mut tx,
+            now,
+            &format!("enterprise:{}", account.credit_code),
+            "credential.password_failed",
+            account.credit_code.as_str(),
+            Touches::Nothing,
+            &json!({ "failures_in_a_row": failures, "locked_until": locked_until }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((failures, locked_until))
+    }
+
+    /// A right password: the count starts again.
+    pub async fn clear_password_failures(&self, enterprise_id: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE enterprise_credentials SET failed_attempts = 0, locked_until = NULL
+             WHERE enterprise_id = $1 AND failed_attempts <> 0",
+        )
+        .bind(enterprise_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
     }
 
     /// Keeps the enterprise's key re-encrypted under a new password (修改数字证书密码).

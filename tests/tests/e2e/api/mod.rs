@@ -4,6 +4,7 @@
 mod bad_input;
 mod concurrency;
 mod demo_cases;
+mod guessing;
 mod issuer;
 mod qr;
 mod scale;
