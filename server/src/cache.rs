@@ -54,6 +54,15 @@ pub enum StatusRead {
     Unavailable,
 }
 
+/// 证书件登记: whether the register issued a copy, and with which signed text.
+#[derive(Debug, Clone)]
+pub enum CopyRead {
+    Issued(Arc<str>),
+    NotIssued,
+    /// The database cannot be read now.
+    Unavailable,
+}
+
 /// Tunables, from `settings.resilience`.
 #[derive(Debug, Clone, Copy)]
 pub struct CacheTimes {
@@ -74,6 +83,10 @@ struct Inner {
     local: moka::future::Cache<CertificateNumber, Entry>,
     shared: Option<SharedRedis>,
     metrics: Arc<Metrics>,
+    /// Copies known to be issued, with their signed text. Only what the register issued is
+    /// kept (a copy row never changes what was signed, so this never goes stale); "not
+    /// issued" is asked again every time, as a copy of that number may be issued later.
+    issued: moka::future::Cache<u64, Arc<str>>,
 }
 
 /// A status and the last event it reflects.
@@ -98,6 +111,7 @@ impl LiveStatusCache {
             shared: redis,
             times,
             metrics,
+            issued: moka::future::Cache::builder().max_capacity(200_000).build(),
         }))
     }
 
@@ -149,6 +163,27 @@ impl LiveStatusCache {
             }
         }
         Ok(StatusRead::Current(entry.status))
+    }
+
+    /// Whether the register issued copy `id`, and as what.
+    pub async fn issued_copy(&self, store: &Store, id: u64) -> Result<CopyRead, StoreError> {
+        let me = &self.0;
+        if let Some(text) = me.issued.get(&id).await {
+            return Ok(CopyRead::Issued(text));
+        }
+        match tokio::time::timeout(me.times.read_budget, store.issued_copy_text(id)).await {
+            Ok(Ok(Some(text))) => {
+                let text: Arc<str> = text.into();
+                me.issued.insert(id, text.clone()).await;
+                Ok(CopyRead::Issued(text))
+            }
+            Ok(Ok(None)) => Ok(CopyRead::NotIssued),
+            Ok(Err(StoreError::Unavailable(_))) | Err(_) => {
+                me.metrics.database_unavailable.inc();
+                Ok(CopyRead::Unavailable)
+            }
+            Ok(Err(e)) => Err(e),
+        }
     }
 
     /// The status only when it is the register's now; the database being down is an error

@@ -596,3 +596,16 @@ fn a_status_confirmed_before_the_outage_is_shown_as_of_then_and_at_most_a_cautio
     assert_eq!(j["status_as_of"], serde_json::to_value(as_of).unwrap());
     assert_eq!(j["warnings"][0]["code"], "status_unavailable");
 }
+
+#[test]
+fn a_copy_the_register_never_issued_is_invalid_whatever_its_signature() {
+    let v = judge(&usage(), StatusFacts::CopyNotIssued, now());
+    assert_eq!(v.summary.level, Level::Invalid);
+    assert_eq!(codes(&v), ["copy_not_in_register"]);
+    assert!(v.certificate_state.is_none() && v.qualifications.is_empty());
+    assert!(
+        v.summary.message.contains("从未签发"),
+        "{}",
+        v.summary.message
+    );
+}

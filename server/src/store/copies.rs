@@ -377,6 +377,19 @@ impl Store {
         })
     }
 
+    /// The signed QR text the register issued as copy `id`, if it issued one.
+    pub async fn issued_copy_text(&self, id: u64) -> Result<Option<String>, StoreError> {
+        let Ok(id) = i64::try_from(id) else {
+            return Ok(None);
+        };
+        Ok(
+            sqlx::query_scalar::<_, String>("SELECT qr_text FROM copies WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
     /// 撤回使用件: the copy stays verifiable but is reported as withdrawn.
     pub async fn withdraw_copy(
         &self,

@@ -29,6 +29,9 @@ pub enum StatusFacts {
     /// The server cannot read the register now and knows no recent status: the signature
     /// is all that can be vouched for. Never "current".
     RegisterUnavailable,
+    /// The register never issued this copy (no copy of that number, or one with other
+    /// content): whoever signed it, the issuer did not. Invalid whatever else is true.
+    CopyNotIssued,
     /// The server cannot read the register now; this is the register's status as last
     /// confirmed, at `as_of` (provably the register's state then, not necessarily now).
     RegisterAsOf {
@@ -205,6 +208,18 @@ pub fn judge(v: &Verified, facts: StatusFacts, checked_at: DateTime<Utc>) -> Ver
             ));
             reasons.push((Level::Caution, "签名真实；状态未知，请联网核验".into()));
             (None, None)
+        }
+        StatusFacts::CopyNotIssued => {
+            answer.warnings = vec![warn(
+                WarningCode::CopyNotInRegister,
+                "发证机关登记簿中没有该证书件：它不是发证机关签发的",
+            )];
+            answer.summary = Summary {
+                level: Level::Invalid,
+                title: Level::Invalid.title().into(),
+                message: "签名可验证，但发证机关从未签发该证书件，请勿采信".into(),
+            };
+            return answer;
         }
         StatusFacts::RegisterUnavailable => {
             warnings.push(warn(

@@ -125,6 +125,9 @@ pub enum WarningCode {
     UsagePeriodNotStarted,
     UsagePeriodEnded,
     CertificateNotInRegister,
+    /// A genuine signature over a copy the register never issued (or issued with other
+    /// content): made with the issuer's key, but not by the issuer's register.
+    CopyNotInRegister,
     CopyWithdrawn,
     QualificationSuspended,
     PrintedContentOutdated,

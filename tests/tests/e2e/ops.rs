@@ -58,10 +58,16 @@ async fn a_full_scenario_logs_json_with_request_ids_and_no_secret_and_metrics_co
         (200, Some("valid")),
         "{v}"
     );
-    let mut forged = text.clone();
-    let last = forged.pop().unwrap();
-    forged.push(if last == 'A' { 'B' } else { 'A' });
-    server.verify(&forged).await;
+    // A byte of the signed payload changed: the signature no longer holds.
+    let mut bytes = zizhi_tests::zizhi_shared::QrText::extract(&text).unwrap();
+    let n = bytes.len();
+    bytes[n - 5] ^= 0x40;
+    let forged = zizhi_tests::zizhi_shared::QrText::encode(
+        "X.CN",
+        &zizhi_tests::zizhi_shared::SignedPayload::from_bytes(bytes),
+    );
+    let (s, v) = server.verify(&forged).await;
+    assert_eq!((s, v["signature"].as_str()), (200, Some("invalid")), "{v}");
     let (s, enrolled) = server
         .issuer(
             "POST",

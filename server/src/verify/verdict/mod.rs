@@ -11,22 +11,26 @@ use zizhi_shared::{Claims, Verified};
 use crate::cache::StatusRead;
 use crate::register::model::{CertificateStatus, QualificationRecord};
 
-/// Judges a genuinely signed copy against what the register could tell: its live status, its
-/// status as last confirmed while the database cannot be read, or nothing.
+/// Judges a genuinely signed copy, issued by the register, against what the register could
+/// tell of its status: live, as last confirmed while the database cannot be read, or nothing.
 pub fn judge(v: &Verified, read: &StatusRead, checked_at: DateTime<Utc>) -> Verdict {
-    let facts = match read {
-        StatusRead::Current(status) => live_facts(status.as_ref().as_ref(), &v.claims),
+    zizhi_shared::verdict::judge(v, facts(read, &v.claims), checked_at)
+}
+
+/// What a status read says about the copy `claims` describe.
+pub fn facts(read: &StatusRead, claims: &Claims) -> StatusFacts {
+    match read {
+        StatusRead::Current(status) => live_facts(status.as_ref().as_ref(), claims),
         StatusRead::AsOf { status, as_of } => match status.as_ref() {
             Some(s) => StatusFacts::RegisterAsOf {
-                status: Box::new(register_status(s, &v.claims)),
+                status: Box::new(register_status(s, claims)),
                 as_of: *as_of,
             },
             // "Not in the register" then is not worth saying now.
             None => StatusFacts::RegisterUnavailable,
         },
         StatusRead::Unavailable => StatusFacts::RegisterUnavailable,
-    };
-    zizhi_shared::verdict::judge(v, facts, checked_at)
+    }
 }
 
 /// What the register says about the copy `claims` describe.

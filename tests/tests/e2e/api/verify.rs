@@ -150,3 +150,52 @@ on_both_backends!(
     the_trust_list_opens_with_the_root_key_and_rotation_keeps_old_copies_valid,
     super::the_trust_list_opens_with_the_root_key_and_rotation_keeps_old_copies_valid
 );
+
+async fn a_copy_signed_with_the_issuers_key_but_never_issued_by_the_register_is_invalid(
+    backend: Backend,
+) {
+    let env = TestEnv::new(backend).await;
+    let app = TestApp::start(env.settings()).await;
+    let (_, number) =
+        enterprise_with_certificate(&app, "上海外滩建设有限公司", "91310101MA1FL0327").await;
+    let copy = usage_copy(&app, &number, "黄浦区某道路工程投标").await;
+    let text = copy["qr_text"].as_str().unwrap();
+    let keys = &app.server.state.keys;
+    let claims = zizhi_shared::verify_text(text, keys.trust_list(), chrono::Utc::now())
+        .unwrap()
+        .claims;
+    // Whoever holds the signing key (a leaked backup, an insider) signs what they like: a copy
+    // number the register never gave out, or a real one with its purpose rewritten.
+    let mut unknown = claims.clone();
+    unknown.copy_id += 1000;
+    let mut rewritten = claims.clone();
+    rewritten.usage.as_mut().unwrap().purpose = "某伪造工程投标".into();
+    for (what, rogue) in [("unknown copy", unknown), ("rewritten purpose", rewritten)] {
+        let forged = keys.qr_text(&rogue, "ZIZHI.JSGL.SH.GOV.CN");
+        for _ in 0..2 {
+            let (s, v) = app.verify(&forged).await;
+            assert_eq!(s, 200, "{what}: {v}");
+            assert_eq!(
+                v["signature"], "valid",
+                "{what}: the signature itself is good"
+            );
+            assert_eq!(v["summary"]["level"], "invalid", "{what}: {v}");
+            assert_eq!(
+                v["warnings"][0]["code"], "copy_not_in_register",
+                "{what}: {v}"
+            );
+            assert!(v["certificate_state"].is_null(), "{what}: {v}");
+        }
+    }
+    let (_, v) = app.verify(text).await;
+    assert_eq!(
+        v["summary"]["level"], "valid",
+        "the issued copy still verifies: {v}"
+    );
+    app.stop().await;
+    env.finish().await;
+}
+on_both_backends!(
+    a_copy_signed_with_the_issuers_key_but_never_issued_by_the_register_is_invalid,
+    super::a_copy_signed_with_the_issuers_key_but_never_issued_by_the_register_is_invalid
+);
