@@ -39,17 +39,28 @@ fn env_sets(vars: &[&str]) -> bool {
 #[test]
 fn the_configuration_reference_loads_as_it_is() {
     let path = deploy_file("zizhi.toml.example");
-    let s = Settings::load(Some(path.as_path()))
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let s =
+        Settings::load(Some(path.as_path())).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     // Production choices the guide relies on.
     if !env_sets(&["DATABASE_URL", "ZIZHI_DATABASE_URL"]) {
-        assert!(s.database_url.starts_with("postgres://"), "{}", s.database_url);
+        assert!(
+            s.database_url.starts_with("postgres://"),
+            "{}",
+            s.database_url
+        );
     }
     if !env_sets(&["REDIS_URL", "ZIZHI_REDIS_URL"]) {
-        assert!(s.redis_url.as_deref().is_some_and(|u| u.starts_with("redis://")));
+        assert!(
+            s.redis_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("redis://"))
+        );
     }
     if !env_sets(&["ZIZHI_TRUST_FORWARDED_FOR"]) {
-        assert!(s.trust_forwarded_for, "behind nginx the client is X-Forwarded-For");
+        assert!(
+            s.trust_forwarded_for,
+            "behind nginx the client is X-Forwarded-For"
+        );
     }
     if !env_sets(&["ZIZHI_LOG_FORMAT"]) {
         assert_eq!(s.log_format, LogFormat::Json);
@@ -64,7 +75,10 @@ fn the_configuration_reference_loads_as_it_is() {
     }
     // No secret is active in the file: they belong in the environment file.
     if !env_sets(&["ZIZHI_ISSUER_TOKEN"]) {
-        assert!(s.issuer_token.is_none(), "the issuer token must not be in the file");
+        assert!(
+            s.issuer_token.is_none(),
+            "the issuer token must not be in the file"
+        );
     }
     if !env_sets(&["ZIZHI_CHAT__TOKEN", "ZIZHI_CHAT__ENCODING_AES_KEY"]) {
         assert!(s.chat.token.is_none() && s.chat.encoding_aes_key.is_none());
@@ -113,17 +127,21 @@ fn the_configuration_reference_names_every_key_and_its_environment_variable() {
             tables.push((name.to_owned(), Vec::new()));
         } else {
             let setting = line.strip_prefix("# ").unwrap_or(line);
-            if let Some((key, _)) = setting.split_once(" = ").filter(|_| is_setting_line(setting)) {
+            if let Some((key, _)) = setting
+                .split_once(" = ")
+                .filter(|_| is_setting_line(setting))
+            {
                 tables.last_mut().unwrap().1.push(key.to_owned());
             }
         }
     }
-    let keys_in = |table: &str| -> &Vec<String> {
-        &tables
+    let keys_in = |table: &str| -> Vec<String> {
+        tables
             .iter()
             .find(|(t, _)| t == table)
             .unwrap_or_else(|| panic!("no [{table}] in the reference"))
             .1
+            .clone()
     };
     let defaults = serde_json::to_value(Settings::default()).unwrap();
     let mut missing = Vec::new();
@@ -134,7 +152,7 @@ fn the_configuration_reference_names_every_key_and_its_environment_variable() {
                     if !keys_in(key).contains(field) {
                         missing.push(format!("[{key}] {field}"));
                     }
-                    let env = format!("ZIZHI_{}__{}", key, field).to_uppercase();
+                    let env = format!("ZIZHI_{key}__{field}").to_uppercase();
                     if !text.contains(&env) {
                         missing.push(env);
                     }
@@ -169,7 +187,10 @@ fn systemd_waits_for_the_drain() {
     assert_eq!(value("KillSignal"), "SIGTERM");
     let stop: u64 = value("TimeoutStopSec").parse().expect("seconds");
     let grace = Settings::default().resilience.shutdown_grace_secs;
-    assert!(stop > grace + 5, "TimeoutStopSec {stop} vs drain grace {grace}");
+    assert!(
+        stop > grace + 5,
+        "TimeoutStopSec {stop} vs drain grace {grace}"
+    );
     assert_eq!(value("Environment"), "ZIZHI_BIND=127.0.0.1:%i");
     assert!(value("ExecStart").contains(" serve --config /etc/zizhi/zizhi.toml"));
     // Redis and PostgreSQL are wanted, not required: the server outlives their outages.
@@ -188,7 +209,10 @@ fn nginx_matches_the_server() {
     // Overwritten, never appended: the server reads the first entry.
     assert!(site.contains("proxy_set_header X-Forwarded-For $remote_addr;"));
     assert!(!site.contains("$proxy_add_x_forwarded_for"));
-    assert!(!site.contains("non_idempotent"), "POSTs must not be retried");
+    assert!(
+        !site.contains("non_idempotent"),
+        "POSTs must not be retried"
+    );
 }
 
 /// nginx, or `None` when it is not installed outside CI (and a panic under CI).
@@ -198,8 +222,12 @@ fn nginx() -> Option<PathBuf> {
         .into_iter()
         .chain(
             std::env::var_os("PATH")
-                .map(|p| std::env::split_paths(&p).map(|d| d.join("nginx")).collect())
-                .unwrap_or_else(Vec::new),
+                .map(|p| {
+                    std::env::split_paths(&p)
+                        .map(|d| d.join("nginx"))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default(),
         )
         // Debian puts it in /usr/sbin, often not on a user's PATH.
         .chain(["/usr/sbin/nginx", "/usr/local/sbin/nginx"].map(PathBuf::from))
@@ -231,7 +259,9 @@ impl Prefix {
             std::fs::create_dir_all(p.join(sub)).unwrap();
         }
         let out = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"])
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
             .args(["-subj", "/CN=zizhi.example.cn"])
             .arg("-keyout")
             .arg(p.join("tls/privkey.pem"))
@@ -287,10 +317,17 @@ impl Prefix {
 fn nginx_accepts_the_site() {
     let Some(nginx) = nginx() else { return };
     let prefix = Prefix::new(|site| site);
-    let out = prefix.command(&nginx).arg("-t").output().expect("nginx runs");
+    let out = prefix
+        .command(&nginx)
+        .arg("-t")
+        .output()
+        .expect("nginx runs");
     let said = String::from_utf8_lossy(&out.stderr);
     eprintln!("nginx -t:\n{said}");
-    assert!(out.status.success(), "nginx -t refused deploy/nginx/zizhi.conf:\n{said}");
+    assert!(
+        out.status.success(),
+        "nginx -t refused deploy/nginx/zizhi.conf:\n{said}"
+    );
     assert!(said.contains("test is successful"), "{said}");
 }
 
@@ -344,7 +381,10 @@ async fn nginx_in_front_of_the_server_forwards_the_request_id_and_the_real_clien
         if let Ok(Some(status)) = running.try_wait() {
             panic!("nginx exited: {status}");
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "nginx not listening");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "nginx not listening"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
@@ -406,9 +446,18 @@ async fn nginx_in_front_of_the_server_forwards_the_request_id_and_the_real_clien
 async fn curl(base: &str, path: &str, n: u8) -> (u16, String) {
     let url = format!("{base}{path}");
     let mut cmd = tokio::process::Command::new("curl");
-    cmd.args(["-sS", "-k", "-o", "/dev/null", "-D", "-", "--max-time", "10"])
-        .args(["-H", &format!("X-Forwarded-For: 198.51.100.{n}")])
-        .args(["-H", "X-Request-Id: chosen-by-the-client"]);
+    cmd.args([
+        "-sS",
+        "-k",
+        "-o",
+        "/dev/null",
+        "-D",
+        "-",
+        "--max-time",
+        "10",
+    ])
+    .args(["-H", &format!("X-Forwarded-For: 198.51.100.{n}")])
+    .args(["-H", "X-Request-Id: chosen-by-the-client"]);
     if let Some(port) = base.strip_prefix("https://zizhi.example.cn:") {
         cmd.args(["--resolve", &format!("zizhi.example.cn:{port}:127.0.0.1")]);
     }
