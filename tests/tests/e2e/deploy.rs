@@ -425,6 +425,28 @@ async fn nginx_in_front_of_the_server_forwards_the_request_id_and_the_real_clien
     // /metrics never leaves the host.
     let (status, _) = curl(&base, "/metrics", 8).await;
     assert_eq!(status, 403);
+    // A body over the server's limit is refused by nginx, before it reaches an instance.
+    let body = dir.path().join("big-body");
+    std::fs::write(&body, vec![b'A'; 64 * 1024 + 1]).unwrap();
+    let out = tokio::process::Command::new("curl")
+        .args([
+            "-sS",
+            "-k",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "10",
+        ])
+        .args(["--resolve", &format!("zizhi.example.cn:{https}:127.0.0.1")])
+        .args(["-H", "Content-Type: text/plain", "--data-binary"])
+        .arg(format!("@{}", body.display()))
+        .arg(format!("{base}/api/v1/verify"))
+        .output()
+        .await
+        .expect("curl runs");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "413", "{out:?}");
     // Plain HTTP: a redirect to HTTPS.
     let (status, headers) = curl(&format!("http://127.0.0.1:{http}"), "/V/ABC", 9).await;
     assert_eq!(status, 301);
