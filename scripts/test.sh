@@ -28,6 +28,12 @@ command -v pdfsig >/dev/null || need+=(poppler-utils)
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v certutil >/dev/null || need+=(libnss3-tools)
 [ -e /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
+# deploy/nginx/zizhi.conf must pass `nginx -t` and front the real binary (tests/tests/e2e/deploy.rs),
+# with a self-signed certificate from openssl, requested over TLS by curl. Debian's nginx is in
+# /usr/sbin, not always on PATH.
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need+=(nginx)
+command -v openssl >/dev/null || need+=(openssl)
+command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y --no-install-recommends "${need[@]}" \

@@ -5,6 +5,9 @@
 //! - `api`: the HTTP API (verify, issuer, bad input, several instances, QR codes).
 //! - `app`: the scanner app in headless Chromium with a faked camera.
 //! - `chat`: the official-account endpoint, talked to by wechatpy.
+//! - `deploy`: `deploy/` against the code: the configuration reference loads, the systemd unit
+//!   outwaits the drain, nginx accepts the site and, in front of the real binary, forwards the
+//!   request id and the real client address.
 //! - `documents`: the certificate PDFs, checked by poppler, NSS and pyHanko.
 //! - `faults`: Redis, PostgreSQL and the process itself failing for real, under the real
 //!   binary run as processes.
@@ -20,6 +23,7 @@
 mod api;
 mod app;
 mod chat;
+mod deploy;
 mod documents;
 mod faults;
 mod harness;
