@@ -57,7 +57,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|s| s.split(',').map(str::to_owned).collect());
     let mut truth = String::new();
     for (ci, category) in CATEGORIES.iter().enumerate() {
-        if only.as_ref().is_some_and(|o| !o.iter().any(|c| c == category)) {
+        if only
+            .as_ref()
+            .is_some_and(|o| !o.iter().any(|c| c == category))
+        {
             continue;
         }
         std::fs::create_dir_all(out.join(category))?;

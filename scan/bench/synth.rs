@@ -645,7 +645,10 @@ fn disc(img: &mut [[f32; 3]], w: usize, h: usize, r: f64) {
             (weight > 0.0).then(|| (dy, half.round() as i64, weight))
         })
         .collect();
-    let total: f64 = rows.iter().map(|&(_, half, wt)| (2 * half + 1) as f64 * wt).sum();
+    let total: f64 = rows
+        .iter()
+        .map(|&(_, half, wt)| (2 * half + 1) as f64 * wt)
+        .sum();
     // Prefix sums per row and channel (f64: a 4000-pixel row of f32 would lose the low bits).
     let mut prefix = vec![[0f64; 3]; (w + 1) * h];
     for y in 0..h {

@@ -29,7 +29,9 @@
 
 mod engines;
 pub mod grey;
+pub mod live;
 pub mod pipeline;
+pub mod restore;
 
 use zizhi_shared::QrText;
 
