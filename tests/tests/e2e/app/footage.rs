@@ -128,8 +128,8 @@ pub fn camera_video(page: &Path, aim: Aim, out: &Path) {
         cy -= px(120.0);
     }
     let filter = if aim == Aim::Far {
-        // The page at 45%: 4.5 px a module becomes 2; the frame is cut straight out of it.
-        let s = 0.45;
+        // The page at 38%: 4.5 px a module becomes 1.6 after the frame is scaled; the frame is cut straight out of it.
+        let s = 0.38;
         let (fx, fy) = ((cx as f64 * s) as i64, (cy as f64 * s) as i64);
         format!(
             "pad=iw+{d2}:ih+{d2}:{DESK}:{DESK}:color={DESK_COLOUR},scale=iw*{s}:ih*{s},\
@@ -141,7 +141,7 @@ pub fn camera_video(page: &Path, aim: Aim, out: &Path) {
             look = phone_look_blurred(1280, 720, 0.3, 0.35, 7, 0.6),
         )
     } else {
-        let sigma = if aim == Aim::Defocused { 2.4 } else { 1.1 };
+        let sigma = if aim == Aim::Defocused { 3.2 } else { 1.1 };
         format!(
             "pad=iw+{d2}:ih+{d2}:{DESK}:{DESK}:color={DESK_COLOUR},\
          crop=1600:1000:{x}:{y},rotate=4*PI/180:fillcolor={DESK_COLOUR},crop=1400:788,\
