@@ -117,7 +117,7 @@ pub enum Aim {
     /// code about 2 px a module.
     Far,
     /// At the code, framed as `Code`, but the lens focused elsewhere: blurred over about a
-    /// module (Gaussian sigma 2.4 px at ~4 px a module).
+    /// module (Gaussian sigma 2.8 px at ~4 px a module).
     Defocused,
 }
 
@@ -141,7 +141,7 @@ pub fn camera_video(page: &Path, aim: Aim, out: &Path) {
             look = phone_look_blurred(1280, 720, 0.3, 0.35, 7, 0.6),
         )
     } else {
-        let sigma = if aim == Aim::Defocused { 3.2 } else { 1.1 };
+        let sigma = if aim == Aim::Defocused { 2.8 } else { 1.1 };
         format!(
             "pad=iw+{d2}:ih+{d2}:{DESK}:{DESK}:color={DESK_COLOUR},\
          crop=1600:1000:{x}:{y},rotate=4*PI/180:fillcolor={DESK_COLOUR},crop=1400:788,\
