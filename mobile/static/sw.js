@@ -1,19 +1,22 @@
 // Service worker of the scanner app (scope /app/).
 //
-// - install: caches the app shell, so the app opens with no network.
-// - GET of the shell, the trust list and the status snapshot: network first, the cached copy
-//   when the network fails (the app itself also keeps both in localStorage; this covers a
-//   reload in a basement).
+// - install: caches this build's app shell, so the app opens with no network. The cache is
+//   named after the build (scripts/build-app.sh writes the id), so a new build's worker
+//   installs beside the old one and the old cache goes on activate.
+// - Files with a content hash in their name (the wasm, its JS glue, boot.js, style.css):
+//   cache first, since those bytes never change under that name — a reload on a weak link
+//   costs no download at all.
+// - GET of the rest of the shell, the trust list and the status snapshot: network first, the
+//   cached copy when the network fails (the app itself also keeps both in localStorage; this
+//   covers a reload in a basement).
 // - Anything else (POST /api/v1/verify above all) is never cached: a verdict is live or it is
 //   not given.
 const CACHE = 'zizhi-app-v1';
 const SHELL = [
   './',
   './index.html',
-  './boot.js',
-  './zizhi_app.js',
-  './zizhi_app_bg.wasm',
-  './style.css',
+  // This build's content-hashed files, listed by scripts/build-app.sh.
+  /* HASHED */
   './manifest.webmanifest',
   './icons/icon-192.png',
   './icons/icon-512.png',
@@ -63,7 +66,20 @@ async function networkFirst(request) {
   }
 }
 
+// NAME.<16 hex>.EXT, as scripts/build-app.sh names them.
+const HASHED = /\.[0-9a-f]{16}\.(wasm|js|css)$/;
+
+async function cacheFirst(request) {
+  const cache = await caches.open(CACHE);
+  const hit = await cache.match(request);
+  if (hit) return hit;
+  const response = await fetch(request);
+  if (response.ok) cache.put(request, response.clone());
+  return response;
+}
+
 self.addEventListener('fetch', (event) => {
   if (!cacheable(event.request)) return;
-  event.respondWith(networkFirst(event.request));
+  const hashed = HASHED.test(new URL(event.request.url).pathname);
+  event.respondWith(hashed ? cacheFirst(event.request) : networkFirst(event.request));
 });

@@ -106,6 +106,9 @@ pub struct Candidate {
     pub x1: f32,
     pub y1: f32,
     pub module: f32,
+    /// Centres of the top-left, top-right and bottom-left finder patterns: three points fix
+    /// an affine map, which is how consecutive camera frames are aligned.
+    pub finders: [(f32, f32); 3],
 }
 
 /// Where codes may be: finder-pattern triples found by zxing-cpp's detector on ZXing's
@@ -138,6 +141,7 @@ pub fn candidates(grey: &Grey, max: usize) -> Vec<Candidate> {
                 x1: xs.iter().copied().fold(f32::MIN, f32::max) + margin,
                 y1: ys.iter().copied().fold(f32::MIN, f32::max) + margin,
                 module,
+                finders: [(tl.x, tl.y), (tr.x, tr.y), (bl.x, bl.y)],
             }
         })
         .collect()

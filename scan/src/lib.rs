@@ -24,12 +24,17 @@
 //! photos; the table is on [`pipeline::PIPELINE`], the benchmark in `scan/README.md`.
 //!
 //! For live camera frames, [`decode_frame`] runs only the cheap first attempts
-//! ([`pipeline::QUICK`]).
+//! ([`pipeline::QUICK`]); [`live::LiveScanner`] adds what consecutive frames give (an aligned
+//! average of the located code, and whether it is too small to read). A located code that
+//! no attempt reads is restored before the last attempts: super-resolved when it is far,
+//! deconvolved when it is defocused ([`restore`]).
 #![forbid(unsafe_code)]
 
 mod engines;
 pub mod grey;
+pub mod live;
 pub mod pipeline;
+pub mod restore;
 
 use zizhi_shared::QrText;
 

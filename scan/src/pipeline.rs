@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use crate::engines::{self, Binarize, Effort};
 use crate::grey::Grey;
+use crate::restore::{self, Plane};
 
 /// Preprocessing before a decoder sees the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,6 +31,14 @@ pub enum Prep {
     /// Finder-pattern triples found at this scale, each cut out of the full-resolution image
     /// with its quiet zone and enlarged to about 6 px a module.
     Region,
+    /// Super-resolution of a located code: the cut-out enlarged to about 6 px a module with
+    /// Catmull–Rom interpolation (up to 5×), unsharp-masked, stretched
+    /// ([`crate::restore`]). For codes at 1.5–3 px a module.
+    RegionSharp,
+    /// Deconvolution of a located code: the cut-out at full resolution, Richardson–Lucy for a
+    /// disc of 1.5, 2.5, … px radius (tried in turn, never much wider than a module), then
+    /// enlarged to about 6 px a module. For defocus.
+    RegionDeblur,
 }
 
 /// Which decoder reads the prepared image.
@@ -106,6 +115,14 @@ pub const CANDIDATES: &[Step] = &[
     step(1200, Prep::Adaptive, Engine::Rqrr),
     step(800, Prep::Adaptive, Engine::Rqrr),
     step(800, Prep::Stretch, Engine::Rqrr),
+    step(0, Prep::RegionSharp, Engine::Zxing),
+    step(1600, Prep::RegionSharp, Engine::Zxing),
+    step(800, Prep::RegionSharp, Engine::Zxing),
+    step(0, Prep::RegionStretch, Engine::Zxing),
+    step(1600, Prep::RegionDeblur, Engine::Zxing),
+    step(800, Prep::RegionDeblur, Engine::Zxing),
+    step(0, Prep::RegionDeblur, Engine::Zxing),
+    step(1600, Prep::RegionSharp, Engine::Rqrr),
 ];
 
 /// The attempts [`crate::decode`] makes, in order.
@@ -153,6 +170,9 @@ pub const PIPELINE: &[Step] = &[
     step(0, Prep::Plain, Engine::Zxing),
     step(1600, Prep::Normalize, Engine::Zxing),
     step(1600, Prep::Invert, Engine::Zxing),
+    step(0, Prep::RegionSharp, Engine::Zxing),
+    step(1600, Prep::RegionDeblur, Engine::Zxing),
+    step(0, Prep::RegionDeblur, Engine::Zxing),
     step(1600, Prep::RegionStretch, Engine::Rqrr),
 ];
 
@@ -179,6 +199,9 @@ pub struct Work<'a> {
     full: &'a Grey,
     shrunk: HashMap<usize, Grey>,
     prepared: HashMap<(usize, Prep), Vec<Grey>>,
+    /// Located codes per reduction, found on the stretched image: shared by the region
+    /// attempts, since the finder search on a 12 MP photo costs as much as a decode.
+    located: HashMap<usize, Vec<Region>>,
 }
 
 impl<'a> Work<'a> {
@@ -187,6 +210,7 @@ impl<'a> Work<'a> {
             full,
             shrunk: HashMap::new(),
             prepared: HashMap::new(),
+            located: HashMap::new(),
         }
     }
 
@@ -224,36 +248,64 @@ impl<'a> Work<'a> {
                 }
                 Prep::Smooth => vec![base.box3()],
                 Prep::Invert => vec![base.stretched().inverted()],
-                Prep::Region => self.regions(&base, f),
-                Prep::RegionStretch => self
-                    .regions(&base.stretched(), f)
-                    .iter()
-                    .map(Grey::stretched)
+                Prep::Region => self
+                    .regions(&base, f)
+                    .into_iter()
+                    .map(|r| r.bilinear(self.full))
                     .collect(),
+                Prep::RegionStretch => self
+                    .located(f)
+                    .iter()
+                    .map(|r| r.bilinear(self.full).stretched())
+                    .collect(),
+                Prep::RegionSharp => self.located(f).iter().map(|r| r.sharp(self.full)).collect(),
+                // Made one at a time in `run`: most photos stop at the first radius.
+                Prep::RegionDeblur => Vec::new(),
             };
             self.prepared.insert((f, prep), images);
         }
         &self.prepared[&(f, prep)]
     }
 
-    fn regions(&self, base: &Grey, f: usize) -> Vec<Grey> {
-        let full = self.full;
+    /// [`Work::regions`] on the stretched image reduced by `f`, found once.
+    fn located(&mut self, f: usize) -> Vec<Region> {
+        if !self.located.contains_key(&f) {
+            let base = self.shrunk(f).stretched();
+            let mut regions = self.regions(&base, f);
+            if regions.is_empty() && f == 1 {
+                // A code at 1.5–2 px a module, blurred by the lens: its finder patterns'
+                // rings run together until sharpened. Paid only on a photo where nothing
+                // was located at full size, after every cheaper attempt failed.
+                let full = self.full;
+                let plane = Plane::crop(full, 0, 0, full.width, full.height);
+                regions = self.regions(&restore::to_grey(&plane.sharpened(1.5, 1.5)), 1);
+            }
+            self.located.insert(f, regions);
+        }
+        self.located[&f].clone()
+    }
+
+    /// Finder-pattern triples found on `base` (reduced by `f`), as rectangles of the
+    /// full-resolution photo.
+    fn regions(&self, base: &Grey, f: usize) -> Vec<Region> {
         engines::candidates(base, 3)
             .into_iter()
             .filter_map(|c| {
                 let s = f as f32;
                 let (x0, y0) = ((c.x0 * s).max(0.0), (c.y0 * s).max(0.0));
-                let (x1, y1) = (c.x1 * s, c.y1 * s);
-                if x1 <= x0 || y1 <= y0 {
-                    return None;
-                }
-                // Aim at ~6 px a module; never shrink, never more than 4× (cost grows with
-                // the square).
-                let scale = (6.0 / (c.module * s).max(0.5)).clamp(1.0, 4.0);
-                let side = ((x1 - x0).max(y1 - y0) * scale) as usize;
+                let (x1, y1) = (
+                    (c.x1 * s).min(self.full.width as f32),
+                    (c.y1 * s).min(self.full.height as f32),
+                );
+                let module = (c.module * s).max(0.5);
                 // A region as large as the photo would only repeat the full-size attempt.
-                (side < 3000).then(|| {
-                    full.crop_scaled(x0 as usize, y0 as usize, x1 as usize, y1 as usize, scale)
+                let side = (x1 - x0).max(y1 - y0) * (6.0 / module).clamp(1.0, 4.0);
+                (x1 > x0 && y1 > y0 && side < 3000.0).then_some(Region {
+                    x0: x0 as usize,
+                    y0: y0 as usize,
+                    x1: x1 as usize,
+                    y1: y1 as usize,
+                    module,
                 })
             })
             .collect()
@@ -262,6 +314,9 @@ impl<'a> Work<'a> {
     /// Runs one attempt; the texts of every code it read.
     pub fn run(&mut self, step: &Step) -> Vec<String> {
         let f = factor(self.full, step.max_side);
+        if step.prep == Prep::RegionDeblur {
+            return self.deblur(f, step.engine);
+        }
         let binarize = if matches!(step.prep, Prep::Adaptive | Prep::AdaptiveLow) {
             Binarize::Global
         } else {
@@ -278,5 +333,74 @@ impl<'a> Work<'a> {
             });
         }
         texts
+    }
+
+    /// [`Prep::RegionDeblur`]: each located code deconvolved for growing disc radii until one
+    /// reads. Radii beyond about a module are not tried: a disc that wide leaves no module
+    /// contrast to restore, and each radius costs two disc blurs an iteration.
+    fn deblur(&mut self, f: usize, engine: Engine) -> Vec<String> {
+        for region in self.located(f) {
+            // Deconvolve at about 3 px a module: enough to keep every module apart, and the
+            // cost of a disc blur grows with the pixel count times the radius.
+            let k = ((region.module / 3.0) as usize).max(1);
+            let plane =
+                Plane::crop(self.full, region.x0, region.y0, region.x1, region.y1).shrunk(k);
+            let module = region.module / k as f32;
+            // A far code (under 2.5 px a module) is deconvolved for the lens and sensor blur
+            // of about a pixel and enlarged the most; a defocused one for wider discs.
+            let scale = (6.0 / module).clamp(1.0, 5.0);
+            let mut tried = Vec::new();
+            for radius in [1.0f32, 1.5, 2.5, 3.5, 4.5, 5.5] {
+                if radius < 1.5 && module >= 2.5 {
+                    continue;
+                }
+                let r = (radius / k as f32 * 2.0).round() / 2.0;
+                if r < 1.0 || tried.contains(&r) {
+                    continue;
+                }
+                if r > 1.2 * module + 0.5 {
+                    break;
+                }
+                tried.push(r);
+                let restored = plane.richardson_lucy(r, 10).enlarged(scale);
+                let image = restore::to_grey(&restored);
+                let texts = match engine {
+                    Engine::Rqrr => engines::rqrr(&image),
+                    _ => engines::rxing(&image, Binarize::Hybrid, Effort::HardCpp),
+                };
+                if !texts.is_empty() {
+                    return texts;
+                }
+            }
+        }
+        Vec::new()
+    }
+}
+
+/// A located code: a rectangle of the full-resolution photo around a finder-pattern triple,
+/// with its quiet zone, and the module size there.
+#[derive(Debug, Clone)]
+struct Region {
+    x0: usize,
+    y0: usize,
+    x1: usize,
+    y1: usize,
+    module: f32,
+}
+
+impl Region {
+    /// Aim at ~6 px a module; never shrink, never more than 4× (cost grows with the square).
+    fn bilinear(&self, full: &Grey) -> Grey {
+        let scale = (6.0 / self.module).clamp(1.0, 4.0);
+        full.crop_scaled(self.x0, self.y0, self.x1, self.y1, scale)
+    }
+
+    /// Super-resolved: cubic enlargement to ~6 px a module (up to 5×: a 1.5 px module is the
+    /// case this is for), then unsharp masking over about one original pixel, which undoes
+    /// part of the lens and sensor blur that spread each module over its neighbours.
+    fn sharp(&self, full: &Grey) -> Grey {
+        let scale = (6.0 / self.module).clamp(1.0, 5.0);
+        let plane = restore::crop_cubic(full, self.x0, self.y0, self.x1, self.y1, scale);
+        restore::to_grey(&plane.sharpened(scale.max(1.5), 0.8))
     }
 }

@@ -168,3 +168,63 @@ fn rgba_frames_decode_like_the_same_image() {
     let none = decode_frame(64, 64, &blank);
     assert!(none.ours.is_none() && none.attempts <= zizhi_scan::pipeline::QUICK.len());
 }
+
+/// A camera frame (1280×720) of the code, defocused into a disc of `disc` px, with sensor
+/// noise `noise`, the noise drawn from `seed`: consecutive frames of a steady phone.
+fn frame(ppm: f64, disc: f64, noise: f64, seed: u64) -> zizhi_scan::grey::Grey {
+    let page = synth::Page::certificate(
+        our_qr(),
+        0.55,
+        false,
+        synth::Print::Laser { absorb: 0.9 },
+        5,
+    );
+    let mut shot = synth::Shot::frontal(1280, 720, ppm);
+    shot.roll_deg = 6.0;
+    shot.tilt_deg = 8.0;
+    shot.tilt_axis_deg = 40.0;
+    shot.blur_sigma = 0.5;
+    shot.disc_radius = disc;
+    shot.noise = noise;
+    let img = synth::photograph(&page, &shot, &mut Rng::new(seed));
+    zizhi_scan::to_grey(&DynamicImage::ImageRgb8(img)).unwrap()
+}
+
+#[test]
+fn a_defocused_code_is_read_by_deconvolving_the_located_region() {
+    // A 3.5 px disc at 5 px a module: the contrast of single modules is gone or reversed.
+    let img = frame(5.0, 3.5, 2.0, 1);
+    let plain = zizhi_scan::run(&img, &zizhi_scan::pipeline::PIPELINE[..10]);
+    assert_eq!(plain.ours, None, "the case must need deconvolution");
+    assert_ours(&zizhi_scan::run(&img, zizhi_scan::pipeline::PIPELINE));
+}
+
+#[test]
+fn a_live_scanner_reads_a_noisy_defocused_code_by_averaging_aligned_frames() {
+    // So noisy that no single frame reads, even with every still-photo attempt.
+    let first = frame(4.0, 3.0, 14.0, 100);
+    assert_eq!(
+        zizhi_scan::run(&first, zizhi_scan::pipeline::PIPELINE).ours,
+        None
+    );
+    let mut live = zizhi_scan::live::LiveScanner::new();
+    let mut read_at = None;
+    for n in 0..zizhi_scan::live::STACK_MAX as u64 {
+        let scan = live.scan(&frame(4.0, 3.0, 14.0, 100 + n));
+        if scan.result.ours.is_some() {
+            assert_ours(&scan.result);
+            read_at = Some(n);
+            break;
+        }
+    }
+    let n = read_at.expect("read within the stack");
+    assert!(n >= 1, "one frame alone must not be enough for this case");
+}
+
+#[test]
+fn a_far_code_is_located_and_reported_too_small() {
+    let mut live = zizhi_scan::live::LiveScanner::new();
+    let scan = live.scan(&frame(1.6, 0.0, 2.0, 3));
+    let located = scan.located.expect("located");
+    assert!(located.too_small(), "{located:?}");
+}

@@ -88,32 +88,101 @@ pub fn close(stream: &MediaStream) {
     }
 }
 
-/// Whether the camera has a torch the page may switch (`getCapabilities().torch`).
-pub fn has_torch(stream: &MediaStream) -> bool {
-    // getCapabilities is not in web-sys's stable API set; call it by name.
-    tracks(stream).first().is_some_and(|t| {
-        Reflect::get(t, &JsValue::from_str("getCapabilities"))
-            .ok()
-            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-            .and_then(|f| f.call0(t).ok())
-            .and_then(|caps| Reflect::get(&caps, &JsValue::from_str("torch")).ok())
-            .is_some_and(|v| v.is_truthy())
-    })
+/// `track.<method>()` for the image-capture extensions web-sys has no stable binding for
+/// (`getCapabilities`, `getSettings`).
+fn call(track: &MediaStreamTrack, method: &str) -> Option<JsValue> {
+    Reflect::get(track, &JsValue::from_str(method))
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()?
+        .call0(track)
+        .ok()
 }
 
-pub async fn set_torch(stream: &MediaStream, on: bool) -> Result<(), String> {
-    let Some(track) = tracks(stream).into_iter().next() else {
-        return Err("没有相机".into());
-    };
-    let advanced = Array::of1(&obj(&[("torch", JsValue::from_bool(on))]));
+/// One capability of the first video track (`getCapabilities()[name]`).
+fn capability(stream: &MediaStream, name: &str) -> Option<JsValue> {
+    let track = tracks(stream).into_iter().next()?;
+    let caps = call(&track, "getCapabilities")?;
+    Reflect::get(&caps, &JsValue::from_str(name))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+/// Whether the camera has a torch the page may switch (`getCapabilities().torch`).
+pub fn has_torch(stream: &MediaStream) -> bool {
+    capability(stream, "torch").is_some_and(|v| v.is_truthy())
+}
+
+/// `applyConstraints({advanced: [{name: value}]})` on the first video track.
+async fn apply_advanced(stream: &MediaStream, name: &str, value: JsValue) -> Result<(), ()> {
+    let track = tracks(stream).into_iter().next().ok_or(())?;
+    let advanced = Array::of1(&obj(&[(name, value)]));
     let c = obj(&[("advanced", advanced.into())]);
     let promise = track
         .apply_constraints_with_constraints(c.unchecked_ref())
-        .map_err(|_| "无法切换手电筒".to_owned())?;
-    JsFuture::from(promise)
+        .map_err(|_| ())?;
+    JsFuture::from(promise).await.map(|_| ()).map_err(|_| ())
+}
+
+pub async fn set_torch(stream: &MediaStream, on: bool) -> Result<(), String> {
+    if tracks(stream).is_empty() {
+        return Err("没有相机".into());
+    }
+    apply_advanced(stream, "torch", JsValue::from_bool(on))
         .await
-        .map(|_| ())
         .map_err(|_| "无法切换手电筒".to_owned())
+}
+
+/// Continuous autofocus where the camera offers it: some phones start in a fixed or
+/// single-shot focus and stay blurred on a sheet of paper at 20 cm. Returns whether it was
+/// asked for.
+pub async fn continuous_focus(stream: &MediaStream) -> bool {
+    let offered = capability(stream, "focusMode")
+        .map(|modes| Array::from(&modes))
+        .is_some_and(|modes| modes.includes(&JsValue::from_str("continuous"), 0));
+    offered
+        && apply_advanced(stream, "focusMode", JsValue::from_str("continuous"))
+            .await
+            .is_ok()
+}
+
+/// The camera's zoom range and the zoom now, where it has one (`getCapabilities().zoom`).
+pub fn zoom(stream: &MediaStream) -> Option<(f64, f64)> {
+    let range = capability(stream, "zoom")?;
+    let max = Reflect::get(&range, &JsValue::from_str("max"))
+        .ok()?
+        .as_f64()?;
+    let track = tracks(stream).into_iter().next()?;
+    let now = call(&track, "getSettings")
+        .and_then(|s| Reflect::get(&s, &JsValue::from_str("zoom")).ok())
+        .and_then(|z| z.as_f64())
+        .unwrap_or(1.0);
+    Some((now, max))
+}
+
+pub async fn set_zoom(stream: &MediaStream, zoom: f64) -> bool {
+    apply_advanced(stream, "zoom", JsValue::from_f64(zoom))
+        .await
+        .is_ok()
+}
+
+/// Asks for a larger stream (1080p, or 4K where the camera has it): the fallback when a
+/// code is too small and the camera cannot zoom. The frame itself is still decoded at
+/// [`MAX_FRAME_SIDE`]; [`grab_crop`] reads the code's region at the full resolution.
+pub async fn ask_high_resolution(stream: &MediaStream) -> bool {
+    let Some(track) = tracks(stream).into_iter().next() else {
+        return false;
+    };
+    let ideal = |n: f64| obj(&[("ideal", JsValue::from_f64(n))]);
+    let c = obj(&[
+        ("facingMode", JsValue::from_str("environment")),
+        ("width", ideal(3840.0).into()),
+        ("height", ideal(2160.0).into()),
+    ]);
+    match track.apply_constraints_with_constraints(c.unchecked_ref()) {
+        Ok(p) => JsFuture::from(p).await.is_ok(),
+        Err(_) => false,
+    }
 }
 
 /// Attaches the stream to the video element and starts playback.
@@ -158,6 +227,44 @@ pub fn grab(video: &HtmlVideoElement, canvas: &HtmlCanvasElement) -> Option<(u32
         .ok()?;
     let data = ctx.get_image_data(0.0, 0.0, w as f64, h as f64).ok()?;
     Some((w, h, data.data().0))
+}
+
+/// A region of the current video frame, `(x, y, w, h)` in the video's own pixels, drawn
+/// enlarged to about `scale` (at most [`MAX_FRAME_SIDE`] a side) with the browser's
+/// high-quality smoothing: a small code read at the stream's full resolution, not at the
+/// reduced size the whole frame is decoded at.
+pub fn grab_crop(
+    video: &HtmlVideoElement,
+    canvas: &HtmlCanvasElement,
+    region: (f64, f64, f64, f64),
+    scale: f64,
+) -> Option<(u32, u32, Vec<u8>)> {
+    if video.ready_state() < 2 || video.video_width() == 0 {
+        return None;
+    }
+    let (vw, vh) = (video.video_width() as f64, video.video_height() as f64);
+    let (x, y) = (region.0.clamp(0.0, vw - 1.0), region.1.clamp(0.0, vh - 1.0));
+    let (w, h) = (region.2.min(vw - x).max(1.0), region.3.min(vh - y).max(1.0));
+    let (ow, oh) = fit(
+        (w * scale).round().max(1.0) as u32,
+        (h * scale).round().max(1.0) as u32,
+        MAX_FRAME_SIDE,
+    );
+    canvas.set_width(ow);
+    canvas.set_height(oh);
+    let ctx = context(canvas)?;
+    ctx.set_image_smoothing_enabled(true);
+    let _ = Reflect::set(
+        &ctx,
+        &JsValue::from_str("imageSmoothingQuality"),
+        &JsValue::from_str("high"),
+    );
+    ctx.draw_image_with_html_video_element_and_sw_and_sh_and_dx_and_dy_and_dw_and_dh(
+        video, x, y, w, h, 0.0, 0.0, ow as f64, oh as f64,
+    )
+    .ok()?;
+    let data = ctx.get_image_data(0.0, 0.0, ow as f64, oh as f64).ok()?;
+    Some((ow, oh, data.data().0))
 }
 
 /// White first: a transparent PNG or SVG would otherwise read as black on black.

@@ -1,5 +1,11 @@
 //! 扫码: the rear camera with a framing guide, decoded in wasm every ~200 ms until a code of
 //! ours appears; the torch where the camera has one; "选择照片" as the fallback.
+//!
+//! What a live camera adds to a still photo: consecutive frames of a steady phone are
+//! aligned and averaged ([`zizhi_scan::live::LiveScanner`]); a code located but too small
+//! to read makes the app zoom (the track's `zoom` constraint where the camera has one, else
+//! a crop of the frame read at the stream's full resolution, a larger stream asked for) and
+//! say "请靠近一些"; continuous autofocus is asked for where offered.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -15,6 +21,10 @@ use super::state::AppState;
 const FRAME_INTERVAL_MS: i32 = 200;
 const AIM: &str = "将证书上的二维码放入框内，保持手机稳定";
 const FOREIGN: &str = "不是资质证书二维码：请对准证书右下方的验证二维码";
+const CLOSER: &str = "请靠近一些：二维码太小，正在放大识别";
+/// Frames without a located code after which a crop of the frame is given up (the code left
+/// it) and the whole frame is decoded again.
+const CROP_PATIENCE: u32 = 10;
 
 /// The camera stream shared by the scan task, the torch button and the drop hook.
 #[derive(Clone, Default)]
@@ -109,6 +119,14 @@ pub fn ScanScreen() -> Element {
                 status.set(AIM.to_owned());
                 let mut checked_torch = false;
                 let mut foreign_frames = 0u32;
+                let mut closer_frames = 0u32;
+                // Consecutive frames of one code, aligned and averaged (zizhi_scan::live).
+                let mut live = zizhi_scan::live::LiveScanner::new();
+                // Too small a code: the camera's zoom, else a crop of the frame (fractions of
+                // the video's width and height) read at the stream's full resolution.
+                let mut crop: Option<(f64, f64, f64, f64)> = None;
+                let mut crop_misses = 0u32;
+                let mut zoom_steps = 0u32;
                 loop {
                     platform::sleep(FRAME_INTERVAL_MS).await;
                     if document().hidden() {
@@ -130,12 +148,30 @@ pub fn ScanScreen() -> Element {
                         *cam.stream.borrow_mut() = Some(share(&stream));
                         camera::attach(&video, &stream);
                         checked_torch = false;
+                        live.reset();
+                        crop = None;
+                        zoom_steps = 0;
                         continue;
                     }
                     if *busy.peek() {
                         continue;
                     }
-                    let Some((w, h, rgba)) = camera::grab(&video, &canvas) else {
+                    let grabbed = match crop {
+                        Some((fx, fy, fw, fh)) => {
+                            let (vw, vh) = (
+                                f64::from(video.video_width()),
+                                f64::from(video.video_height()),
+                            );
+                            camera::grab_crop(
+                                &video,
+                                &canvas,
+                                (fx * vw, fy * vh, fw * vw, fh * vh),
+                                2.0,
+                            )
+                        }
+                        None => camera::grab(&video, &canvas),
+                    };
+                    let Some((w, h, rgba)) = grabbed else {
                         continue;
                     };
                     if !checked_torch {
@@ -144,14 +180,63 @@ pub fn ScanScreen() -> Element {
                         if camera::has_torch(&stream) {
                             torch.set(Some(false));
                         }
+                        camera::continuous_focus(&stream).await;
                     }
                     let started = js_sys::Date::now();
-                    let found = zizhi_scan::decode_frame(w, h, &rgba);
+                    let scan = live.scan_rgba(w, h, &rgba);
                     decode_ms.set(Some((js_sys::Date::now() - started).max(0.0) as u32));
+                    let found = scan.result;
                     if let Some(text) = found.ours {
                         cam.stop();
                         state.check(text);
                         return;
+                    }
+                    match scan.located {
+                        Some(at) if at.too_small() => {
+                            closer_frames = 10;
+                            status.set(CLOSER.to_owned());
+                            if zoom_steps < 2 {
+                                zoom_steps += 1;
+                                if let Some((now, max)) = camera::zoom(&stream)
+                                    && max > now * 1.1
+                                {
+                                    camera::set_zoom(&stream, (now * 2.0).min(max)).await;
+                                    live.reset();
+                                } else if crop.is_none() {
+                                    // The code's square with room for the hand to move,
+                                    // as fractions of the frame (the stream may change size
+                                    // when it is asked for more pixels).
+                                    let side = (at.x1 - at.x0).max(at.y1 - at.y0) * 1.6;
+                                    let (cx, cy) = ((at.x0 + at.x1) / 2.0, (at.y0 + at.y1) / 2.0);
+                                    let (w, h) = (w as f32, h as f32);
+                                    crop = Some((
+                                        f64::from(((cx - side / 2.0) / w).max(0.0)),
+                                        f64::from(((cy - side / 2.0) / h).max(0.0)),
+                                        f64::from((side / w).min(1.0)),
+                                        f64::from((side / h).min(1.0)),
+                                    ));
+                                    crop_misses = 0;
+                                    live.reset();
+                                    camera::ask_high_resolution(&stream).await;
+                                }
+                            }
+                        }
+                        Some(_) => crop_misses = 0,
+                        None if crop.is_some() => {
+                            crop_misses += 1;
+                            if crop_misses >= CROP_PATIENCE {
+                                crop = None;
+                                zoom_steps = 0;
+                                live.reset();
+                            }
+                        }
+                        None => {}
+                    }
+                    if closer_frames > 0 {
+                        closer_frames -= 1;
+                        if closer_frames == 0 {
+                            status.set(AIM.to_owned());
+                        }
                     }
                     if !found.others.is_empty() {
                         foreign_frames = 10;

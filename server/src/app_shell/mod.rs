@@ -4,9 +4,15 @@
 //!
 //! - `index.html` gets this server's root public key and its id as `<meta>` tags: the app
 //!   pins them to open the trust list and status snapshots it caches for offline use.
-//! - Every file is sent with `Cache-Control: no-cache`: the names carry no content hash, so a
-//!   browser must revalidate (cheaply, `If-Modified-Since`) to see a new build; offline, the
+//! - Files whose name carries a content hash (`zizhi_app_bg.<16 hex>.wasm`, the JS glue,
+//!   `boot.js`, `style.css`, as the build names them) are sent with a year's
+//!   `Cache-Control: public, max-age=31536000, immutable`: those bytes never change under that
+//!   name, so a return visit on a weak link downloads nothing. Everything else (`index.html`,
+//!   which names the hashed files, the service worker, the manifest, icons) is `no-cache`: a
+//!   browser revalidates (cheaply, `If-Modified-Since`) to see a new build; offline, the
 //!   service worker answers instead.
+//! - The build writes gzip and brotli copies beside each file (`x.wasm.gz`, `x.wasm.br`); the
+//!   browser gets the smallest its `Accept-Encoding` admits, with `Vary: Accept-Encoding`.
 //! - A content security policy that admits the wasm module, the camera stream and an inline
 //!   bootstrap script by its hash; `Permissions-Policy: camera=(self)`.
 //! - When the app is not built, a Chinese 503 page says how to build it.
@@ -93,7 +99,10 @@ async fn file(State(state): State<AppState>, req: Request) -> Response {
         Ok(u) => u,
         Err(_) => return StatusCode::BAD_REQUEST.into_response(),
     };
-    let files = ServeDir::new(&state.settings.app_dir).append_index_html_on_directories(false);
+    let files = ServeDir::new(&state.settings.app_dir)
+        .append_index_html_on_directories(false)
+        .precompressed_br()
+        .precompressed_gzip();
     let mut res = match files.oneshot(Request::from_parts(parts, body)).await {
         Ok(res) => res.map(Body::new),
         Err(never) => match never {},
@@ -114,7 +123,33 @@ async fn file(State(state): State<AppState>, req: Request) -> Response {
         }
     }
     app_headers(&mut res, &index::content_security_policy(None));
+    if res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED {
+        // ServeDir picks a .br or .gz copy by Accept-Encoding but does not say so to caches
+        // on the way (a site's proxy would hand brotli to a browser that never asked).
+        res.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    if res.status().is_success() && content_hashed(&rest) {
+        res.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        );
+    }
     res
+}
+
+/// `NAME.<16 lowercase hex>.EXT`, the names `scripts/build-app.sh` gives the files whose
+/// bytes it hashed.
+fn content_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let mut parts = name.rsplit('.');
+    let (Some(_ext), Some(hash), Some(_stem)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    hash.len() == 16
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn app_headers(res: &mut Response, csp: &str) {

@@ -114,6 +114,63 @@ async fn files_are_served_with_the_types_browsers_insist_on() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
+const HASHED_WASM: &str = "zizhi_app_bg.0123456789abcdef.wasm";
+
+#[tokio::test]
+async fn hashed_files_are_cached_for_a_year_and_sent_precompressed() {
+    let tmp = fake_dist();
+    let dist = tmp.path().join("dist");
+    let wasm = b"\0asm\x01\0\0\0 the real module";
+    std::fs::write(dist.join(HASHED_WASM), wasm).unwrap();
+    std::fs::write(dist.join(format!("{HASHED_WASM}.gz")), b"gzip bytes").unwrap();
+    std::fs::write(dist.join(format!("{HASHED_WASM}.br")), b"brotli bytes").unwrap();
+    std::fs::write(dist.join("sw.js.br"), b"brotli sw").unwrap();
+    let app = app_on(&tmp).await;
+    let path = format!("/app/{HASHED_WASM}");
+    let get = |encoding: Option<&'static str>| {
+        let mut req = Request::builder().uri(path.as_str());
+        if let Some(e) = encoding {
+            req = req.header(header::ACCEPT_ENCODING, e);
+        }
+        req.body(Body::empty()).unwrap()
+    };
+
+    let r = app.send(get(Some("gzip, deflate, br"))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.header("content-encoding"), Some("br"));
+    assert_eq!(&r.body[..], b"brotli bytes");
+    assert_eq!(r.header("content-type"), Some("application/wasm"));
+    assert_eq!(
+        r.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert!(
+        r.header("vary")
+            .is_some_and(|v| v.to_ascii_lowercase().contains("accept-encoding")),
+        "{:?}",
+        r.headers
+    );
+
+    let r = app.send(get(Some("gzip"))).await;
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert_eq!(&r.body[..], b"gzip bytes");
+
+    let r = app.send(get(None)).await;
+    assert_eq!(r.header("content-encoding"), None);
+    assert_eq!(&r.body[..], wasm);
+
+    // Not hashed: revalidated on every load, compressed all the same.
+    let mut req = Request::builder().uri("/app/sw.js");
+    req = req.header(header::ACCEPT_ENCODING, "br");
+    let r = app.send(req.body(Body::empty()).unwrap()).await;
+    assert_eq!(r.header("content-encoding"), Some("br"));
+    assert_eq!(r.header("cache-control"), Some("no-cache"));
+    // A name that merely looks hashed (not 16 hex) is not immutable.
+    std::fs::write(dist.join("boot.0123456789abcdeg.js"), "x").unwrap();
+    let r = app.get("/app/boot.0123456789abcdeg.js").await;
+    assert_eq!(r.header("cache-control"), Some("no-cache"));
+}
+
 #[tokio::test]
 async fn paths_outside_the_app_and_directory_listings_are_refused() {
     let tmp = fake_dist();

@@ -79,12 +79,24 @@ pub fn paste_code(page: &Path, code_png: &Path, out: &Path) {
 /// The light and lens of a phone: brighter where the lamp is (upper left), a warm cast,
 /// darker corners, a little out of focus, noise.
 fn phone_look(width: u32, height: u32, light_x: f64, light_y: f64, seed: u32) -> String {
+    phone_look_blurred(width, height, light_x, light_y, seed, 1.1)
+}
+
+/// [`phone_look`] with the lens blur's sigma in output pixels.
+fn phone_look_blurred(
+    width: u32,
+    height: u32,
+    light_x: f64,
+    light_y: f64,
+    seed: u32,
+    sigma: f64,
+) -> String {
     format!(
         "scale={width}:{height},format=yuv444p,\
          geq=lum='clip(lum(X\\,Y)*(0.7+0.36*(1-hypot(X-W*{light_x}\\,Y-H*{light_y})/W))\\,0\\,255)'\
          :cb='cb(X\\,Y)':cr='cr(X\\,Y)',\
          eq=contrast=0.9:saturation=0.85,colorbalance=rs=0.05:gs=0.02:bs=-0.06,\
-         vignette=angle=PI/6,gblur=sigma=1.1,noise=alls=9:allf=t+u:all_seed={seed},format=yuv420p"
+         vignette=angle=PI/6,gblur=sigma={sigma},noise=alls=9:allf=t+u:all_seed={seed},format=yuv420p"
     )
 }
 
@@ -101,6 +113,12 @@ pub enum Aim {
     Code,
     /// At the enterprise block (region B), 120 mm above the code: paper and text, no code.
     Text,
+    /// At the code from arm's length and more: the whole lower half of the sheet in view, the
+    /// code about 2 px a module.
+    Far,
+    /// At the code, framed as `Code`, but the lens focused elsewhere: blurred over about a
+    /// module (Gaussian sigma 2.8 px at ~4 px a module).
+    Defocused,
 }
 
 /// Ten frames (one second, looped by Chromium) of a phone held over the printed page.
@@ -109,16 +127,32 @@ pub fn camera_video(page: &Path, aim: Aim, out: &Path) {
     if aim == Aim::Text {
         cy -= px(120.0);
     }
-    let filter = format!(
-        "pad=iw+{d2}:ih+{d2}:{DESK}:{DESK}:color={DESK_COLOUR},\
+    let filter = if aim == Aim::Far {
+        // The page at 38%: 4.5 px a module becomes 1.6 after the frame is scaled; the frame is cut straight out of it.
+        let s = 0.38;
+        let (fx, fy) = ((cx as f64 * s) as i64, (cy as f64 * s) as i64);
+        format!(
+            "pad=iw+{d2}:ih+{d2}:{DESK}:{DESK}:color={DESK_COLOUR},scale=iw*{s}:ih*{s},\
+             pad=iw+1400:ih+800:700:400:color={DESK_COLOUR},\
+             crop=1400:788:{x}:{y},rotate=3*PI/180:fillcolor={DESK_COLOUR},{look}",
+            d2 = 2 * DESK,
+            x = fx + 700 - 560,
+            y = fy + 400 - 420,
+            look = phone_look_blurred(1280, 720, 0.3, 0.35, 7, 0.6),
+        )
+    } else {
+        let sigma = if aim == Aim::Defocused { 2.8 } else { 1.1 };
+        format!(
+            "pad=iw+{d2}:ih+{d2}:{DESK}:{DESK}:color={DESK_COLOUR},\
          crop=1600:1000:{x}:{y},rotate=4*PI/180:fillcolor={DESK_COLOUR},crop=1400:788,\
          perspective=x0=W*0.03:y0=H*0.02:x1=W*0.99:y1=H*0.06:x2=0:y2=H:x3=W*0.95:y3=H*0.96:\
          interpolation=linear,{look}",
-        d2 = 2 * DESK,
-        x = cx - 620,
-        y = cy - 560,
-        look = phone_look(1280, 720, 0.3, 0.35, 7),
-    );
+            d2 = 2 * DESK,
+            x = cx - 620,
+            y = cy - 560,
+            look = phone_look_blurred(1280, 720, 0.3, 0.35, 7, sigma),
+        )
+    };
     run(
         Command::new("ffmpeg")
             .args([
@@ -213,4 +247,14 @@ pub fn assert_readable(image: &Path, expected: &str) {
         image.display(),
         scanned.attempts
     );
+}
+
+/// Whether zbar reads `expected` from the image (no assertion: the far and defocused
+/// footage is meant to be hard, and this says how hard for a common decoder).
+pub fn zbar_reads(image: &Path, expected: &str) -> bool {
+    Command::new("zbarimg")
+        .args(["-q", "--raw"])
+        .arg(image)
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == expected)
 }

@@ -13,6 +13,7 @@
 //! test's included: on a 2-core machine two at once made each scan slow enough to look like a
 //! failure.
 
+mod assist;
 mod camera;
 mod footage;
 mod offline;
