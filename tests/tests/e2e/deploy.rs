@@ -206,7 +206,7 @@ fn nginx_matches_the_server() {
         site.contains(&format!("client_max_body_size {}k;", limit / 1024)),
         "client_max_body_size must be the server's body_limit_bytes ({limit})"
     );
-    // Overwritten, never appended: the server reads the first entry.
+    // Overwritten, never appended: only the address nginx saw reaches the server.
     assert!(site.contains("proxy_set_header X-Forwarded-For $remote_addr;"));
     // Comments may name what is not done; only directives count.
     let directives: Vec<&str> = site
