@@ -135,11 +135,18 @@ async fn every_path_in_the_issuer_nest_is_refused_without_the_token() {
     for i in 0..64 {
         let path = random_path("/api/v1/issuer", 1 + i % 4);
         let method = methods[i % methods.len()].clone();
-        let req = Request::builder()
+        let mut req = Request::builder()
             .method(method.clone())
             .uri(&path)
             .body(Body::empty())
             .unwrap();
+        // Each from an address of its own: the limit on guessing (`ratelimit::AuthFailures`,
+        // tested end to end) would otherwise answer 429 after the twentieth.
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                [192, 0, 2, i as u8],
+                40000,
+            ))));
         let r = app.send(req).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{method} {path}");
         assert_eq!(r.json()["error"], "unauthorized", "{method} {path}");
