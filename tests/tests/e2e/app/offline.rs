@@ -78,10 +78,14 @@ async fn offline_scans_after_a_sync_show_the_signature_and_the_status_as_of_the_
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        for file in ["zizhi_app.js", "zizhi_app_bg.wasm"] {
+        // The build names them by content hash: zizhi_app.<hash>.js, zizhi_app_bg.<hash>.wasm.
+        for (stem, ext) in [("zizhi_app.", ".js"), ("zizhi_app_bg.", ".wasm")] {
             assert!(
-                cached.iter().any(|c| c.ends_with(file)),
-                "{b}: the worker did not cache {file}: {cached:?}"
+                cached.iter().any(|c| {
+                    let name = c.rsplit('/').next().unwrap_or(c);
+                    name.starts_with(stem) && name.ends_with(ext)
+                }),
+                "{b}: the worker did not cache {stem}*{ext}: {cached:?}"
             );
         }
         let reload = seen.named(&format!("{b}-reload"));
