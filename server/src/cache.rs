@@ -54,10 +54,11 @@ pub enum StatusRead {
     Unavailable,
 }
 
-/// 证书件登记: whether the register issued a copy, and with which signed text.
+/// 证书件登记: whether the register issued a copy, and with which signed payload.
 #[derive(Debug, Clone)]
 pub enum CopyRead {
-    Issued(Arc<str>),
+    /// The signed payload bytes the register issued under that copy number.
+    Issued(Arc<[u8]>),
     NotIssued,
     /// The database cannot be read now.
     Unavailable,
@@ -83,10 +84,10 @@ struct Inner {
     local: moka::future::Cache<CertificateNumber, Entry>,
     shared: Option<SharedRedis>,
     metrics: Arc<Metrics>,
-    /// Copies known to be issued, with their signed text. Only what the register issued is
-    /// kept (a copy row never changes what was signed, so this never goes stale); "not
+    /// Copies known to be issued, with their signed payload. Only what the register issued
+    /// is kept (a copy row never changes what was signed, so this never goes stale); "not
     /// issued" is asked again every time, as a copy of that number may be issued later.
-    issued: moka::future::Cache<u64, Arc<str>>,
+    issued: moka::future::Cache<u64, Arc<[u8]>>,
 }
 
 /// A status and the last event it reflects.
@@ -168,14 +169,17 @@ impl LiveStatusCache {
     /// Whether the register issued copy `id`, and as what.
     pub async fn issued_copy(&self, store: &Store, id: u64) -> Result<CopyRead, StoreError> {
         let me = &self.0;
-        if let Some(text) = me.issued.get(&id).await {
-            return Ok(CopyRead::Issued(text));
+        if let Some(payload) = me.issued.get(&id).await {
+            return Ok(CopyRead::Issued(payload));
         }
         match tokio::time::timeout(me.times.read_budget, store.issued_copy_text(id)).await {
             Ok(Ok(Some(text))) => {
-                let text: Arc<str> = text.into();
-                me.issued.insert(id, text.clone()).await;
-                Ok(CopyRead::Issued(text))
+                // Decoded once here, not on every scan of the copy.
+                let payload: Arc<[u8]> = zizhi_shared::QrText::extract(&text)
+                    .map_err(|e| StoreError::Corrupt(format!("copy {id}'s QR text: {e}")))?
+                    .into();
+                me.issued.insert(id, payload.clone()).await;
+                Ok(CopyRead::Issued(payload))
             }
             Ok(Ok(None)) => Ok(CopyRead::NotIssued),
             Ok(Err(StoreError::Unavailable(_))) | Err(_) => {

@@ -1,7 +1,7 @@
 //! Issuer endpoints for copies: issue approval and usage copies, withdraw, fetch, QR images.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -13,7 +13,7 @@ use super::model::CopyRecord;
 use crate::app::AppState;
 use crate::auth::IssuerStaff;
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, ApiPath, IdempotencyKey, replayed_header};
+use crate::extract::{ApiJson, ApiPath, IdempotencyKey};
 use crate::register::api::parse_number;
 use crate::store::CopyRequest;
 
@@ -59,8 +59,7 @@ async fn issue_usage(
     issue(&state, &issuer, &number, Some(terms), key.as_deref()).await
 }
 
-/// Issues (or, for a retried request, finds again) a copy; `201 Created` either way, the
-/// repeat marked `Idempotent-Replayed: true`.
+/// An issuer's copy: `201 Created`, a retried request's copy marked as replayed.
 async fn issue(
     state: &AppState,
     issuer: &IssuerStaff,
@@ -74,21 +73,8 @@ async fn issue(
         usage,
         idempotency_key,
     };
-    let outcome = state
-        .store
-        .issue_copy_with::<AppError>(
-            request,
-            &state.keys,
-            &state.settings.public_host,
-            Utc::now(),
-            None,
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        replayed_header(outcome.replayed),
-        Json(outcome.copy),
-    ))
+    let outcome = super::issue(state, request, None).await?;
+    Ok(super::created(outcome.replayed, outcome.copy))
 }
 
 async fn list(

@@ -21,9 +21,10 @@ use super::credentials::{self, Enrolment, EnterpriseAccount};
 use super::files::{self, check_downloadable, check_printable};
 use crate::app::AppState;
 use crate::auth::{AuthenticatedEnterprise, CopyReader, IssuerStaff};
+use crate::copies;
 use crate::copies::model::CopyRecord;
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, IdempotencyKey, replayed_header};
+use crate::extract::{ApiJson, IdempotencyKey};
 use crate::register::api::parse_number;
 use crate::register::model::{CertificateStanding, CertificateStatus};
 use crate::store::{CopyRequest, RenderDocument};
@@ -283,20 +284,10 @@ async fn claim_approval(
         usage: None,
         idempotency_key: key.as_deref(),
     };
-    let outcome = state
-        .store
-        .issue_copy_with::<AppError>(
-            request,
-            &state.keys,
-            &state.settings.public_host,
-            Utc::now(),
-            None,
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        replayed_header(outcome.replayed),
-        Json(IssuedCopy::from(outcome.copy)),
+    let outcome = copies::issue(&state, request, None).await?;
+    Ok(copies::created(
+        outcome.replayed,
+        IssuedCopy::from(outcome.copy),
     ))
 }
 
@@ -338,20 +329,10 @@ async fn make_usage_copy(
             files::render(&pdf, certificate, &copy, copy.issued_at, Some(signer)).await
         })
     });
-    let outcome = state
-        .store
-        .issue_copy_with(
-            request,
-            &state.keys,
-            &state.settings.public_host,
-            Utc::now(),
-            Some(render),
-        )
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        replayed_header(outcome.replayed),
-        Json(IssuedCopy::from(outcome.copy)),
+    let outcome = copies::issue(&state, request, Some(render)).await?;
+    Ok(copies::created(
+        outcome.replayed,
+        IssuedCopy::from(outcome.copy),
     ))
 }
 

@@ -252,8 +252,8 @@ fn nginx() -> Option<PathBuf> {
     found
 }
 
-/// The site under a prefix of its own: a self-signed certificate where the placeholders point,
-/// logs and temp files inside the prefix, and a main `nginx.conf` that includes the site inside
+/// The site under a prefix of its own: a self-signed certificate where the site's certificate
+/// paths point, logs and temp files inside the prefix, and a main `nginx.conf` that includes the site inside
 /// `http { }` as Debian's does. `edit` may change the site further (after the paths).
 struct Prefix {
     dir: tempfile::TempDir,
@@ -283,7 +283,7 @@ impl Prefix {
         let site = read(&deploy_file("nginx/zizhi.conf"));
         assert!(site.contains("/etc/zizhi/tls/fullchain.pem"));
         assert!(site.contains("/etc/zizhi/tls/privkey.pem"));
-        // Only paths change: the certificate placeholders and the log directory.
+        // Only paths change: the certificate paths and the log directory.
         let site = site
             .replace("/etc/zizhi/tls/", &format!("{}/tls/", p.display()))
             .replace("/var/log/nginx/", &format!("{}/logs/", p.display()));
