@@ -253,8 +253,8 @@ fn nginx() -> Option<PathBuf> {
 }
 
 /// The site under a prefix of its own: a self-signed certificate where the site's certificate
-/// paths point, logs and temp files inside the prefix, and a main `nginx.conf` that includes the site inside
-/// `http { }` as Debian's does. `edit` may change the site further (after the paths).
+/// paths point, logs and temp files inside the prefix, and a main `nginx.conf` that includes
+/// the site inside `http { }` as Debian's does. `edit` may change the site further (after the paths).
 struct Prefix {
     dir: tempfile::TempDir,
 }
