@@ -6,11 +6,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tower::Service;
 
 /// How long freshly accepted connections get to send their request after the stop signal.
@@ -54,22 +55,28 @@ pub async fn serve(
             },
             () = &mut stop => break,
         };
-        let _ = stream.set_nodelay(true);
-        let service = match make_service.call(remote).await {
-            Ok(s) => s,
-            Err(never) => match never {},
-        };
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "connection closed with an error");
-            }
-        });
+        spawn_connection(&builder, &graceful, &mut make_service, stream, remote).await;
     }
-    drop(listener);
+    // Connections the kernel completed but the loop had not yet taken would be reset when the
+    // listener closes, with their request already sent. Take every one still queued, asking
+    // the socket itself (the reactor's readiness may lag behind it), then close.
+    match listener.into_std() {
+        Ok(listener) => {
+            while let Ok((stream, remote)) = listener.accept() {
+                match stream
+                    .set_nonblocking(true)
+                    .and_then(|()| tokio::net::TcpStream::from_std(stream))
+                {
+                    Ok(stream) => {
+                        spawn_connection(&builder, &graceful, &mut make_service, stream, remote)
+                            .await;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "a queued connection was lost"),
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not take the queued connections"),
+    }
     tracing::info!(grace = ?limits.shutdown_grace, "stopped accepting; draining requests in flight");
     // A connection accepted just before the listener closed may not have sent its request
     // yet; told to shut down now, hyper would close it unread. Give such requests a moment to
@@ -79,4 +86,27 @@ pub async fn serve(
         Ok(()) => tracing::info!("every request in flight finished"),
         Err(_) => tracing::warn!("shutdown grace elapsed with requests still in flight"),
     }
+}
+
+async fn spawn_connection(
+    builder: &Builder<TokioExecutor>,
+    graceful: &GracefulShutdown,
+    make_service: &mut IntoMakeServiceWithConnectInfo<Router, SocketAddr>,
+    stream: TcpStream,
+    remote: SocketAddr,
+) {
+    let _ = stream.set_nodelay(true);
+    let service = match make_service.call(remote).await {
+        Ok(s) => s,
+        Err(never) => match never {},
+    };
+    let connection = builder
+        .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+        .into_owned();
+    let connection = graceful.watch(connection);
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "connection closed with an error");
+        }
+    });
 }
