@@ -35,6 +35,7 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use ciborium::Value;
 use serde::{Deserialize, Serialize};
 
+use crate::cose::SignatureAlgorithm;
 use crate::domain::{
     CertificateNumber, CopyKind, CreditCode, MAX_PURPOSE_CHARS, RECORD_DIGEST_LEN, RecordDigest,
     UsageTerms,
@@ -153,7 +154,13 @@ impl Claims {
     /// Signs the claims with an issuer key. `issued_at` is truncated to the whole minute, as
     /// the payload carries minutes only; the verifier hands back the truncated time.
     pub fn sign(&self, key: &IssuerKey) -> SignedPayload {
-        SignedPayload::seal(key, self.to_cbor())
+        self.sign_as(key, SignatureAlgorithm::Ed25519)
+    }
+
+    /// [`Claims::sign`] with the algorithm label chosen: `EdDsa` (-8) reproduces copies
+    /// printed before RFC 9864, for tests and vectors; issuing always uses [`Claims::sign`].
+    pub fn sign_as(&self, key: &IssuerKey, alg: SignatureAlgorithm) -> SignedPayload {
+        SignedPayload::seal(key, alg, self.to_cbor())
     }
 
     /// The claims' canonical CBOR map (the COSE payload). See the module docs for the table.

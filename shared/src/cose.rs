@@ -24,15 +24,51 @@ pub(crate) enum Fault {
     Malformed(String),
 }
 
+/// The COSE algorithm identifier an Ed25519 signature is labelled with.
+///
+/// RFC 9864 (2025) deprecates the polymorphic `EdDSA` (-8) in favour of the fully specified
+/// `Ed25519` (-19). Everything signed now says -19; verifiers accept both, because copies
+/// printed before the change say -8 and stay in circulation for their whole period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignatureAlgorithm {
+    /// -19, fully specified (RFC 9864); what every new signature carries.
+    #[default]
+    Ed25519,
+    /// -8, the polymorphic identifier of RFC 9053, read for copies signed before RFC 9864.
+    EdDsa,
+}
+
+impl SignatureAlgorithm {
+    fn iana(self) -> iana::Algorithm {
+        match self {
+            SignatureAlgorithm::Ed25519 => iana::Algorithm::Ed25519,
+            SignatureAlgorithm::EdDsa => iana::Algorithm::EdDSA,
+        }
+    }
+
+    fn from_header(header: &Header) -> Option<SignatureAlgorithm> {
+        use coset::RegisteredLabelWithPrivate::Assigned;
+        match header.alg {
+            Some(Assigned(iana::Algorithm::Ed25519)) => Some(SignatureAlgorithm::Ed25519),
+            Some(Assigned(iana::Algorithm::EdDSA)) => Some(SignatureAlgorithm::EdDsa),
+            _ => None,
+        }
+    }
+}
+
 /// A parsed envelope whose signature has not been checked yet.
 pub(crate) struct Envelope {
     pub kid: KeyId,
     sign1: CoseSign1,
 }
 
-pub(crate) fn protected_header(kid: KeyId, content_type: Option<&str>) -> Header {
+pub(crate) fn protected_header(
+    kid: KeyId,
+    content_type: Option<&str>,
+    alg: SignatureAlgorithm,
+) -> Header {
     let mut b = HeaderBuilder::new()
-        .algorithm(iana::Algorithm::EdDSA)
+        .algorithm(alg.iana())
         .key_id(kid.as_bytes().to_vec());
     if let Some(ct) = content_type {
         b = b.content_type(ct.to_owned());
@@ -40,15 +76,26 @@ pub(crate) fn protected_header(kid: KeyId, content_type: Option<&str>) -> Header
     b.build()
 }
 
-/// Signs `payload` and returns the untagged COSE_Sign1 bytes.
+/// Signs `payload` and returns the untagged COSE_Sign1 bytes, labelled `Ed25519` (-19).
 pub(crate) fn seal(
     key: &IssuerKey,
     content_type: Option<&str>,
     aad: &[u8],
     payload: Vec<u8>,
 ) -> Vec<u8> {
+    seal_as(key, SignatureAlgorithm::Ed25519, content_type, aad, payload)
+}
+
+/// [`seal`] with the algorithm label chosen; -8 only to reproduce what older signers wrote.
+pub(crate) fn seal_as(
+    key: &IssuerKey,
+    alg: SignatureAlgorithm,
+    content_type: Option<&str>,
+    aad: &[u8],
+    payload: Vec<u8>,
+) -> Vec<u8> {
     let sign1 = CoseSign1Builder::new()
-        .protected(protected_header(key.kid(), content_type))
+        .protected(protected_header(key.kid(), content_type, alg))
         .payload(payload)
         .create_signature(aad, |tbs| key.sign_raw(tbs).to_vec())
         .build();
@@ -67,13 +114,8 @@ pub(crate) fn open(bytes: &[u8], content_type: Option<&str>) -> Result<Envelope,
         other => Fault::Malformed(format!("COSE_Sign1 解析失败 ({other})")),
     })?;
     let header = &sign1.protected.header;
-    if header.alg
-        != Some(coset::RegisteredLabelWithPrivate::Assigned(
-            iana::Algorithm::EdDSA,
-        ))
-    {
-        return Err(Fault::Malformed("签名算法不是 EdDSA".into()));
-    }
+    let alg = SignatureAlgorithm::from_header(header)
+        .ok_or_else(|| Fault::Malformed("签名算法不是 Ed25519".into()))?;
     let kid = KeyId::from_slice(&header.key_id)
         .ok_or_else(|| Fault::Malformed("密钥标识应为 4 位字母或数字".into()))?;
     // Said apart from other header faults: a status snapshot offered where a trust list is
@@ -85,7 +127,7 @@ pub(crate) fn open(bytes: &[u8], content_type: Option<&str>) -> Result<Envelope,
             None => "不应带有内容类型".into(),
         }));
     }
-    if *header != protected_header(kid, content_type) {
+    if *header != protected_header(kid, content_type, alg) {
         return Err(Fault::Malformed("受保护头部含有多余或错误的参数".into()));
     }
     if !sign1.unprotected.is_empty() {
@@ -97,38 +139,43 @@ pub(crate) fn open(bytes: &[u8], content_type: Option<&str>) -> Result<Envelope,
     if sign1.signature.len() != 64 {
         return Err(Fault::Malformed("签名长度应为 64 字节".into()));
     }
-    let canonical = canonical_bytes(&sign1, kid, content_type);
+    let canonical = canonical_bytes(&sign1, kid, content_type, alg);
     if canonical.as_deref() != Some(bytes) {
         return Err(Fault::Malformed("非规范的 CBOR 编码".into()));
     }
     Ok(Envelope { kid, sign1 })
 }
 
-/// Opens a document the root key signs (trust list, status snapshot; told apart by content
-/// type), checking the signature when `root` is given. Faults come back as the reason in
-/// words, for the caller's own `…Invalid` error.
-pub(crate) fn open_root_signed(
+/// Opens a signed document (trust list: root key; status snapshot: snapshot-signing key;
+/// told apart by content type), checking the signature when `signer` is given. Faults come
+/// back as the reason in words, for the caller's own `…Invalid` error.
+pub(crate) fn open_signed_document(
     bytes: &[u8],
     content_type: &str,
-    root: Option<&VerifyingKey>,
+    signer: Option<&VerifyingKey>,
 ) -> Result<Envelope, String> {
     let envelope = open(bytes, Some(content_type)).map_err(|f| match f {
         Fault::Truncated => "数据被截断".to_owned(),
         Fault::Trailing => "末尾有多余数据".to_owned(),
         Fault::Malformed(why) => why,
     })?;
-    match root {
-        Some(key) if !envelope.verify(key, &[]) => Err("根密钥签名无效".into()),
+    match signer {
+        Some(key) if !envelope.verify(key, &[]) => Err("签名无效".into()),
         _ => Ok(envelope),
     }
 }
 
 /// What [`seal`] would have written for this envelope's content.
-fn canonical_bytes(sign1: &CoseSign1, kid: KeyId, content_type: Option<&str>) -> Option<Vec<u8>> {
+fn canonical_bytes(
+    sign1: &CoseSign1,
+    kid: KeyId,
+    content_type: Option<&str>,
+    alg: SignatureAlgorithm,
+) -> Option<Vec<u8>> {
     let canonical = CoseSign1 {
         protected: ProtectedHeader {
             original_data: None,
-            header: protected_header(kid, content_type),
+            header: protected_header(kid, content_type, alg),
         },
         unprotected: Header::default(),
         payload: sign1.payload.clone(),

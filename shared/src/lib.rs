@@ -45,6 +45,7 @@ pub mod trust;
 pub mod verdict;
 
 pub use claims::Claims;
+pub use cose::SignatureAlgorithm;
 pub use domain::*;
 pub use ed25519_dalek::VerifyingKey;
 pub use keys::{IssuerKey, KeyId, verifying_key_from_hex};

@@ -14,7 +14,7 @@ use crate::claims::Claims;
 use crate::cose::{self, Fault};
 use crate::keys::{IssuerKey, KeyId};
 use crate::text::QrText;
-use crate::trust::TrustList;
+use crate::trust::{KeyRole, TrustList};
 
 /// The only format version this crate writes and reads.
 pub const FORMAT_VERSION: u8 = 0x01;
@@ -83,8 +83,12 @@ impl PayloadError {
 pub struct SignedPayload(Vec<u8>);
 
 impl SignedPayload {
-    pub(crate) fn seal(key: &IssuerKey, claims_cbor: Vec<u8>) -> SignedPayload {
-        let cose = cose::seal(key, None, &[], claims_cbor);
+    pub(crate) fn seal(
+        key: &IssuerKey,
+        alg: cose::SignatureAlgorithm,
+        claims_cbor: Vec<u8>,
+    ) -> SignedPayload {
+        let cose = cose::seal_as(key, alg, None, &[], claims_cbor);
         let mut bytes = Vec::with_capacity(1 + cose.len());
         bytes.push(FORMAT_VERSION);
         bytes.extend_from_slice(&cose);
@@ -150,8 +154,10 @@ pub fn verify_bytes(
     now: DateTime<Utc>,
 ) -> Result<Verified, PayloadError> {
     let envelope = open_envelope(bytes)?;
+    // A key listed for snapshots is no copy-signing key: to a copy it is as unknown as one
+    // the list never named.
     let trusted = trust
-        .find(&envelope.kid)
+        .find_for(&envelope.kid, KeyRole::CopySigning)
         .ok_or_else(|| PayloadError::UnknownKeyId(envelope.kid.to_string()))?;
     let key = trusted.verifying_key()?;
     if !envelope.verify(&key, &[]) {

@@ -1,5 +1,6 @@
 //! The status snapshot (状态快照): what the register says about copies and certificate
-//! versions that are no longer simply current, signed by the server's root key, so a device
+//! versions that are no longer simply current, signed by the server's snapshot-signing key
+//! (listed in the trust list for that role only), so a device
 //! can tell "signature valid; status as of <time>: revoked" without a network.
 //!
 //! The server publishes a **full** snapshot (every withdrawn copy, every version that is
@@ -11,8 +12,10 @@
 //!
 //! # Wire form
 //!
-//! An untagged COSE_Sign1 like the trust list's, signed by the root key, with protected header
-//! `{1: -8 (EdDSA), 3: "application/zizhi-status-snapshot+cbor", 4: root kid}`; the content
+//! An untagged COSE_Sign1 like the trust list's, signed by a key the trust list names with
+//! role 2 (snapshot signing) and whose window covers the issue date, with protected header
+//! `{1: -19 (Ed25519), 3: "application/zizhi-status-snapshot+cbor", 4: kid}` (-8 is read
+//! too); the content
 //! type keeps a snapshot from being taken for a trust list or the reverse. The payload is the
 //! canonical CBOR map (shortest forms, keys ascending, one encoding per snapshot)
 //!
@@ -39,10 +42,14 @@
 //! use chrono::{TimeZone, Utc};
 //! use zizhi_shared::snapshot::{StatusCache, StatusSnapshot, VersionEntry};
 //! use zizhi_shared::verdict::CertificateState;
+//! use zizhi_shared::trust::{KeyRole, TrustList, TrustedKey};
 //! use zizhi_shared::{IssuerKey, KeyId};
 //!
-//! let root = IssuerKey::from_seed(KeyId::new(*b"RT01"), [9; 32]);
+//! let signer = IssuerKey::from_seed(KeyId::new(*b"SN01"), [5; 32]);
 //! let t = Utc.with_ymd_and_hms(2026, 11, 25, 6, 0, 0).unwrap();
+//! let listed = TrustedKey::for_key(&signer, "发证机关", t.date_naive(), None)
+//!     .with_role(KeyRole::SnapshotSigning);
+//! let trust = TrustList::new(vec![listed], t);
 //! let revoked = VersionEntry {
 //!     certificate_number: "D231000037".parse().unwrap(),
 //!     version: 2,
@@ -50,8 +57,8 @@
 //!     at: t,
 //! };
 //! let full = StatusSnapshot::new(t, 0, 41, vec![1_048_577], vec![revoked.clone()]);
-//! let signed = full.sign(&root);
-//! let opened = signed.open(&root.verifying_key()).unwrap();
+//! let signed = full.sign(&signer);
+//! let opened = signed.open(&trust).unwrap();
 //! let mut cache = StatusCache::from_full(opened).unwrap();
 //! assert!(cache.copy_withdrawn(1_048_577));
 //! assert_eq!(
@@ -63,7 +70,7 @@
 //! let later = t + chrono::Duration::hours(1);
 //! let reinstated = VersionEntry { state: CertificateState::Current, at: later, ..revoked.clone() };
 //! let delta = StatusSnapshot::new(later, 41, 42, vec![], vec![reinstated]);
-//! cache.apply(delta.sign(&root).open(&root.verifying_key()).unwrap()).unwrap();
+//! cache.apply(delta.sign(&signer).open(&trust).unwrap()).unwrap();
 //! assert_eq!(cache.seq, 42);
 //! assert_eq!(cache.version_state(&revoked.certificate_number, 2), None);
 //! ```
@@ -72,12 +79,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Timelike, Utc};
 use ciborium::Value;
-use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
 use crate::cose::{self, fields};
 use crate::domain::CertificateNumber;
 use crate::keys::{IssuerKey, KeyId};
+use crate::trust::{KeyRole, TrustList};
 use crate::payload::PayloadError;
 use crate::verdict::CertificateState;
 
@@ -159,11 +166,11 @@ impl StatusSnapshot {
         self.since == 0
     }
 
-    /// Signs with the root key. Not validated here; [`SignedStatusSnapshot::open`] refuses
-    /// what [`StatusSnapshot::validate`] refuses.
-    pub fn sign(&self, root: &IssuerKey) -> SignedStatusSnapshot {
+    /// Signs with the snapshot-signing key. Not validated here; [`SignedStatusSnapshot::open`]
+    /// refuses what [`StatusSnapshot::validate`] refuses.
+    pub fn sign(&self, signer: &IssuerKey) -> SignedStatusSnapshot {
         SignedStatusSnapshot(cose::seal(
-            root,
+            signer,
             Some(STATUS_SNAPSHOT_CONTENT_TYPE),
             &[],
             self.to_cbor(),
@@ -259,7 +266,7 @@ impl StatusSnapshot {
     }
 }
 
-/// A status snapshot signed by the root key, as published and fetched.
+/// A status snapshot signed by the snapshot-signing key, as published and fetched.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SignedStatusSnapshot(Vec<u8>);
 
@@ -277,21 +284,35 @@ impl SignedStatusSnapshot {
         SignedStatusSnapshot(bytes)
     }
 
-    /// The root key id named in the envelope, read without verifying.
-    pub fn root_kid(&self) -> Result<KeyId, PayloadError> {
+    /// The signing key's id named in the envelope, read without verifying.
+    pub fn kid(&self) -> Result<KeyId, PayloadError> {
         Ok(
-            cose::open_root_signed(&self.0, STATUS_SNAPSHOT_CONTENT_TYPE, None)
+            cose::open_signed_document(&self.0, STATUS_SNAPSHOT_CONTENT_TYPE, None)
                 .map_err(bad)?
                 .kid,
         )
     }
 
-    /// Verifies the root signature and returns the snapshot. Every fault is
-    /// [`PayloadError::StatusSnapshotInvalid`] with the reason in its message.
-    pub fn open(&self, root: &VerifyingKey) -> Result<StatusSnapshot, PayloadError> {
-        let envelope = cose::open_root_signed(&self.0, STATUS_SNAPSHOT_CONTENT_TYPE, Some(root))
-            .map_err(bad)?;
-        StatusSnapshot::from_cbor(envelope.payload())
+    /// Verifies the signature with the snapshot-signing key the trust list names (a key
+    /// listed for another role does not count) and returns the snapshot, which must have been
+    /// issued inside that key's window. Every fault is [`PayloadError::StatusSnapshotInvalid`]
+    /// with the reason in its message.
+    pub fn open(&self, trust: &TrustList) -> Result<StatusSnapshot, PayloadError> {
+        let kid = self.kid()?;
+        let trusted = trust
+            .find_for(&kid, KeyRole::SnapshotSigning)
+            .ok_or_else(|| bad(format!("信任列表中没有状态快照签名密钥 {kid}")))?;
+        let key = trusted.verifying_key()?;
+        let envelope =
+            cose::open_signed_document(&self.0, STATUS_SNAPSHOT_CONTENT_TYPE, Some(&key))
+                .map_err(bad)?;
+        let snapshot = StatusSnapshot::from_cbor(envelope.payload())?;
+        if !trusted.covers(snapshot.issued_at.date_naive()) {
+            return Err(bad(format!(
+                "快照签发于密钥 {kid} 的有效期之外"
+            )));
+        }
+        Ok(snapshot)
     }
 }
 
@@ -376,6 +397,27 @@ mod tests {
         IssuerKey::from_seed(KeyId::new(*b"RT01"), [9; 32])
     }
 
+    /// The snapshot-signing key.
+    fn signer() -> IssuerKey {
+        IssuerKey::from_seed(KeyId::new(*b"SN01"), [5; 32])
+    }
+
+    fn copy_signer() -> IssuerKey {
+        IssuerKey::from_seed(KeyId::new(*b"SH01"), [7; 32])
+    }
+
+    pub(crate) fn trust() -> crate::TrustList {
+        let from = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+        crate::TrustList::new(
+            vec![
+                crate::TrustedKey::for_key(&copy_signer(), "发证机关", from, None),
+                crate::TrustedKey::for_key(&signer(), "发证机关", from, None)
+                    .with_role(KeyRole::SnapshotSigning),
+            ],
+            t0(),
+        )
+    }
+
     pub(crate) fn entry(
         number: &str,
         version: u32,
@@ -422,7 +464,7 @@ mod tests {
     }
 
     fn open(s: &StatusSnapshot) -> Result<StatusSnapshot, PayloadError> {
-        s.sign(&root()).open(&root().verifying_key())
+        s.sign(&signer()).open(&trust())
     }
 
     #[test]
@@ -450,32 +492,47 @@ mod tests {
     }
 
     #[test]
-    fn signed_snapshot_opens_with_the_root_key_to_the_same_snapshot() {
+    fn signed_snapshot_opens_with_the_listed_snapshot_key_to_the_same_snapshot() {
         let s = full();
-        let signed = s.sign(&root());
-        assert_eq!(signed.root_kid().unwrap(), KeyId::new(*b"RT01"));
-        assert_eq!(signed.open(&root().verifying_key()).unwrap(), s);
+        let signed = s.sign(&signer());
+        assert_eq!(signed.kid().unwrap(), KeyId::new(*b"SN01"));
+        assert_eq!(signed.open(&trust()).unwrap(), s);
     }
 
     #[test]
-    fn snapshot_opened_with_another_root_is_refused() {
-        let other = IssuerKey::from_seed(KeyId::new(*b"RT01"), [8; 32]);
-        let err = full()
-            .sign(&root())
-            .open(&other.verifying_key())
-            .unwrap_err();
+    fn a_snapshot_signed_by_another_key_under_the_same_kid_is_refused() {
+        let other = IssuerKey::from_seed(KeyId::new(*b"SN01"), [8; 32]);
+        let err = full().sign(&other).open(&trust()).unwrap_err();
         assert_eq!(err.code(), "status_snapshot_invalid");
         assert!(err.to_string().contains("签名无效"), "{err}");
     }
 
     #[test]
+    fn only_a_key_listed_for_snapshots_may_sign_one() {
+        // The root (never listed) and a copy-signing key (listed for copies) are refused.
+        for key in [root(), copy_signer()] {
+            let err = full().sign(&key).open(&trust()).unwrap_err();
+            assert_eq!(err.code(), "status_snapshot_invalid");
+            assert!(err.to_string().contains("没有状态快照签名密钥"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_snapshot_issued_outside_its_keys_window_is_refused() {
+        let mut list = trust();
+        list.keys[1].valid_to = Some(t0().date_naive() - Duration::days(1));
+        let err = full().sign(&signer()).open(&list).unwrap_err();
+        assert!(err.to_string().contains("有效期之外"), "{err}");
+    }
+
+    #[test]
     fn every_flipped_bit_of_a_signed_snapshot_is_refused() {
-        let bytes = full().sign(&root()).into_bytes();
+        let bytes = full().sign(&signer()).into_bytes();
         for i in 0..bytes.len() * 8 {
             let mut b = bytes.clone();
             b[i / 8] ^= 1 << (i % 8);
             let err = SignedStatusSnapshot::from_bytes(b)
-                .open(&root().verifying_key())
+                .open(&trust())
                 .unwrap_err();
             assert_eq!(err.code(), "status_snapshot_invalid", "bit {i}");
         }
@@ -483,26 +540,26 @@ mod tests {
 
     #[test]
     fn truncated_and_extended_snapshots_are_refused() {
-        let bytes = full().sign(&root()).into_bytes();
+        let bytes = full().sign(&signer()).into_bytes();
         for cut in [0, 1, bytes.len() / 2, bytes.len() - 1] {
             let err = SignedStatusSnapshot::from_bytes(bytes[..cut].to_vec())
-                .open(&root().verifying_key())
+                .open(&trust())
                 .unwrap_err();
             assert_eq!(err.code(), "status_snapshot_invalid", "cut {cut}");
         }
         let mut longer = bytes.clone();
         longer.push(0);
         let err = SignedStatusSnapshot::from_bytes(longer)
-            .open(&root().verifying_key())
+            .open(&trust())
             .unwrap_err();
         assert!(err.to_string().contains("多余"), "{err}");
     }
 
     #[test]
     fn a_trust_list_is_not_taken_for_a_snapshot_nor_the_reverse() {
-        let list = crate::TrustList::new(Vec::new(), t0()).sign(&root());
+        let list = trust().sign(&signer());
         let err = SignedStatusSnapshot::from_bytes(list.as_bytes().to_vec())
-            .open(&root().verifying_key())
+            .open(&trust())
             .unwrap_err();
         assert_eq!(err.code(), "status_snapshot_invalid");
         assert!(
@@ -521,9 +578,9 @@ mod tests {
     #[test]
     fn a_copy_payload_signed_by_the_root_is_not_a_snapshot() {
         // Same key, same COSE shape, but no content type: refused by the header check.
-        let payload = crate::Claims::example_usage().sign(&root());
+        let payload = crate::Claims::example_usage().sign(&signer());
         let err = SignedStatusSnapshot::from_bytes(payload.as_bytes()[1..].to_vec())
-            .open(&root().verifying_key())
+            .open(&trust())
             .unwrap_err();
         assert!(err.to_string().contains("内容类型"), "{err}");
     }
@@ -532,7 +589,7 @@ mod tests {
     /// root key (or a buggy server) could.
     fn signed_payload(payload: Vec<u8>) -> SignedStatusSnapshot {
         SignedStatusSnapshot(cose::seal(
-            &root(),
+            &signer(),
             Some(STATUS_SNAPSHOT_CONTENT_TYPE),
             &[],
             payload,
@@ -541,7 +598,7 @@ mod tests {
 
     fn open_payload(payload: Vec<u8>) -> PayloadError {
         signed_payload(payload)
-            .open(&root().verifying_key())
+            .open(&trust())
             .unwrap_err()
     }
 
@@ -665,7 +722,7 @@ mod tests {
         );
         // The same map with a known state opens.
         signed_payload(map(3, false))
-            .open(&root().verifying_key())
+            .open(&trust())
             .unwrap();
     }
 }

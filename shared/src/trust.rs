@@ -1,22 +1,26 @@
-//! The trust list: which issuer keys a verifier accepts, for which issue dates.
+//! The trust list: which online keys a verifier accepts, for what, and for which dates.
 //!
-//! The server publishes it as a [`SignedTrustList`] signed by a long-lived root key whose
-//! public half is pinned in the app; the app caches the signed bytes and verifies payloads
-//! offline against the opened list. Rotating an issuer key means adding the new key and
-//! closing the old key's window (`valid_to`); copies signed by the old key keep verifying while
-//! the old key stays listed.
+//! A [`SignedTrustList`] is signed by the root key (根密钥), whose private half is kept
+//! offline: an operator signs a list ahead of time with `zizhi trust sign`, valid until a
+//! stated date, and the servers only publish it. The app pins the root's public half and
+//! caches the signed bytes. Each listed key has one [`KeyRole`]: copy-signing keys sign the
+//! QR payloads of certificate copies, a snapshot-signing key signs status snapshots; neither
+//! can stand in for the other, and neither can sign a trust list. Rotating a key means
+//! listing the new key (from a future date) and closing the old key's window (`valid_to`);
+//! copies signed by the old key keep verifying while it stays listed.
 //!
 //! # Wire form
 //!
 //! An untagged COSE_Sign1 like a payload's, with protected header
-//! `{1: -8 (EdDSA), 3: "application/zizhi-trust-list+cbor", 4: root kid}` (the content type
-//! keeps a trust list from ever being taken for something else the root might sign), and as
-//! payload the canonical CBOR map
+//! `{1: -19 (Ed25519), 3: "application/zizhi-trust-list+cbor", 4: root kid}` (-8, EdDSA,
+//! is read too; the content type keeps a trust list from ever being taken for something else
+//! the root signs), and as payload the canonical CBOR map
 //!
 //! | key | field | CBOR |
 //! |----:|-------|------|
-//! | 1 | issued at | uint, seconds since 1970-01-01T00:00Z |
+//! | 1 | issued at | uint, seconds since 1970-01-01T00:00Z; a device accepts only newer lists |
 //! | 2 | keys | array of key maps |
+//! | 3 | expires at | uint, seconds; after it, devices warn that the list must be renewed |
 //!
 //! where each key map is
 //!
@@ -27,6 +31,7 @@
 //! | 3 | issuer | tstr (UTF-8) |
 //! | 4 | valid from | uint, days since 1970-01-01 (UTC date, inclusive) |
 //! | 5 | valid to | uint, days since 1970-01-01 (inclusive); absent if open-ended |
+//! | 6 | role | uint: 1 signs certificate copies, 2 signs status snapshots |
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use ciborium::Value;
@@ -40,11 +45,57 @@ use crate::payload::PayloadError;
 /// COSE content type of a signed trust list.
 pub const TRUST_LIST_CONTENT_TYPE: &str = "application/zizhi-trust-list+cbor";
 
-/// One issuer key a verifier accepts.
+/// What a listed key may sign (密钥用途).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    strum::Display, strum::EnumString,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum KeyRole {
+    /// Signs the QR payloads of certificate copies (证书件签发密钥).
+    CopySigning,
+    /// Signs status snapshots (状态快照签名密钥).
+    SnapshotSigning,
+}
+
+impl KeyRole {
+    fn wire_code(self) -> u64 {
+        match self {
+            KeyRole::CopySigning => 1,
+            KeyRole::SnapshotSigning => 2,
+        }
+    }
+
+    fn from_wire(code: u64) -> Option<KeyRole> {
+        match code {
+            1 => Some(KeyRole::CopySigning),
+            2 => Some(KeyRole::SnapshotSigning),
+            _ => None,
+        }
+    }
+
+    /// The role in the words an operator reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            KeyRole::CopySigning => "证书件签发",
+            KeyRole::SnapshotSigning => "状态快照签名",
+        }
+    }
+}
+
+/// How long a trust list stays in force when its signer states no date.
+pub const DEFAULT_TRUST_LIST_VALIDITY: chrono::Duration = chrono::Duration::days(365);
+
+/// Within this of its expiry, a device warns that its trust list must be renewed.
+pub const TRUST_LIST_RENEWAL_WARNING: chrono::Duration = chrono::Duration::days(30);
+
+/// One online key a verifier accepts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustedKey {
     pub kid: KeyId,
+    pub role: KeyRole,
     #[serde(with = "hex_key")]
     pub public_key: [u8; 32],
     /// 发证机关, shown to the inspector as the signer.
@@ -56,6 +107,7 @@ pub struct TrustedKey {
 }
 
 impl TrustedKey {
+    /// A copy-signing key; see [`TrustedKey::with_role`] for the others.
     pub fn for_key(
         key: &IssuerKey,
         issuer: &str,
@@ -64,11 +116,16 @@ impl TrustedKey {
     ) -> TrustedKey {
         TrustedKey {
             kid: key.kid(),
+            role: KeyRole::CopySigning,
             public_key: key.public_key_bytes(),
             issuer: issuer.to_owned(),
             valid_from,
             valid_to,
         }
+    }
+
+    pub fn with_role(self, role: KeyRole) -> TrustedKey {
+        TrustedKey { role, ..self }
     }
 
     /// Whether a copy issued on this UTC date falls inside the key's window.
@@ -82,25 +139,56 @@ impl TrustedKey {
     }
 }
 
-/// The keys a verifier accepts, as of `issued_at`.
+/// The keys a verifier accepts, as of `issued_at`, stated until `expires_at`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustList {
-    /// Kept to whole seconds, the precision of the signed form.
+    /// Kept to whole seconds, the precision of the signed form. Devices accept a list only
+    /// if it is newer than the one they hold, so an old list cannot be replayed.
     pub issued_at: DateTime<Utc>,
+    /// Until when the root vouches for the list; whole seconds.
+    pub expires_at: DateTime<Utc>,
     pub keys: Vec<TrustedKey>,
 }
 
 impl TrustList {
+    /// A list in force for [`DEFAULT_TRUST_LIST_VALIDITY`]; [`TrustList::expiring`] states
+    /// another date.
     pub fn new(keys: Vec<TrustedKey>, issued_at: DateTime<Utc>) -> TrustList {
+        let issued_at = issued_at.with_nanosecond(0).unwrap_or(issued_at);
         TrustList {
-            issued_at: issued_at.with_nanosecond(0).unwrap_or(issued_at),
+            issued_at,
+            expires_at: issued_at + DEFAULT_TRUST_LIST_VALIDITY,
             keys,
         }
     }
 
+    pub fn expiring(self, expires_at: DateTime<Utc>) -> TrustList {
+        TrustList {
+            expires_at: expires_at.with_nanosecond(0).unwrap_or(expires_at),
+            ..self
+        }
+    }
+
+    /// The key listed under `kid`, whatever its role.
     pub fn find(&self, kid: &KeyId) -> Option<&TrustedKey> {
         self.keys.iter().find(|k| k.kid == *kid)
+    }
+
+    /// The key listed under `kid` for `role`; a key listed for another role is not found.
+    pub fn find_for(&self, kid: &KeyId, role: KeyRole) -> Option<&TrustedKey> {
+        self.find(kid).filter(|k| k.role == role)
+    }
+
+    /// Whether the root's statement has run out (devices then warn; verification goes on
+    /// with the keys listed, which the root vouched for when it signed).
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        now >= self.expires_at
+    }
+
+    /// Whether a device should warn that the list must be renewed soon.
+    pub fn needs_renewal(&self, now: DateTime<Utc>) -> bool {
+        now + TRUST_LIST_RENEWAL_WARNING >= self.expires_at
     }
 
     /// Signs the list with the root key. The list is not validated here; [`SignedTrustList::open`]
@@ -132,12 +220,14 @@ impl TrustList {
                 if let Some(to) = k.valid_to {
                     m.push((uint(5), days(to)));
                 }
+                m.push((uint(6), uint(k.role.wire_code())));
                 Value::Map(m)
             })
             .collect();
         let map = Value::Map(vec![
             (uint(1), int(self.issued_at.timestamp())),
             (uint(2), Value::Array(keys)),
+            (uint(3), int(self.expires_at.timestamp())),
         ]);
         let mut out = Vec::new();
         ciborium::ser::into_writer(&map, &mut out)
@@ -158,6 +248,9 @@ impl TrustList {
     /// Duplicate kids would make the verdict depend on list order; a bad public key or an
     /// inverted window would fail every copy of that key with a misleading reason.
     pub fn validate(&self) -> Result<(), PayloadError> {
+        if self.expires_at <= self.issued_at {
+            return Err(bad("信任列表的到期时间不晚于签发时间"));
+        }
         for (i, k) in self.keys.iter().enumerate() {
             if self.keys[..i].iter().any(|o| o.kid == k.kid) {
                 return Err(bad(format!("密钥标识 {} 重复", k.kid)));
@@ -205,7 +298,7 @@ impl SignedTrustList {
     /// The root key id named in the envelope, read without verifying.
     pub fn root_kid(&self) -> Result<KeyId, PayloadError> {
         Ok(
-            cose::open_root_signed(&self.0, TRUST_LIST_CONTENT_TYPE, None)
+            cose::open_signed_document(&self.0, TRUST_LIST_CONTENT_TYPE, None)
                 .map_err(bad)?
                 .kid,
         )
@@ -214,7 +307,7 @@ impl SignedTrustList {
     /// Verifies the root signature and returns the list. Every fault is `TrustListInvalid`.
     pub fn open(&self, root: &VerifyingKey) -> Result<TrustList, PayloadError> {
         let envelope =
-            cose::open_root_signed(&self.0, TRUST_LIST_CONTENT_TYPE, Some(root)).map_err(bad)?;
+            cose::open_signed_document(&self.0, TRUST_LIST_CONTENT_TYPE, Some(root)).map_err(bad)?;
         TrustList::from_cbor(envelope.payload())
     }
 }
@@ -222,19 +315,24 @@ impl SignedTrustList {
 fn decode(bytes: &[u8]) -> Result<TrustList, String> {
     let value: Value =
         ciborium::de::from_reader(bytes).map_err(|e| format!("不是有效的 CBOR ({e})"))?;
-    let mut top = fields(value, 2)?;
+    let mut top = fields(value, 3)?;
     let issued_at = top[1]
         .take()
         .and_then(as_i64)
         .and_then(|s| DateTime::from_timestamp(s, 0))
         .ok_or("签发时间缺失或无效")?;
+    let expires_at = top[3]
+        .take()
+        .and_then(as_i64)
+        .and_then(|s| DateTime::from_timestamp(s, 0))
+        .ok_or("到期时间缺失或无效")?;
     let Some(Value::Array(items)) = top[2].take() else {
         return Err("缺少密钥数组".into());
     };
     let keys = items
         .into_iter()
         .map(|item| {
-            let mut f = fields(item, 5)?;
+            let mut f = fields(item, 6)?;
             let kid = match f[1].take() {
                 Some(Value::Bytes(b)) => KeyId::from_slice(&b),
                 _ => None,
@@ -254,8 +352,15 @@ fn decode(bytes: &[u8]) -> Result<TrustList, String> {
                 None => None,
                 Some(v) => Some(as_day(v).ok_or("有效期结束日期无效")?),
             };
+            let role = f[6]
+                .take()
+                .and_then(as_i64)
+                .and_then(|c| u64::try_from(c).ok())
+                .and_then(KeyRole::from_wire)
+                .ok_or("密钥用途缺失或未知")?;
             Ok(TrustedKey {
                 kid,
+                role,
                 public_key,
                 issuer,
                 valid_from,
@@ -263,7 +368,11 @@ fn decode(bytes: &[u8]) -> Result<TrustList, String> {
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    Ok(TrustList { issued_at, keys })
+    Ok(TrustList {
+        issued_at,
+        expires_at,
+        keys,
+    })
 }
 
 fn as_i64(v: Value) -> Option<i64> {
@@ -353,6 +462,35 @@ mod tests {
                 .unwrap_err();
             assert_eq!(err.code(), "trust_list_invalid", "bit {i}");
         }
+    }
+
+    #[test]
+    fn roles_and_expiry_survive_signing_and_a_key_is_found_only_for_its_role() {
+        let (root, mut list) = sample();
+        list.keys[1] = list.keys[1].clone().with_role(KeyRole::SnapshotSigning);
+        let list = list.expiring(Utc.with_ymd_and_hms(2026, 6, 30, 16, 0, 0).unwrap());
+        let opened = list.sign(&root).open(&root.verifying_key()).unwrap();
+        assert_eq!(opened, list);
+        let sh02 = KeyId::new(*b"SH02");
+        assert!(opened.find_for(&sh02, KeyRole::SnapshotSigning).is_some());
+        assert!(opened.find_for(&sh02, KeyRole::CopySigning).is_none());
+        let june = |d| Utc.with_ymd_and_hms(2026, 6, d, 0, 0, 0).unwrap();
+        assert!(!opened.needs_renewal(june(1) - chrono::Duration::days(1)));
+        assert!(opened.needs_renewal(june(1)));
+        assert!(!opened.is_expired(june(30)));
+        assert!(opened.is_expired(june(30) + chrono::Duration::hours(16)));
+    }
+
+    #[test]
+    fn a_list_expiring_before_it_was_issued_does_not_open() {
+        let (root, list) = sample();
+        let issued = list.issued_at;
+        let err = list
+            .expiring(issued)
+            .sign(&root)
+            .open(&root.verifying_key())
+            .unwrap_err();
+        assert!(err.to_string().contains("到期时间"), "{err}");
     }
 
     #[test]

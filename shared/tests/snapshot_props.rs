@@ -1,19 +1,27 @@
 //! Property tests of the status snapshot: any snapshot survives signing and opening, a delta
 //! applies as a hand merge says, and no byte string opens or panics.
 
-use chrono::{DateTime, Duration};
+use chrono::{DateTime, Duration, NaiveDate};
+use zizhi_shared::trust::KeyRole;
 use proptest::prelude::*;
 use zizhi_shared::{
     CertificateState, IssuerKey, KeyId, PayloadError, SignedStatusSnapshot, StatusCache,
-    StatusSnapshot, VersionEntry,
+    StatusSnapshot, TrustList, TrustedKey, VersionEntry,
 };
 
-fn root() -> IssuerKey {
-    IssuerKey::from_seed(KeyId::new(*b"RT01"), [9; 32])
+fn signer() -> IssuerKey {
+    IssuerKey::from_seed(KeyId::new(*b"SN01"), [5; 32])
+}
+
+/// The snapshot key, in force since 1970 so any generated issue time is inside its window.
+fn trust() -> TrustList {
+    let listed = TrustedKey::for_key(&signer(), "发证机关", NaiveDate::default(), None)
+        .with_role(KeyRole::SnapshotSigning);
+    TrustList::new(vec![listed], DateTime::UNIX_EPOCH)
 }
 
 fn open(s: &StatusSnapshot) -> Result<StatusSnapshot, PayloadError> {
-    s.sign(&root()).open(&root().verifying_key())
+    s.sign(&signer()).open(&trust())
 }
 
 fn arb_entry() -> impl Strategy<Value = VersionEntry> {
@@ -119,7 +127,7 @@ proptest! {
     fn arbitrary_bytes_never_open_and_never_panic(
         bytes in prop::collection::vec(any::<u8>(), 0..300),
     ) {
-        let opened = SignedStatusSnapshot::from_bytes(bytes).open(&root().verifying_key());
+        let opened = SignedStatusSnapshot::from_bytes(bytes).open(&trust());
         prop_assert!(opened.is_err());
     }
 }

@@ -14,7 +14,7 @@ use common::*;
 use data_encoding::HEXLOWER;
 use serde::{Deserialize, Serialize};
 use zizhi_shared::{
-    Claims, IssuerKey, KeyId, QrText, SignedPayload, SignedTrustList, TrustList, verify_text,
+    Claims, IssuerKey, KeyId, QrText, SignatureAlgorithm, SignedPayload, SignedTrustList, TrustList, verify_text,
 };
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -73,7 +73,28 @@ fn case(
     text: impl FnOnce(&SignedPayload) -> String,
     expected: &str,
 ) -> Vector {
-    let payload = SignedPayload::from_bytes(tamper(claims.sign(signer).into_bytes()));
+    case_as(
+        SignatureAlgorithm::Ed25519,
+        description,
+        signer,
+        claims,
+        tamper,
+        text,
+        expected,
+    )
+}
+
+/// A case whose payload carries the algorithm label `alg` (-19 `Ed25519` or -8 `EdDSA`).
+fn case_as(
+    alg: SignatureAlgorithm,
+    description: &str,
+    signer: &IssuerKey,
+    claims: Claims,
+    tamper: impl FnOnce(Vec<u8>) -> Vec<u8>,
+    text: impl FnOnce(&SignedPayload) -> String,
+    expected: &str,
+) -> Vector {
+    let payload = SignedPayload::from_bytes(tamper(claims.sign_as(signer, alg).into_bytes()));
     Vector {
         description: description.to_owned(),
         now: now(),
@@ -182,14 +203,41 @@ fn generate() -> Vec<(&'static str, Vector)> {
         ),
         (
             "old_key_rotation",
-            case(
+            case_as(
+                SignatureAlgorithm::EdDsa,
                 "Issued 2025-06-01 by the retired key SH01, still listed with its window: \
-                 verifies after the rotation to SH02.",
+                 verifies after the rotation to SH02. Printed before RFC 9864, its protected \
+                 header says alg -8 (EdDSA), which verifiers still accept.",
                 &old_key(),
                 old_copy,
                 same,
                 qr,
                 "valid",
+            ),
+        ),
+        (
+            "valid_usage_alg_eddsa",
+            case_as(
+                SignatureAlgorithm::EdDsa,
+                "The usage copy of valid_usage with alg -8 (EdDSA, deprecated by RFC 9864) \
+                 in its protected header instead of -19 (Ed25519): verifies.",
+                &new_key(),
+                Claims::example_usage(),
+                same,
+                qr,
+                "valid",
+            ),
+        ),
+        (
+            "snapshot_key_signs_copy",
+            case(
+                "Signed by SN01, which the trust list names for status snapshots only: a key \
+                 listed for another role is no copy-signing key.",
+                &snapshot_key(),
+                Claims::example_usage(),
+                same,
+                qr,
+                "unknown_key_id",
             ),
         ),
     ]

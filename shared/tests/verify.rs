@@ -177,8 +177,21 @@ fn hand_built(alg: iana::Algorithm, tagged: bool, unprotected_kid: bool) -> Vec<
 #[test]
 fn hand_built_envelope_equal_to_ours_verifies() {
     // Guards the malformed cases below: they differ from a valid envelope in one thing only.
-    let bytes = hand_built(iana::Algorithm::EdDSA, false, false);
+    let bytes = hand_built(iana::Algorithm::Ed25519, false, false);
     assert_eq!(bytes, usage_bytes());
+    assert!(verdict(&bytes).is_ok());
+}
+
+#[test]
+fn the_deprecated_eddsa_label_still_verifies_and_is_what_sign_as_writes() {
+    // RFC 9864: -19 is what we write; -8 is what copies printed before it say.
+    let bytes = hand_built(iana::Algorithm::EdDSA, false, false);
+    assert_eq!(
+        bytes,
+        Claims::example_usage()
+            .sign_as(&new_key(), zizhi_shared::SignatureAlgorithm::EdDsa)
+            .into_bytes()
+    );
     assert!(verdict(&bytes).is_ok());
 }
 
@@ -189,10 +202,14 @@ fn structural_faults_are_malformed() {
             "wrong alg",
             hand_built(iana::Algorithm::ES256, false, false),
         ),
-        ("tagged", hand_built(iana::Algorithm::EdDSA, true, false)),
+        ("tagged", hand_built(iana::Algorithm::Ed25519, true, false)),
         (
             "unprotected header",
-            hand_built(iana::Algorithm::EdDSA, false, true),
+            hand_built(iana::Algorithm::Ed25519, false, true),
+        ),
+        (
+            "ECDSA label on an Ed25519 signature",
+            hand_built(iana::Algorithm::ESP256, false, false),
         ),
         ("a CBOR map", vec![1, 0xa1, 0x01, 0x02]),
         ("a 3-item array", vec![1, 0x83, 0x40, 0xa0, 0x40]),

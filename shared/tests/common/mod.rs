@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use zizhi_shared::trust::KeyRole;
 use zizhi_shared::{IssuerKey, KeyId, SignedTrustList, TrustList, TrustedKey};
 
 pub const ISSUER: &str = "上海市住房和城乡建设管理委员会";
@@ -26,6 +27,13 @@ pub fn new_key() -> IssuerKey {
     IssuerKey::from_seed(KeyId::new(*b"SH02"), NEW_SEED)
 }
 
+/// The snapshot-signing key: listed, but for status snapshots only.
+pub fn snapshot_key() -> IssuerKey {
+    IssuerKey::from_seed(KeyId::new(*b"SN01"), SNAPSHOT_SEED)
+}
+
+pub const SNAPSHOT_SEED: [u8; 32] = [0x53; 32];
+
 pub fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
@@ -48,9 +56,19 @@ pub fn new_trusted() -> TrustedKey {
     TrustedKey::for_key(&new_key(), ISSUER, date("2026-01-01"), None)
 }
 
-/// Both keys listed, as during and after a rotation.
+pub fn snapshot_trusted() -> TrustedKey {
+    TrustedKey::for_key(&snapshot_key(), ISSUER, date("2024-01-01"), None)
+        .with_role(KeyRole::SnapshotSigning)
+}
+
+/// Both copy-signing keys listed, as during and after a rotation, and the snapshot key; in
+/// force until the end of 2026.
 pub fn trust_list() -> TrustList {
-    TrustList::new(vec![old_trusted(), new_trusted()], now())
+    TrustList::new(
+        vec![old_trusted(), new_trusted(), snapshot_trusted()],
+        now(),
+    )
+    .expiring(Utc.with_ymd_and_hms(2026, 12, 31, 16, 0, 0).unwrap())
 }
 
 pub fn signed_trust_list() -> SignedTrustList {
