@@ -210,7 +210,7 @@ async fn dump_codes(store: &Store, keys: &KeyRing, args: &SeedArgs) -> anyhow::R
         .collect::<Result<_, _>>()?;
     let now = Utc::now();
     for t in texts.iter().step_by((texts.len() / 50).max(1)) {
-        zizhi_shared::verify_text(t, keys.trust_list(), now).with_context(|| {
+        zizhi_shared::verify_text(t, keys.current().trust_list(), now).with_context(|| {
             format!(
                 "a stored copy does not verify with the keys in {}: rerun with --reset",
                 args.data_dir.display()

@@ -2,15 +2,19 @@
 //! server's live answer, and which of them wins.
 //!
 //! - The signature is checked on the device against the cached trust list. A code whose
-//!   signature fails is shown as invalid at once (the web UI does not wait for the server);
-//!   the server is still asked, since the device's trust list may predate a new issuer key,
-//!   and its answer replaces the offline one.
-//! - The server's answer (live status, 资质详情) replaces the offline one whenever it comes.
+//!   signature fails is shown as invalid at once (the web UI does not wait for the server),
+//!   and no answer from a server changes that: the device cannot check the server's answer,
+//!   and a server that says "genuine" to a forged code is lying or is not ours.
+//! - A signature by a key the device does not know may only be behind: the caller re-syncs
+//!   the trust list (signed by the pinned root) and checks again; only if the key is then
+//!   known does the check count as passed.
+//! - When the signature passed, the server's answer (live status, 资质详情, whether the
+//!   register issued the copy) replaces the offline one whenever it comes.
 //! - When the server cannot be reached, the offline answer stands, said to be offline and
 //!   dated ("状态截至 …").
 
 use chrono::{DateTime, Utc};
-use zizhi_shared::verdict::{StatusFacts, Verdict, judge};
+use zizhi_shared::verdict::{Level, StatusFacts, Verdict, judge};
 use zizhi_shared::{PayloadError, StatusCache, TrustList};
 
 use crate::format::LocalOffset;
@@ -91,6 +95,9 @@ pub enum Shown {
     },
 }
 
+/// Shown over the device's rejection when a server calls the code genuine.
+pub const SERVER_CONTRADICTS_SIGNATURE: &str = "服务器称该证书件有效，但本机签名核验未通过，以本机结果为准：请勿采信该证书件，并核对“设置”中的服务器地址";
+
 /// Combines the offline judgement with the server's response (`Ok(body)` for HTTP 200).
 pub fn decide(
     text: &str,
@@ -101,7 +108,25 @@ pub fn decide(
     let failure = match online {
         None => None,
         Some(Ok(body)) => match serde_json::from_str::<Verdict>(&body) {
-            Ok(v) => return Shown::View(Box::new(ResultView::live(text, &v, offset))),
+            Ok(v) => {
+                return match offline {
+                    Offline::Rejected { view, .. } => {
+                        Shown::View(Box::new(if v.summary.level == Level::Invalid {
+                            view
+                        } else {
+                            view.with_notice(SERVER_CONTRADICTS_SIGNATURE)
+                        }))
+                    }
+                    Offline::NoTrustList => Shown::View(Box::new(
+                        ResultView::live(text, &v, offset).with_notice(
+                            "本机尚未同步信任列表，签名由服务器核验；请联网后在“设置”中点“立即同步”",
+                        ),
+                    )),
+                    Offline::Genuine(_) | Offline::Unreadable(_) => {
+                        Shown::View(Box::new(ResultView::live(text, &v, offset)))
+                    }
+                };
+            }
             Err(e) => Some(format!("服务器应答格式错误：{e}")),
         },
         Some(Err(OnlineFailure::Status(status, body))) => {
@@ -154,7 +179,6 @@ mod tests {
     use zizhi_shared::{Claims, IssuerKey, KeyId, QrText, StatusSnapshot, TrustedKey};
 
     use super::*;
-    use zizhi_shared::verdict::Level;
 
     use crate::view::Source;
 
@@ -266,6 +290,47 @@ mod tests {
         assert_eq!((v.level, v.source), (Level::Invalid, Source::Live));
         assert_eq!(v.status_as_of, None);
         assert_eq!(v.notice, None);
+    }
+
+    fn genuine_answer() -> String {
+        serde_json::json!({
+            "signature": "valid", "key_id": "SH01", "issuer": "发证机关",
+            "claims": Claims::example_usage(), "certificate_state": "current",
+            "current_certificate": null, "qualifications": [], "changes_since_printed": [],
+            "warnings": [], "checked_at": "2026-02-01T06:00:00Z",
+            "summary": {"level": "valid", "title": "真实有效", "message": "证书真实有效"}
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn a_lying_server_cannot_upgrade_a_forged_signature() {
+        let forger = IssuerKey::from_seed(KeyId::new(*b"SH01"), [8; 32]);
+        let text = code(&forger);
+        let v = view(decide(
+            &text,
+            offline(&text),
+            Some(Ok(genuine_answer())),
+            LocalOffset(0),
+        ));
+        assert_eq!((v.level, v.source), (Level::Invalid, Source::Offline));
+        assert_eq!(v.notice.as_deref(), Some(SERVER_CONTRADICTS_SIGNATURE));
+        assert!(v.claims.is_empty(), "nothing a forged code says is shown");
+    }
+
+    #[test]
+    fn an_unknown_key_stays_invalid_whatever_the_server_says() {
+        // The caller re-syncs first; a key still unknown after that is a rejection that no
+        // server answer lifts.
+        let stranger = IssuerKey::from_seed(KeyId::new(*b"XX99"), [8; 32]);
+        let text = code(&stranger);
+        let v = view(decide(
+            &text,
+            offline(&text),
+            Some(Ok(genuine_answer())),
+            LocalOffset(0),
+        ));
+        assert_eq!((v.level, v.source), (Level::Invalid, Source::Offline));
     }
 
     #[test]

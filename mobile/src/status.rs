@@ -10,7 +10,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use zizhi_shared::snapshot::{SignedStatusSnapshot, SnapshotError, StatusCache};
 
-use crate::sync::{Published, RootPin, SyncError};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use zizhi_shared::TrustList;
+
+use crate::sync::SyncError;
 
 pub const SNAPSHOT_PATH: &str = "/api/v1/status/snapshot";
 
@@ -43,18 +47,29 @@ pub enum SnapshotStep {
     FetchFull(String),
 }
 
-/// Opens a snapshot response with the pinned root key and applies it to `cache` (a copy; the
-/// caller stores the result only when the whole sync succeeded).
+/// The field of the snapshot response the app uses: the signed bytes.
+#[derive(Debug, Deserialize)]
+struct SnapshotResponse {
+    /// base64 of the COSE_Sign1.
+    signed: String,
+}
+
+/// Opens a snapshot response with the snapshot-signing key of the device's trust list (itself
+/// opened with the pinned root) and applies it to `cache` (a copy; the caller stores the
+/// result only when the whole sync succeeded). A full snapshot fetched after a delta did not
+/// fit is applied to the same cache, so it too must be newer than what the device holds.
 pub fn accept_snapshot(
     json: &str,
-    pin: &RootPin,
+    trust: &TrustList,
     cache: Option<&StatusCache>,
 ) -> Result<SnapshotStep, SyncError> {
-    let published = Published::parse(json)?;
-    let bytes = published.signed_bytes(pin)?;
-    let vk = pin.verifying_key().ok_or(SyncError::NoPin)?;
+    let response: SnapshotResponse =
+        serde_json::from_str(json).map_err(|e| SyncError::BadResponse(e.to_string()))?;
+    let bytes = B64
+        .decode(response.signed.trim())
+        .map_err(|_| SyncError::BadResponse("signed 不是 base64".into()))?;
     let snapshot = SignedStatusSnapshot::from_bytes(bytes)
-        .open(&vk)
+        .open(trust)
         .map_err(|e| SyncError::BadSignature(e.to_string()))?;
     let result = match cache {
         Some(c) => {
@@ -76,23 +91,26 @@ pub fn accept_snapshot(
 mod tests {
     use chrono::TimeZone;
     use zizhi_shared::snapshot::{StatusSnapshot, VersionEntry};
+    use zizhi_shared::trust::KeyRole;
     use zizhi_shared::verdict::CertificateState;
-    use zizhi_shared::{IssuerKey, KeyId};
-
-    use base64::Engine;
-    use base64::engine::general_purpose::STANDARD as B64;
+    use zizhi_shared::{IssuerKey, KeyId, TrustedKey};
 
     use super::*;
 
+    /// The snapshot-signing key the trust list names.
     fn root() -> IssuerKey {
-        IssuerKey::from_seed(KeyId::new(*b"RT01"), [9; 32])
+        IssuerKey::from_seed(KeyId::new(*b"SN01"), [9; 32])
     }
 
-    fn pin() -> RootPin {
-        RootPin {
-            kid: "RT01".into(),
-            key_hex: hex::encode(root().public_key_bytes()),
-        }
+    fn pin() -> TrustList {
+        let from = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+        TrustList::new(
+            vec![
+                TrustedKey::for_key(&root(), "发证机关", from, None)
+                    .with_role(KeyRole::SnapshotSigning),
+            ],
+            t(1),
+        )
     }
 
     fn t(h: u32) -> DateTime<Utc> {
@@ -110,7 +128,7 @@ mod tests {
 
     fn response(s: &StatusSnapshot, signer: &IssuerKey) -> String {
         serde_json::json!({
-            "root_kid": "RT01",
+            "kid": "SN01",
             "signed": B64.encode(s.sign(signer).as_bytes()),
             "issued_at": s.issued_at,
             "since": s.since,
@@ -186,10 +204,29 @@ mod tests {
     }
 
     #[test]
-    fn a_snapshot_not_signed_by_the_pinned_root_is_refused() {
-        let impostor = IssuerKey::from_seed(KeyId::new(*b"RT01"), [5; 32]);
+    fn a_snapshot_not_signed_by_the_listed_snapshot_key_is_refused() {
+        let impostor = IssuerKey::from_seed(KeyId::new(*b"SN01"), [5; 32]);
         let err = accept_snapshot(&response(&full(), &impostor), &pin(), None).unwrap_err();
         assert_eq!(err.code(), "bad_signature");
+        // A copy-signing key (or the root) is no snapshot key, whatever it is called.
+        let copy_key = IssuerKey::from_seed(KeyId::new(*b"SH01"), [7; 32]);
+        let err = accept_snapshot(&response(&full(), &copy_key), &pin(), None).unwrap_err();
+        assert_eq!(err.code(), "bad_signature");
+    }
+
+    #[test]
+    fn a_replayed_old_full_snapshot_after_a_delta_mismatch_is_refused() {
+        // The device holds seq 50 as of 09:00. A server (or whoever sits in between) answers
+        // the delta request with a mismatch, then the full-snapshot fallback with an old one:
+        // the revocations since would vanish, so it is refused.
+        let cache =
+            StatusCache::from_full(StatusSnapshot::new(t(9), 0, 50, vec![], vec![])).unwrap();
+        let mismatched = StatusSnapshot::new(t(10), 12, 13, vec![], vec![]);
+        let step = accept_snapshot(&response(&mismatched, &root()), &pin(), Some(&cache)).unwrap();
+        assert!(matches!(step, SnapshotStep::FetchFull(_)), "{step:?}");
+        let err = accept_snapshot(&response(&full(), &root()), &pin(), Some(&cache)).unwrap_err();
+        assert_eq!(err.code(), "snapshot");
+        assert!(err.to_string().contains("不予采用"), "{err}");
     }
 
     #[test]

@@ -87,6 +87,10 @@ pub enum SyncError {
     WrongRoot { server: String, pinned: String },
     #[error("签名核验失败：{0}")]
     BadSignature(String),
+    #[error(
+        "服务器提供的信任列表（签发于 {offered}）早于本机已有的（签发于 {held}），未予采用，仍使用本机的信任列表"
+    )]
+    OlderTrustList { held: String, offered: String },
     #[error("{0}")]
     Snapshot(String),
 }
@@ -101,6 +105,7 @@ impl SyncError {
             SyncError::BadResponse(_) => "bad_response",
             SyncError::WrongRoot { .. } => "wrong_root",
             SyncError::BadSignature(_) => "bad_signature",
+            SyncError::OlderTrustList { .. } => "trust_list_older",
             SyncError::Snapshot(_) => "snapshot",
         }
     }
@@ -157,10 +162,12 @@ pub fn open_trust_list(bytes: Vec<u8>, pin: &RootPin) -> Result<TrustList, SyncE
         .map_err(|e| SyncError::BadSignature(e.to_string()))
 }
 
-/// A fetched trust-list response checked against the pin, ready to store.
+/// A fetched trust-list response checked against the pin, ready to store. A list older than
+/// the one `held` is refused: replaying an old list would bring back retired keys.
 pub fn accept_trust_list(
     json: &str,
     pin: &RootPin,
+    held: Option<&TrustList>,
     now: DateTime<Utc>,
 ) -> Result<(TrustList, StoredTrustList), SyncError> {
     let published = Published::parse(json)?;
@@ -169,7 +176,16 @@ pub fn accept_trust_list(
         signed_b64: B64.encode(&bytes),
         synced_at: now,
     };
-    Ok((open_trust_list(bytes, pin)?, stored))
+    let list = open_trust_list(bytes, pin)?;
+    if let Some(held) = held
+        && list.issued_at < held.issued_at
+    {
+        return Err(SyncError::OlderTrustList {
+            held: zizhi_shared::time::beijing_minute(held.issued_at),
+            offered: zizhi_shared::time::beijing_minute(list.issued_at),
+        });
+    }
+    Ok((list, stored))
 }
 
 /// 设置: where the server is. Empty means the origin that served the app.
@@ -187,34 +203,48 @@ impl Settings {
         s.trim_end_matches('/').to_owned()
     }
 
-    /// Normalises what the inspector typed: trimmed, no trailing slash, `http(s)://` added
-    /// when left out (https, except for loopback addresses). `Err` with the reason when it
-    /// cannot be a server address.
+    /// Normalises what the inspector typed: trimmed, no trailing slash, `https://` added when
+    /// left out. Plain `http://` only for loopback addresses (a server on the same device):
+    /// anywhere else whoever sits on the network could answer in the server's name. `Err`
+    /// with the reason when it cannot be a server address.
     pub fn normalise_url(input: &str) -> Result<String, &'static str> {
         let s = input.trim();
         if s.is_empty() {
             return Ok(String::new());
         }
         let (scheme, rest) = match s.find("://") {
-            Some(at) => {
-                let scheme = &s[..at];
-                if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-                    return Err("只支持 http:// 或 https:// 地址");
-                }
-                (scheme.to_owned(), &s[at + 3..])
-            }
+            Some(at) => (s[..at].to_ascii_lowercase(), &s[at + 3..]),
             None => {
-                let lower = s.to_ascii_lowercase();
-                let local = lower.starts_with("127.0.0.1") || lower.starts_with("localhost");
-                ((if local { "http" } else { "https" }).to_owned(), s)
+                let scheme = if is_loopback(s) { "http" } else { "https" };
+                (scheme.to_owned(), s)
             }
         };
         let rest = rest.trim_end_matches('/');
         if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
             return Err("服务器地址无效");
         }
+        match scheme.as_str() {
+            "https" => {}
+            "http" if is_loopback(rest) => {}
+            "http" => return Err("核验服务器必须使用 https:// 地址（http:// 仅限本机地址）"),
+            _ => return Err("只支持 https:// 地址"),
+        }
         Ok(format!("{scheme}://{rest}"))
     }
+}
+
+/// Whether `authority` (host, optional port and path) names this device: 127.0.0.0/8,
+/// `localhost` or `[::1]`.
+fn is_loopback(authority: &str) -> bool {
+    let host = authority.split('/').next().unwrap_or_default();
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -289,7 +319,7 @@ mod tests {
     #[test]
     fn a_trust_list_signed_by_the_pinned_root_is_accepted_and_reopens_from_store() {
         let pin = pin_of(&root());
-        let (list, stored) = accept_trust_list(&published(&root()), &pin, now()).unwrap();
+        let (list, stored) = accept_trust_list(&published(&root()), &pin, None, now()).unwrap();
         assert_eq!(list.keys.len(), 1);
         assert_eq!(stored.synced_at, now());
         assert_eq!(stored.open(&pin).unwrap(), list);
@@ -299,20 +329,35 @@ mod tests {
     fn a_trust_list_signed_by_another_root_is_refused() {
         let pin = pin_of(&root());
         let impostor = IssuerKey::from_seed(KeyId::new(*b"RT01"), [4; 32]);
-        let err = accept_trust_list(&published(&impostor), &pin, now()).unwrap_err();
+        let err = accept_trust_list(&published(&impostor), &pin, None, now()).unwrap_err();
         assert_eq!(err.code(), "bad_signature");
         let other_kid = RootPin {
             kid: "RT02".into(),
             ..pin
         };
-        let err = accept_trust_list(&published(&root()), &other_kid, now()).unwrap_err();
+        let err = accept_trust_list(&published(&root()), &other_kid, None, now()).unwrap_err();
         assert_eq!(err.code(), "wrong_root");
         assert_eq!(
-            accept_trust_list("<html>", &pin_of(&root()), now())
+            accept_trust_list("<html>", &pin_of(&root()), None, now())
                 .unwrap_err()
                 .code(),
             "bad_response"
         );
+    }
+
+    #[test]
+    fn an_older_trust_list_is_refused_and_the_held_one_stays() {
+        let pin = pin_of(&root());
+        let (held, _) = accept_trust_list(&published(&root()), &pin, None, now()).unwrap();
+        let newer = TrustList {
+            issued_at: held.issued_at + chrono::Duration::days(1),
+            ..held.clone()
+        };
+        let err = accept_trust_list(&published(&root()), &pin, Some(&newer), now()).unwrap_err();
+        assert_eq!(err.code(), "trust_list_older");
+        assert!(err.to_string().contains("未予采用"), "{err}");
+        // The same list again is fine (a re-sync), and so is a newer one.
+        assert!(accept_trust_list(&published(&root()), &pin, Some(&held), now()).is_ok());
     }
 
     #[test]
@@ -332,9 +377,20 @@ mod tests {
             Ok("http://127.0.0.1:8080".into())
         );
         assert_eq!(
-            Settings::normalise_url("HTTP://a.b"),
-            Ok("HTTP://a.b".into())
+            Settings::normalise_url("HTTPS://a.b"),
+            Ok("https://a.b".into())
         );
+        // A forger's "verification server" over plain HTTP is refused; loopback is not.
+        assert!(Settings::normalise_url("http://zizhi.example.cn").is_err());
+        assert!(Settings::normalise_url("HTTP://a.b").is_err());
+        assert!(Settings::normalise_url("http://127.0.0.1.evil.cn").is_err());
+        for local in [
+            "http://localhost:8080",
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080",
+        ] {
+            assert_eq!(Settings::normalise_url(local), Ok(local.into()));
+        }
         assert_eq!(Settings::normalise_url(""), Ok(String::new()));
         assert!(Settings::normalise_url("ftp://a.b").is_err());
         assert!(Settings::normalise_url("https://").is_err());

@@ -1,4 +1,4 @@
-//! The `zizhi` command line: serve, keygen, demo, issue, verify.
+//! The `zizhi` command line: serve, keys, trust, demo, issue, verify.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,12 +6,15 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand};
+use zizhi_shared::trust::KeyRole;
 use zizhi_shared::verdict::Verdict;
-use zizhi_shared::{CertificateNumber, TrustList, UsageTerms};
+use zizhi_shared::{CertificateNumber, KeyId, SignedTrustList, TrustList, UsageTerms};
 
 use crate::app::{AppState, RunningServer};
 use crate::demo::seed::{DemoSummary, history_start, seed};
-use crate::key_ring::{KeyRing, PublishedTrustList};
+use crate::key_ring::{
+    KeyRequest, KeyRing, PublishedTrustList, RootKeyFile, TrustListChange, sign_next_trust_list,
+};
 use crate::settings::Settings;
 
 #[derive(Debug, Parser)]
@@ -36,12 +39,13 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
     },
-    /// Create the issuer keys, or rotate to a new signing key.
-    Keygen {
-        /// Key id of the new signing key (4 letters or digits), e.g. SH02.
-        #[arg(long)]
-        kid: Option<String>,
-    },
+    /// This server's online keys: create them (first start does too), add one for a rotation,
+    /// show which signs today.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Trust lists: signed on the offline machine with the root key, installed on each server.
+    #[command(subcommand)]
+    Trust(TrustCommand),
     /// Seed the demo register and write each copy's QR code under ./demo/.
     Demo {
         #[arg(long, default_value = "demo")]
@@ -67,6 +71,58 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Creates the keys of an empty data directory (root offline copy, SH01, SN01, trust list)
+    /// and shows the keys in force.
+    Show,
+    /// Generates a new online key on this server, not yet listed, and writes its request for
+    /// `zizhi trust sign --add` (public half only).
+    New {
+        /// Key id, 4 letters or digits, e.g. SH02.
+        #[arg(long)]
+        kid: String,
+        /// copy_signing (certificate copies) or snapshot_signing (status snapshots).
+        #[arg(long)]
+        role: KeyRole,
+        /// First day the key will sign (YYYY-MM-DD, UTC); leave days for the new trust list to
+        /// reach every instance.
+        #[arg(long)]
+        from: NaiveDate,
+        /// Where to write the request (JSON).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// On the offline machine: sign the next trust list with the root key.
+    Sign {
+        /// The root key file (kept offline).
+        #[arg(long)]
+        root: PathBuf,
+        /// The trust list in force (trust/trust-list.cose from a server); its keys carry over.
+        #[arg(long)]
+        current: Option<PathBuf>,
+        /// A key request from `zizhi keys new`; repeatable.
+        #[arg(long)]
+        add: Vec<PathBuf>,
+        /// KID=YYYY-MM-DD: the last day a listed key may sign; repeatable.
+        #[arg(long)]
+        retire: Vec<String>,
+        /// The last day the root vouches for the new list (YYYY-MM-DD, end of day UTC).
+        #[arg(long)]
+        valid_until: NaiveDate,
+        /// Where to write the signed list.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// On each server: install a signed trust list (it must be newer than the one in force);
+    /// running instances take it within 30 s.
+    Install { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,7 +160,8 @@ pub enum IssueCommand {
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { demo } => serve(settings, demo).await,
-        Command::Keygen { kid } => keygen(&settings, kid.as_deref()),
+        Command::Keys(cmd) => keys(&settings, cmd),
+        Command::Trust(cmd) => trust(&settings, cmd),
         Command::Demo { out } => {
             prepare_demo_keys(&settings)?;
             let state = AppState::build(settings).await?;
@@ -202,32 +259,131 @@ fn print_demo(s: &DemoSummary, base: &str, out: &std::path::Path) {
     );
 }
 
-fn keygen(settings: &Settings, kid: Option<&str>) -> anyhow::Result<ExitCode> {
+fn keys(settings: &Settings, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
     let now = Utc::now();
-    KeyRing::load_or_create(
+    let ring = KeyRing::load_or_create(
         &settings.data_dir,
         &settings.issuer_name,
         now.date_naive(),
         now,
     )?;
-    if let Some(kid) = kid {
-        KeyRing::rotate(&settings.data_dir, kid, &settings.issuer_name, now)?;
+    match cmd {
+        KeysCommand::Show => {
+            let keys = ring.current();
+            let list = keys.trust_list();
+            println!(
+                "根密钥 root {} (public {}); 信任列表 trust list issued {} expires {}",
+                keys.root().kid,
+                keys.root().public_key,
+                list.issued_at,
+                list.expires_at
+            );
+            for k in &list.keys {
+                let to = k.valid_to.map(|d| d.to_string()).unwrap_or_default();
+                println!(
+                    "  {} {:<16} {} .. {}",
+                    k.kid,
+                    k.role.to_string(),
+                    k.valid_from,
+                    to
+                );
+            }
+            for role in [KeyRole::CopySigning, KeyRole::SnapshotSigning] {
+                match keys.signer(role, now.date_naive()) {
+                    Ok(k) => println!("今日{}密钥 {role} today: {}", role.label(), k.kid()),
+                    Err(e) => println!("{e}"),
+                }
+            }
+        }
+        KeysCommand::New {
+            kid,
+            role,
+            from,
+            out,
+        } => {
+            let request = KeyRing::new_online_key(
+                &settings.data_dir,
+                &kid,
+                role,
+                from,
+                &settings.issuer_name,
+            )?;
+            std::fs::write(&out, serde_json::to_string_pretty(&request)?)?;
+            println!(
+                "新密钥 {kid}（{}）已生成，自 {from} 起可用；请将 {} 带到离线机器执行 zizhi trust sign --add",
+                role.label(),
+                out.display()
+            );
+        }
     }
-    let ring = KeyRing::load(&settings.data_dir, now)?;
-    // The published form, for clients that verify offline (`zizhi verify --trust-list`).
-    let list_path = settings.data_dir.join("trust-list.json");
-    std::fs::write(
-        &list_path,
-        serde_json::to_string_pretty(&PublishedTrustList::from_ring(&ring))?,
-    )?;
-    println!(
-        "签发密钥 signing key {}; 信任列表 trust list of {} key(s) in {}; 根密钥 root key {} (public {})",
-        ring.signing_key().kid(),
-        ring.trust_list().keys.len(),
-        list_path.display(),
-        ring.root_kid(),
-        hex::encode(ring.root_public_key()),
-    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn trust(settings: &Settings, cmd: TrustCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        TrustCommand::Sign {
+            root,
+            current,
+            add,
+            retire,
+            valid_until,
+            out,
+        } => {
+            let root = RootKeyFile::read(&root)?;
+            let current = current
+                .map(|p| {
+                    let bytes = std::fs::read(&p)
+                        .with_context(|| format!("cannot read {}", p.display()))?;
+                    SignedTrustList::from_bytes(bytes)
+                        .open(&root.verifying_key())
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+                })
+                .transpose()?;
+            let add = add
+                .iter()
+                .map(|p| {
+                    let text = std::fs::read_to_string(p)
+                        .with_context(|| format!("cannot read {}", p.display()))?;
+                    serde_json::from_str::<KeyRequest>(&text)
+                        .with_context(|| format!("{} is not a key request", p.display()))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let retire = retire
+                .iter()
+                .map(|r| {
+                    let (kid, day) = r.split_once('=').context("--retire takes KID=YYYY-MM-DD")?;
+                    let kid = KeyId::parse(kid).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    Ok((kid, day.parse::<NaiveDate>().context("--retire date")?))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let valid_until = valid_until
+                .and_hms_opt(23, 59, 59)
+                .context("date")?
+                .and_utc();
+            let change = TrustListChange {
+                add,
+                retire,
+                valid_until,
+            };
+            let signed = sign_next_trust_list(&root, current.as_ref(), &change, Utc::now())?;
+            std::fs::write(&out, signed.as_bytes())?;
+            println!(
+                "信任列表已签署 signed: {}（至 {valid_until} 有效）；复制到每台服务器执行 zizhi trust install",
+                out.display()
+            );
+        }
+        TrustCommand::Install { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let list = KeyRing::install(&settings.data_dir, &SignedTrustList::from_bytes(bytes))?;
+            println!(
+                "信任列表已安装 installed: 签发于 {}，{} 个密钥，至 {} 有效；运行中的实例 30 秒内生效",
+                list.issued_at,
+                list.keys.len(),
+                list.expires_at
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -279,7 +435,6 @@ fn load_trust(
     file: Option<PathBuf>,
     root_key: Option<String>,
 ) -> anyhow::Result<TrustList> {
-    let now = Utc::now();
     let root: Option<[u8; 32]> = root_key
         .map(|h| {
             hex::decode(h.trim())
@@ -296,21 +451,24 @@ fn load_trust(
                 serde_json::from_str(&text).context("trust list file is not valid JSON")?;
             let root = match root {
                 Some(r) => r,
-                None => KeyRing::load(&settings.data_dir, now)
+                None => KeyRing::load(&settings.data_dir)
                     .context("no --root-key given and no local keys to take the root from")?
-                    .root_public_key(),
+                    .current()
+                    .root()
+                    .bytes()?,
             };
             published.open(&root)
         }
         None => {
-            let ring = KeyRing::load(&settings.data_dir, now)
-                .context("no --trust-list given and no local keys")?;
+            let keys = KeyRing::load(&settings.data_dir)
+                .context("no --trust-list given and no local keys")?
+                .current();
             if let Some(r) = root
-                && r != ring.root_public_key()
+                && r != keys.root().bytes()?
             {
                 bail!("--root-key does not match the local root key");
             }
-            Ok(ring.trust_list().clone())
+            Ok(keys.trust_list().clone())
         }
     }
 }

@@ -84,8 +84,8 @@ use serde::{Deserialize, Serialize};
 use crate::cose::{self, fields};
 use crate::domain::CertificateNumber;
 use crate::keys::{IssuerKey, KeyId};
-use crate::trust::{KeyRole, TrustList};
 use crate::payload::PayloadError;
+use crate::trust::{KeyRole, TrustList};
 use crate::verdict::CertificateState;
 
 mod cache;
@@ -308,9 +308,7 @@ impl SignedStatusSnapshot {
                 .map_err(bad)?;
         let snapshot = StatusSnapshot::from_cbor(envelope.payload())?;
         if !trusted.covers(snapshot.issued_at.date_naive()) {
-            return Err(bad(format!(
-                "快照签发于密钥 {kid} 的有效期之外"
-            )));
+            return Err(bad(format!("快照签发于密钥 {kid} 的有效期之外")));
         }
         Ok(snapshot)
     }
@@ -597,9 +595,7 @@ mod tests {
     }
 
     fn open_payload(payload: Vec<u8>) -> PayloadError {
-        signed_payload(payload)
-            .open(&trust())
-            .unwrap_err()
+        signed_payload(payload).open(&trust()).unwrap_err()
     }
 
     #[test]
@@ -721,8 +717,6 @@ mod tests {
                 .contains("未知的字段键")
         );
         // The same map with a known state opens.
-        signed_payload(map(3, false))
-            .open(&trust())
-            .unwrap();
+        signed_payload(map(3, false)).open(&trust()).unwrap();
     }
 }

@@ -47,8 +47,18 @@ pub const TRUST_LIST_CONTENT_TYPE: &str = "application/zizhi-trust-list+cbor";
 
 /// What a listed key may sign (密钥用途).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-    strum::Display, strum::EnumString,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -306,8 +316,8 @@ impl SignedTrustList {
 
     /// Verifies the root signature and returns the list. Every fault is `TrustListInvalid`.
     pub fn open(&self, root: &VerifyingKey) -> Result<TrustList, PayloadError> {
-        let envelope =
-            cose::open_signed_document(&self.0, TRUST_LIST_CONTENT_TYPE, Some(root)).map_err(bad)?;
+        let envelope = cose::open_signed_document(&self.0, TRUST_LIST_CONTENT_TYPE, Some(root))
+            .map_err(bad)?;
         TrustList::from_cbor(envelope.payload())
     }
 }

@@ -2,8 +2,8 @@
 //! applies as a hand merge says, and no byte string opens or panics.
 
 use chrono::{DateTime, Duration, NaiveDate};
-use zizhi_shared::trust::KeyRole;
 use proptest::prelude::*;
+use zizhi_shared::trust::KeyRole;
 use zizhi_shared::{
     CertificateState, IssuerKey, KeyId, PayloadError, SignedStatusSnapshot, StatusCache,
     StatusSnapshot, TrustList, TrustedKey, VersionEntry,

@@ -14,7 +14,8 @@ use common::*;
 use data_encoding::HEXLOWER;
 use serde::{Deserialize, Serialize};
 use zizhi_shared::{
-    Claims, IssuerKey, KeyId, QrText, SignatureAlgorithm, SignedPayload, SignedTrustList, TrustList, verify_text,
+    Claims, IssuerKey, KeyId, QrText, SignatureAlgorithm, SignedPayload, SignedTrustList,
+    TrustList, verify_text,
 };
 
 #[derive(Debug, PartialEq, Serialize, Deserialize)]

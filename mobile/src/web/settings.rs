@@ -27,6 +27,18 @@ pub fn SettingsScreen() -> Element {
     let now = platform::now();
     let offset = platform::local_offset();
     let trust_age = match &*state.trust.read() {
+        // The root vouches for a list only until its stated expiry; near it, say so, since
+        // keys rotated after it will be unknown to this device until it syncs a newer list.
+        Some(t) if t.list.is_expired(now) => format!(
+            "{}；信任列表已于 {} 到期，请立即同步",
+            format::updated(t.synced_at, now, offset),
+            format::time(t.list.expires_at, offset)
+        ),
+        Some(t) if t.list.needs_renewal(now) => format!(
+            "{}；信任列表将于 {} 到期，请联网同步",
+            format::updated(t.synced_at, now, offset),
+            format::time(t.list.expires_at, offset)
+        ),
         Some(t) => format::updated(t.synced_at, now, offset),
         None => "尚未同步".to_owned(),
     };

@@ -153,21 +153,33 @@ impl AppState {
             if *self.check_gen.peek() != generation {
                 return;
             }
-            // The device did not know the key but the server vouched for it: the trust list
-            // is behind, so fetch it now.
-            let stale_trust = matches!(
+            // A key the device does not know may be a new one its trust list predates: sync
+            // (the list must be signed by the pinned root) and check again. Only a check that
+            // then passes lets the server's answer count.
+            let offline = if matches!(
                 offline,
                 Offline::Rejected {
                     unknown_key: true,
                     ..
                 }
-            );
+            ) {
+                self.sync_now().await;
+                if *self.check_gen.peek() != generation {
+                    return;
+                }
+                let trust = self.trust.peek();
+                let status = self.status.peek();
+                Offline::check(
+                    &text,
+                    trust.as_ref().map(|t| &t.list),
+                    status.as_ref().map(|s| &s.cache),
+                    platform::now(),
+                    offset,
+                )
+            } else {
+                offline
+            };
             let shown = decide(&text, offline, Some(online), offset);
-            if stale_trust
-                && matches!(&shown, Shown::View(v) if v.source == crate::view::Source::Live && !v.claims.is_empty())
-            {
-                spawn_forever(self.sync_now());
-            }
             self.finish(generation, shown);
         });
     }
@@ -219,22 +231,25 @@ impl AppState {
         let json = get(&format!("{base}/.well-known/zizhi/trust-list"))
             .await
             .map_err(|e| format!("信任列表：{e}"))?;
-        let (list, stored) = accept_trust_list(&json, &pin, platform::now())
+        let held = self.trust.peek().as_ref().map(|t| t.list.clone());
+        let (list, stored) = accept_trust_list(&json, &pin, held.as_ref(), platform::now())
             .map_err(|e| format!("信任列表：{e}"))?;
         store::set_json(K_TRUST, &stored);
         self.trust.set(Some(Trust {
-            list,
+            list: list.clone(),
             synced_at: stored.synced_at,
         }));
 
         let cache = self.status.peek().as_ref().map(|s| s.cache.clone());
+        let trust = list;
         let snapshot = async {
             let json = get(&format!("{base}{}", snapshot_request(cache.as_ref()))).await?;
-            match accept_snapshot(&json, &pin, cache.as_ref())? {
+            match accept_snapshot(&json, &trust, cache.as_ref())? {
                 SnapshotStep::Applied(c) => Ok(c),
                 SnapshotStep::FetchFull(_) => {
+                    // Applied to the same cache: a full snapshot older than it is refused.
                     let json = get(&format!("{base}{SNAPSHOT_PATH}")).await?;
-                    match accept_snapshot(&json, &pin, None)? {
+                    match accept_snapshot(&json, &trust, cache.as_ref())? {
                         SnapshotStep::Applied(c) => Ok(c),
                         SnapshotStep::FetchFull(why) => Err(SyncError::Snapshot(why)),
                     }

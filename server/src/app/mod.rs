@@ -145,6 +145,8 @@ pub struct RunningServer {
     task: tokio::task::JoinHandle<()>,
     /// The `/metrics`-only listener on `metrics_bind`, when configured.
     metrics_task: Option<tokio::task::JoinHandle<()>>,
+    /// Picks up newly installed trust lists (`KeyRing::spawn_reloader`).
+    key_reloader: tokio::task::JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -174,6 +176,7 @@ impl RunningServer {
             None => None,
         };
         let app = router(state.clone());
+        let key_reloader = state.keys.spawn_reloader();
         let task = tokio::spawn(serve::serve(
             listener,
             app,
@@ -188,6 +191,7 @@ impl RunningServer {
             shutdown: Some(tx),
             task,
             metrics_task,
+            key_reloader,
         })
     }
 
@@ -204,6 +208,7 @@ impl RunningServer {
         if let Some(t) = self.metrics_task.take() {
             t.abort();
         }
+        self.key_reloader.abort();
         self.state.store.close().await;
     }
 
@@ -214,6 +219,7 @@ impl RunningServer {
         if let Some(t) = self.metrics_task.take() {
             t.abort();
         }
+        self.key_reloader.abort();
         self.state.store.close().await;
         Ok(())
     }

@@ -76,9 +76,9 @@ async fn trust_list_is_published_and_opens_with_the_root_key() {
     assert_eq!(v["keys"][0]["kid"], "SH01");
     let published: PublishedTrustList = serde_json::from_value(v).unwrap();
     let opened = published
-        .open(&app.state.keys.root_public_key())
+        .open(&app.state.keys.current().root().bytes().unwrap())
         .expect("signed by the root key");
-    assert_eq!(&opened, app.state.keys.trust_list());
+    assert_eq!(&opened, app.state.keys.current().trust_list());
 }
 
 #[tokio::test]

@@ -68,9 +68,12 @@ async fn index_page(State(state): State<AppState>) -> Response {
             return not_built("服务器无法读取扫码应用的文件。");
         }
     };
-    let keys = &state.keys;
-    let Some(html) =
-        index::inject_root_key(&html, &keys.root_public_key(), &keys.root_kid().to_string())
+    let keys = state.keys.current();
+    let root = keys.root();
+    let Some(html) = root
+        .bytes()
+        .ok()
+        .and_then(|key| index::inject_root_key(&html, &key, &root.kid.to_string()))
     else {
         tracing::error!(path = %path.display(), "the app's index.html has no </head>");
         return not_built("扫码应用的文件不完整。");

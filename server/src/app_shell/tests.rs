@@ -46,7 +46,7 @@ fn text(r: &Reply) -> String {
 async fn index_html_carries_the_root_key_and_the_app_policy() {
     let tmp = fake_dist();
     let app = app_on(&tmp).await;
-    let key = hex::encode(app.state.keys.root_public_key());
+    let key = hex::encode(app.state.keys.current().root().bytes().unwrap());
     for path in ["/app/", "/app/index.html"] {
         let r = app.get(path).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");

@@ -86,16 +86,14 @@ pub async fn seed(state: &AppState, out_dir: &Path) -> anyhow::Result<DemoSummar
     let reg = load();
     let now = Utc::now();
     let start = history_start(now);
-    let key = state.keys.signing_key();
     if state
         .keys
-        .trust_list()
-        .find(&key.kid())
-        .is_some_and(|k| k.valid_from > start)
+        .current()
+        .signer(zizhi_shared::trust::KeyRole::CopySigning, start)
+        .is_err()
     {
         anyhow::bail!(
-            "签发密钥 {} 的生效日期晚于演示历史的开始（{start}）：请用一个新的数据目录运行演示",
-            key.kid()
+            "没有在演示历史开始（{start}）时生效的签发密钥：请用一个新的数据目录运行演示"
         );
     }
     let today = now.date_naive();
@@ -345,7 +343,7 @@ fn counterfeits(
     genuine: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<DemoCase>> {
-    let verified = zizhi_shared::verify_text(genuine, state.keys.trust_list(), now)?;
+    let verified = zizhi_shared::verify_text(genuine, state.keys.current().trust_list(), now)?;
     let mut bytes = zizhi_shared::QrText::extract(genuine)?;
     let last = bytes.len() - 1;
     bytes[last] ^= 0x01;

@@ -9,7 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use zizhi_shared::{SignedStatusSnapshot, StatusSnapshot};
+use zizhi_shared::{SignedStatusSnapshot, StatusSnapshot, TrustList};
 
 use super::{Request, Snapshots};
 use crate::app::AppState;
@@ -27,11 +27,13 @@ pub fn routes() -> Router<AppState> {
         .layer(Extension(Snapshots::default()))
 }
 
-/// The response: `signed` is authoritative (base64 of the COSE_Sign1, open it with the pinned
-/// root key); the other fields repeat what it says, for people and for logs.
+/// The response: `signed` is authoritative (base64 of the COSE_Sign1, open it with the
+/// snapshot-signing key of the trust list); the other fields repeat what it says, for people
+/// and for logs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PublishedSnapshot {
-    pub root_kid: String,
+    /// The snapshot-signing key's id.
+    pub kid: String,
     pub signed: String,
     pub issued_at: DateTime<Utc>,
     /// 0 for a full snapshot.
@@ -43,15 +45,14 @@ pub struct PublishedSnapshot {
 }
 
 impl PublishedSnapshot {
-    /// Opens the signed snapshot with a pinned root key; the plain fields are ignored.
-    pub fn open(&self, root: &[u8; 32]) -> anyhow::Result<StatusSnapshot> {
+    /// Opens the signed snapshot with the trust list's snapshot-signing key; the plain fields
+    /// are ignored.
+    pub fn open(&self, trust: &TrustList) -> anyhow::Result<StatusSnapshot> {
         let bytes = BASE64
             .decode(&self.signed)
             .map_err(|e| anyhow::anyhow!("status snapshot: bad base64: {e}"))?;
-        let key = ed25519_dalek::VerifyingKey::from_bytes(root)
-            .map_err(|e| anyhow::anyhow!("bad root key: {e}"))?;
         SignedStatusSnapshot::from_bytes(bytes)
-            .open(&key)
+            .open(trust)
             .map_err(|e| anyhow::anyhow!("{e}"))
     }
 }
@@ -131,12 +132,13 @@ async fn snapshot(
         versions = snapshot.versions.len(),
         "status snapshot"
     );
-    let signed = state.keys.sign_status_snapshot(&snapshot);
+    let keys = state.keys.current();
+    let signed = keys.sign_status_snapshot(&snapshot)?;
     Ok((
         // The app decides when to sync; an HTTP cache in between must not answer for it.
         [(header::CACHE_CONTROL, "no-store")],
         Json(PublishedSnapshot {
-            root_kid: state.keys.root_kid().to_string(),
+            kid: signed.kid().map(|k| k.to_string()).unwrap_or_default(),
             signed: BASE64.encode(signed.as_bytes()),
             issued_at: snapshot.issued_at,
             since: snapshot.since,
@@ -159,7 +161,7 @@ mod tests {
     use crate::testing::TestApp;
 
     #[tokio::test]
-    async fn snapshot_is_signed_by_the_root_key_and_rate_limited_like_other_public_reads() {
+    async fn snapshot_is_signed_by_the_snapshot_key_and_rate_limited_like_other_public_reads() {
         let app = TestApp::with(|s| {
             s.rate_limit.enabled = true;
             s.rate_limit.per_minute = 1;
@@ -180,13 +182,13 @@ mod tests {
             assert_eq!(reply.header("cache-control"), Some("no-store"));
             let published: PublishedSnapshot = serde_json::from_value(reply.json()).unwrap();
             assert!(published.full);
+            let keys = app.state.keys.current();
             let opened = published
-                .open(&app.state.keys.root_public_key())
-                .expect("opens with the root key");
+                .open(keys.trust_list())
+                .expect("opens with the listed snapshot key");
             // An empty register: nothing has happened yet.
             assert_eq!((opened.seq, opened.versions.len()), (0, 0));
-            let signing = app.state.keys.signing_key().public_key_bytes();
-            assert!(published.open(&signing).is_err(), "not the signing key");
+            assert_eq!(published.kid, "SN01");
         }
         let limited = app.send(get()).await;
         assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);

@@ -8,7 +8,8 @@ use std::pin::Pin;
 use chrono::{DateTime, Timelike, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use zizhi_shared::{Certificate, CertificateNumber, Claims, CopyKind, UsageTerms};
+use zizhi_shared::trust::KeyRole;
+use zizhi_shared::{Certificate, CertificateNumber, Claims, CopyKind, QrText, UsageTerms};
 
 use super::certificates::lock_certificate;
 use super::documents::insert_document;
@@ -306,7 +307,18 @@ impl Store {
         } else {
             CopyKind::Approval
         };
-        let key = keys.signing_key();
+        let keys = keys.current();
+        let key = keys
+            .signer(KeyRole::CopySigning, now.date_naive())
+            .map_err(|e| {
+                tracing::error!(error = %e, "no copy-signing key in force");
+                StoreError::Refused {
+                    code: "no_signing_key",
+                    message:
+                        "发证机关当前没有在用的证书件签发密钥，暂不能签发证书件，请联系发证机关"
+                            .into(),
+                }
+            })?;
         let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO copies (kind, certificate_number, certificate_version, purpose, usage_from, usage_to, issued_at, key_id, qr_text)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '') RETURNING id",
@@ -334,7 +346,7 @@ impl Store {
             record_digest: cert.record_digest(),
         };
         claims.validate().map_err(StoreError::from)?;
-        let qr_text = keys.qr_text(&claims, host);
+        let qr_text = QrText::encode(host, &claims.sign(key));
         sqlx::query("UPDATE copies SET qr_text = $1 WHERE id = $2")
             .bind(&qr_text)
             .bind(id)

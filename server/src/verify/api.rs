@@ -63,5 +63,5 @@ async fn verify_body(
 }
 
 async fn trust_list(State(state): State<AppState>) -> Json<PublishedTrustList> {
-    Json(PublishedTrustList::from_ring(&state.keys))
+    Json(PublishedTrustList::from_keys(&state.keys.current()))
 }

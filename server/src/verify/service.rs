@@ -15,7 +15,8 @@ use crate::metrics::VerdictLabels;
 pub async fn verify(state: &AppState, text: &str) -> AppResult<Verdict> {
     let now = Utc::now();
     let checked = QrText::extract(text).and_then(|payload| {
-        zizhi_shared::verify_bytes(&payload, state.keys.trust_list(), now).map(|v| (v, payload))
+        zizhi_shared::verify_bytes(&payload, state.keys.current().trust_list(), now)
+            .map(|v| (v, payload))
     });
     let (verified, payload) = match checked {
         Ok(v) => v,

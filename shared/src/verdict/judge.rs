@@ -352,8 +352,10 @@ pub fn judge(v: &Verified, facts: StatusFacts, checked_at: DateTime<Utc>) -> Ver
             .join("；")
     };
     if let Some(k) = cached {
+        // Offline the device checks the signature but cannot ask the register whether it
+        // issued this copy (a leaked signing key could mint copies it never issued).
         message.push_str(&format!(
-            "。{}（离线结果，联网可查看实时状态）",
+            "。{}（离线结果：签名真实；是否为登记签发的证书需联网核验）",
             status_as_of_text(k.as_of)
         ));
     }

@@ -38,12 +38,11 @@ async fn fetch(app: &TestApp, query: &str) -> (PublishedSnapshot, StatusSnapshot
         Some("no-store")
     );
     let published: PublishedSnapshot = res.json().await.expect("snapshot JSON");
-    let root = app.server.state.keys.root_public_key();
-    let opened = published.open(&root).expect("opens with the root key");
-    assert_eq!(
-        published.root_kid,
-        app.server.state.keys.root_kid().to_string()
-    );
+    let keys = app.server.state.keys.current();
+    let opened = published
+        .open(keys.trust_list())
+        .expect("opens with the trust list's snapshot key");
+    assert_eq!(published.kid, "SN01");
     assert_eq!(
         (
             published.since,
@@ -63,10 +62,10 @@ async fn trust_list(app: &TestApp) -> TrustList {
     let published: PublishedTrustList = serde_json::from_value(body).unwrap();
     assert_eq!(
         published.root_kid,
-        app.server.state.keys.root_kid().to_string()
+        app.server.state.keys.current().root().kid.to_string()
     );
     published
-        .open(&app.server.state.keys.root_public_key())
+        .open(&app.server.state.keys.current().root().bytes().unwrap())
         .expect("trust list opens with the root key")
 }
 
@@ -130,7 +129,7 @@ async fn judged_states(app: &TestApp) -> BTreeMap<(CertificateNumber, u32), Cert
             };
             let verified = Verified {
                 claims,
-                kid: app.server.state.keys.signing_key().kid(),
+                kid: zizhi_shared::KeyId::new(*b"SH01"),
                 issuer: "上海市住房和城乡建设管理委员会".into(),
             };
             let live = StatusRead::Current(std::sync::Arc::new(Some(status.clone())));

@@ -1,5 +1,9 @@
 //! The public verification API and trust list.
 
+use zizhi_server::key_ring::{
+    KeyRing, RootKeyFile, TrustListChange, offline_root_dir, sign_next_trust_list,
+};
+use zizhi_shared::trust::KeyRole;
 use zizhi_tests::{
     Backend, TestApp, TestEnv, enterprise_with_certificate, on_both_backends, usage_copy,
 };
@@ -103,7 +107,7 @@ async fn the_trust_list_opens_with_the_root_key_and_rotation_keeps_old_copies_va
     let (_, number) =
         enterprise_with_certificate(&app, "上海长宁建筑安装有限公司", "91310105MA1FL0003").await;
     let old_copy = usage_copy(&app, &number, "长宁区某住宅项目投标").await;
-    let root = app.server.state.keys.root_public_key();
+    let root = app.server.state.keys.current().root().bytes().unwrap();
 
     let res = app
         .client
@@ -116,21 +120,44 @@ async fn the_trust_list_opens_with_the_root_key_and_rotation_keeps_old_copies_va
     let list = published
         .open(&root)
         .expect("trust list opens with the root key");
-    assert_eq!(list.keys.len(), 1);
+    // The copy-signing key and the snapshot-signing key, each for its role only.
+    assert_eq!(list.keys.len(), 2);
     let mut wrong_root = root;
     wrong_root[0] ^= 1;
     assert!(published.open(&wrong_root).is_err());
     app.stop().await;
 
-    // Rotate to a new signing key and restart.
-    zizhi_server::key_ring::KeyRing::rotate(
-        &env.data_dir(),
+    // Rotate as an operator would, while the server runs: a new key on the server, the next
+    // trust list signed with the offline root, installed; the running instance takes it
+    // without a restart.
+    let app = TestApp::start(env.settings()).await;
+    let today = chrono::Utc::now().date_naive();
+    let data = env.data_dir();
+    let request = KeyRing::new_online_key(
+        &data,
         "SH02",
+        KeyRole::CopySigning,
+        today,
         "上海市住房和城乡建设管理委员会",
+    )
+    .unwrap();
+    let root_key = RootKeyFile::read(&offline_root_dir(&data).join("RT01.root.key")).unwrap();
+    let current = app.server.state.keys.current().trust_list().clone();
+    // Signed at least a second after the list in force, as any later signing is.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let next = sign_next_trust_list(
+        &root_key,
+        Some(&current),
+        &TrustListChange {
+            add: vec![request],
+            retire: vec![(zizhi_shared::KeyId::new(*b"SH01"), today)],
+            valid_until: chrono::Utc::now() + chrono::Duration::days(90),
+        },
         chrono::Utc::now(),
     )
     .unwrap();
-    let app = TestApp::start(env.settings()).await;
+    KeyRing::install(&data, &next).unwrap();
+    assert!(app.server.state.keys.reload().unwrap());
     let new_copy = usage_copy(&app, &number, "长宁区某学校项目投标").await;
     assert_eq!(new_copy["key_id"], "SH02");
     assert_eq!(old_copy["key_id"], "SH01");
@@ -141,7 +168,7 @@ async fn the_trust_list_opens_with_the_root_key_and_rotation_keeps_old_copies_va
         assert_eq!(v["key_id"], copy["key_id"]);
     }
     let (_, t) = app.get("/.well-known/zizhi/trust-list").await;
-    assert_eq!(t["keys"].as_array().unwrap().len(), 2, "{t}");
+    assert_eq!(t["keys"].as_array().unwrap().len(), 3, "{t}");
 
     app.stop().await;
     env.finish().await;
@@ -161,7 +188,7 @@ async fn a_copy_signed_with_the_issuers_key_but_never_issued_by_the_register_is_
     let copy = usage_copy(&app, &number, "黄浦区某道路工程投标").await;
     let text = copy["qr_text"].as_str().unwrap();
     let keys = &app.server.state.keys;
-    let claims = zizhi_shared::verify_text(text, keys.trust_list(), chrono::Utc::now())
+    let claims = zizhi_shared::verify_text(text, keys.current().trust_list(), chrono::Utc::now())
         .unwrap()
         .claims;
     // Whoever holds the signing key (a leaked backup, an insider) signs what they like: a copy
@@ -171,7 +198,10 @@ async fn a_copy_signed_with_the_issuers_key_but_never_issued_by_the_register_is_
     let mut rewritten = claims.clone();
     rewritten.usage.as_mut().unwrap().purpose = "某伪造工程投标".into();
     for (what, rogue) in [("unknown copy", unknown), ("rewritten purpose", rewritten)] {
-        let forged = keys.qr_text(&rogue, "ZIZHI.JSGL.SH.GOV.CN");
+        let forged = keys
+            .current()
+            .qr_text(&rogue, "ZIZHI.JSGL.SH.GOV.CN")
+            .unwrap();
         for _ in 0..2 {
             let (s, v) = app.verify(&forged).await;
             assert_eq!(s, 200, "{what}: {v}");

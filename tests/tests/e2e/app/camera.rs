@@ -96,13 +96,7 @@ async fn camera_scans_of_printed_copies_show_the_servers_verdict_and_details() {
 }
 
 fn hex_key(app: &zizhi_tests::TestApp) -> String {
-    app.server
-        .state
-        .keys
-        .root_public_key()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    app.server.state.keys.current().root().public_key.clone()
 }
 
 /// Genuine codes show what they claim and, live, every qualification of the certificate;
