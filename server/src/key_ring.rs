@@ -597,6 +597,21 @@ pub fn sign_next_trust_list(
             c.issued_at
         );
     }
+    // Overlap: on the day a key's window closes its successor must already be in force, so
+    // an instance still signing with the old key on that day and one already on the new key
+    // both produce copies every list in circulation accepts.
+    for (kid, on) in &change.retire {
+        let Some(old) = list.find(kid) else { continue };
+        let next_day = on.succ_opt().context("date overflow")?;
+        let successor = list.keys.iter().any(|k| {
+            k.kid != *kid && k.role == old.role && k.valid_from <= *on && k.covers(next_day)
+        });
+        if !successor && next_day <= change.valid_until.date_naive() {
+            bail!(
+                "{kid} would close on {on} without a successor already in force that day: retire it on or after the successor's first day"
+            );
+        }
+    }
     for role in [KeyRole::CopySigning, KeyRole::SnapshotSigning] {
         let mut day = now.date_naive();
         let last = change.valid_until.date_naive();
