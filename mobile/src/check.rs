@@ -3,8 +3,9 @@
 //!
 //! - The signature is checked on the device against the cached trust list. A code whose
 //!   signature fails is shown as invalid at once (the web UI does not wait for the server),
-//!   and no answer from a server changes that: the device cannot check the server's answer,
-//!   and a server that says "genuine" to a forged code is lying or is not ours.
+//!   and no answer from a server lifts that: the device cannot check the server's answer,
+//!   and a server that says "genuine" to a forged code is lying or is not ours. A server that
+//!   agrees the code is invalid is shown, for what more it says.
 //! - A signature by a key the device does not know may only be behind: the caller re-syncs
 //!   the trust list (signed by the pinned root) and checks again; only if the key is then
 //!   known does the check count as passed.
@@ -110,12 +111,13 @@ pub fn decide(
         Some(Ok(body)) => match serde_json::from_str::<Verdict>(&body) {
             Ok(v) => {
                 return match offline {
+                    // The server agrees the code is invalid: its answer may say more (and
+                    // never less) than the device's.
+                    Offline::Rejected { .. } if v.summary.level == Level::Invalid => {
+                        Shown::View(Box::new(ResultView::live(text, &v, offset)))
+                    }
                     Offline::Rejected { view, .. } => {
-                        Shown::View(Box::new(if v.summary.level == Level::Invalid {
-                            view
-                        } else {
-                            view.with_notice(SERVER_CONTRADICTS_SIGNATURE)
-                        }))
+                        Shown::View(Box::new(view.with_notice(SERVER_CONTRADICTS_SIGNATURE)))
                     }
                     Offline::NoTrustList => Shown::View(Box::new(
                         ResultView::live(text, &v, offset).with_notice(

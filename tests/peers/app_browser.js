@@ -162,6 +162,7 @@ async function result(b, shots, step) {
     claims: await text(page, '[data-testid=claims]'),
     enterprise: await text(page, '[data-testid=enterprise-name]'),
     has_qualifications: (await page.locator('[data-testid=qualifications]').count()) > 0,
+    notice: await text(page, '[data-testid=result-notice]'),
     text: (await r.first().innerText()).trim(),
     past_edge: await pastEdge(page),
   };
@@ -238,6 +239,22 @@ async function tab(b, shots, step) {
   }
   out.shot = await shot(page, shots, step.shot);
   return out;
+}
+
+// 设置: type a server address and save it, as an inspector talked into "our server" would.
+async function setServer(b, shots, step) {
+  const page = b.page;
+  await page.locator('[data-testid=tab-settings]').first().click();
+  const input = page.locator('input[data-testid=server-url]').first();
+  await input.fill(step.url);
+  await page.locator('[data-testid=server-save]').first().click();
+  await page.waitForTimeout(300);
+  return {
+    note: await text(page, '[data-testid=server-note]'),
+    server_url: await input.inputValue().catch(() => null),
+    stored: await page.evaluate(() => Object.entries(localStorage).filter(([k]) => k.includes('settings')).map(([, v]) => v).join('')),
+    shot: await shot(page, shots, step.shot),
+  };
 }
 
 async function sync(b, shots, step) {
@@ -319,6 +336,7 @@ async function run(input) {
       case 'photo': out = await photo(b, step); break;
       case 'tab': out = await tab(b, input.shots, step); break;
       case 'sync': out = await sync(b, input.shots, step); break;
+      case 'set_server': out = await setServer(b, input.shots, step); break;
       case 'worker': out = await worker(b); break;
       case 'clear_history': out = await clearHistory(b, input.shots, step); break;
       case 'stop_server': {

@@ -118,7 +118,7 @@ pub fn SettingsScreen() -> Element {
                     button { r#type: "submit", class: "btn", "data-testid": "server-save", "保存" }
                 }
                 if !saved_note().is_empty() {
-                    p { class: "note", "{saved_note}" }
+                    p { class: "note", "data-testid": "server-note", "{saved_note}" }
                 }
             }
             div { class: "card",

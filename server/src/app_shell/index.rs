@@ -24,7 +24,8 @@ pub fn inject_root_key(html: &str, root_key: &[u8; 32], root_kid: &str) -> Optio
 /// (never plain `'unsafe-eval'`); an inline bootstrap script (`import init from
 /// './zizhi_app.js'`) is allowed by its hash, so no other inline script can run. The camera
 /// stream is a `mediastream:`/`blob:` source; `connect-src` admits any HTTPS server because the
-/// 设置 screen may point the app at another zizhi server.
+/// 设置 screen may point the app at another zizhi server, and plain HTTP on loopback only (a
+/// server on the device itself), the same rule the 设置 screen applies.
 pub fn content_security_policy(index_html: Option<&str>) -> String {
     let mut script = String::from("'self' 'wasm-unsafe-eval'");
     for hash in index_html.map(inline_script_hashes).unwrap_or_default() {
@@ -33,7 +34,8 @@ pub fn content_security_policy(index_html: Option<&str>) -> String {
     format!(
         "default-src 'self'; script-src {script}; style-src 'self' 'unsafe-inline'; \
          img-src 'self' data: blob:; media-src 'self' blob: mediastream:; \
-         connect-src 'self' https: blob: data:; worker-src 'self'; manifest-src 'self'; \
+         connect-src 'self' https: http://127.0.0.1:* http://localhost:* blob: data:; \
+         worker-src 'self'; manifest-src 'self'; \
          object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
 }
