@@ -124,3 +124,95 @@ on_both_backends!(
     a_mixed_fleet_during_a_rotation_accepts_every_fresh_copy,
     super::a_mixed_fleet_during_a_rotation_accepts_every_fresh_copy
 );
+
+/// Runs the real `zizhi` binary with the data directory given, as an operator would.
+fn zizhi(data_dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zizhi-under-test"))
+        .args(args)
+        .env("ZIZHI_DATA_DIR", data_dir)
+        .env("ZIZHI_ISSUER_NAME", ISSUER)
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/cli.db?mode=rwc", data_dir.display()),
+        )
+        .env_remove("REDIS_URL")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn the_rotation_procedure_runs_from_the_command_line_and_refuses_a_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, shown) = zizhi(&data, &["keys", "show"]);
+    assert!(ok, "{shown}");
+    assert!(shown.contains("SH01") && shown.contains("SN01"), "{shown}");
+    let root = offline_root_dir(&data).join("RT01.root.key");
+    assert!(
+        root.is_file(),
+        "first start leaves the root for offline storage"
+    );
+
+    let tomorrow = (Utc::now().date_naive() + Duration::days(1)).to_string();
+    let today = Utc::now().date_naive().to_string();
+    let until = (Utc::now().date_naive() + Duration::days(300)).to_string();
+    let request = dir.path().join("SH02.request.json");
+    let next = dir.path().join("next.cose");
+    let (ok, out) = zizhi(
+        &data,
+        &[
+            "keys",
+            "new",
+            "--kid",
+            "SH02",
+            "--role",
+            "copy_signing",
+            "--from",
+            &tomorrow,
+            "--out",
+            request.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{out}");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let current = zizhi_server::key_ring::trust_list_path(&data);
+    let sign = |retire: &str| {
+        zizhi(
+            &data,
+            &[
+                "trust",
+                "sign",
+                "--root",
+                root.to_str().unwrap(),
+                "--current",
+                current.to_str().unwrap(),
+                "--add",
+                request.to_str().unwrap(),
+                "--retire",
+                retire,
+                "--valid-until",
+                &until,
+                "--out",
+                next.to_str().unwrap(),
+            ],
+        )
+    };
+    // Closing SH01 today, before SH02 starts tomorrow, would leave tomorrow's copies unsigned.
+    let (ok, out) = sign(&format!("SH01={today}"));
+    assert!(!ok, "a gap was signed: {out}");
+    let (ok, out) = sign(&format!("SH01={tomorrow}"));
+    assert!(ok, "{out}");
+    let (ok, out) = zizhi(&data, &["trust", "install", next.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let (ok, shown) = zizhi(&data, &["keys", "show"]);
+    assert!(ok && shown.contains("SH02"), "{shown}");
+    // Installing the same list again: not newer, refused.
+    let (ok, out) = zizhi(&data, &["trust", "install", next.to_str().unwrap()]);
+    assert!(!ok, "{out}");
+}
