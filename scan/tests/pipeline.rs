@@ -202,7 +202,9 @@ fn a_defocused_code_is_read_by_deconvolving_the_located_region() {
 #[test]
 fn a_live_scanner_reads_a_noisy_defocused_code_by_averaging_aligned_frames() {
     // So noisy that no single frame reads, even with every still-photo attempt.
-    let first = frame(4.0, 3.0, 14.0, 100);
+    // Noise 15: at 14 a single frame of some codes already reads (the payload's bytes decide
+    // the pattern); at 16 stacking no longer rescues it. Both were probed over three seeds.
+    let first = frame(4.0, 3.0, 15.0, 100);
     assert_eq!(
         zizhi_scan::run(&first, zizhi_scan::pipeline::PIPELINE).ours,
         None
@@ -210,7 +212,7 @@ fn a_live_scanner_reads_a_noisy_defocused_code_by_averaging_aligned_frames() {
     let mut live = zizhi_scan::live::LiveScanner::new();
     let mut read_at = None;
     for n in 0..zizhi_scan::live::STACK_MAX as u64 {
-        let scan = live.scan(&frame(4.0, 3.0, 14.0, 100 + n));
+        let scan = live.scan(&frame(4.0, 3.0, 15.0, 100 + n));
         if scan.result.ours.is_some() {
             assert_ours(&scan.result);
             read_at = Some(n);
@@ -228,3 +230,4 @@ fn a_far_code_is_located_and_reported_too_small() {
     let located = scan.located.expect("located");
     assert!(located.too_small(), "{located:?}");
 }
+
