@@ -6,6 +6,7 @@ mod concurrency;
 mod demo_cases;
 mod guessing;
 mod issuer;
+mod limits;
 mod qr;
 mod scale;
 mod verify;
