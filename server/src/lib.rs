@@ -30,6 +30,7 @@ pub mod key_ring;
 pub mod links;
 pub mod metrics;
 pub mod pages;
+pub mod password_guesses;
 pub mod pdf;
 pub mod private_files;
 pub mod ratelimit;

@@ -49,6 +49,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wrong tokens per client address, to refuse guessing.
     pub auth_failures: crate::ratelimit::AuthFailures,
+    /// Wrong certificate passwords per client address.
+    pub password_guesses: crate::password_guesses::PasswordGuesses,
 }
 
 impl AppState {
@@ -128,6 +130,7 @@ impl AppState {
             pdf,
             metrics,
             auth_failures: Default::default(),
+            password_guesses: Default::default(),
         })
     }
 }

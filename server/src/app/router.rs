@@ -170,6 +170,11 @@ fn issuer(state: &AppState) -> Router<AppState> {
 fn enterprise(state: &AppState) -> Router<AppState> {
     crate::pdf::api::enterprise_routes()
         .fallback(api_not_found)
+        // Inside authentication: only a caller with a token reaches a password check.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::password_guesses::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_enterprise,
