@@ -111,6 +111,7 @@ impl AppState {
             None => load_or_create_token(&settings.data_dir)?,
         };
         let limits = RateLimits::new(&settings.rate_limit, redis.clone());
+        let password_guesses = crate::password_guesses::PasswordGuesses::new(redis.clone());
         let proxies = Arc::new(TrustedProxies::from_settings(&settings));
         let pdf = crate::pdf::signing::PdfSigning::load(
             &settings.documents,
@@ -130,7 +131,7 @@ impl AppState {
             pdf,
             metrics,
             auth_failures: Default::default(),
-            password_guesses: Default::default(),
+            password_guesses,
         })
     }
 }

@@ -370,3 +370,33 @@ async fn as_enterprise_from(
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or_default())
 }
+
+#[tokio::test]
+async fn an_address_made_to_wait_waits_on_every_instance_sharing_redis() {
+    let env = TestEnv::new(Backend::Postgres).await;
+    let mut settings = env.settings();
+    settings.proxy.trusted_hops = 1;
+    let a = TestApp::start(settings.clone()).await;
+    let b = TestApp::start(settings).await;
+    let mut accounts = Vec::new();
+    for (name, stem) in [
+        ("上海长宁甲建设有限公司", "91310105MA1FL0701"),
+        ("上海长宁乙建设有限公司", "91310105MA1FL0702"),
+        ("上海长宁丙建设有限公司", "91310105MA1FL0703"),
+    ] {
+        let (code, number) = enterprise_with_certificate(&a, name, stem).await;
+        accounts.push((enrol(&a, &code).await, number));
+    }
+    // Alternating instances, four guesses an account: each instance alone sees six or fewer.
+    let mut answers = Vec::new();
+    for (i, (token, number)) in accounts.iter().flat_map(|a| [a; 4]).enumerate() {
+        let app = if i % 2 == 0 { &a } else { &b };
+        answers.push(wrong_password(app, token, number, "203.0.113.88").await);
+    }
+    let free = zizhi_server::password_guesses::FREE_FAILURES as usize;
+    assert!(answers[..free].iter().all(Answer::wrong), "{answers:?}");
+    assert!(answers[free..].iter().all(Answer::locked), "{answers:?}");
+    b.stop().await;
+    a.stop().await;
+    env.finish().await;
+}
