@@ -27,10 +27,26 @@ use x509_cert::time::{Time, Validity};
 
 use crate::DocumentError;
 
-/// scrypt cost of password-encrypted keys: N = 2^15, r = 8, p = 1 (32 MiB, tens of
-/// milliseconds), the interactive-login setting the scrypt paper recommends. Only a wrong
-/// guess pays it more than once.
-pub const SCRYPT_LOG_N: u8 = 15;
+/// scrypt cost of password-encrypted keys: N = 2^17, r = 8, p = 1 (128 MiB, a few hundred
+/// milliseconds), OWASP's current minimum for scrypt (Password Storage Cheat Sheet). Keys
+/// encrypted at a lower cost still open; [`encrypted_key_log_n`] tells them apart so they
+/// can be re-encrypted at this one.
+pub const SCRYPT_LOG_N: u8 = 17;
+
+/// The scrypt cost (log2 N) a password-encrypted PKCS#8 PEM was written with; `None` when it
+/// is not PBES2 with scrypt or cannot be read.
+pub fn encrypted_key_log_n(key_pem: &str) -> Option<u8> {
+    let (_, doc) = pkcs8::Document::from_pem(key_pem).ok()?;
+    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes()).ok()?;
+    let pkcs8::pkcs5::EncryptionScheme::Pbes2(params) = info.encryption_algorithm else {
+        return None;
+    };
+    let pkcs8::pkcs5::pbes2::Kdf::Scrypt(scrypt) = params.kdf else {
+        return None;
+    };
+    let n = scrypt.cost_parameter;
+    n.is_power_of_two().then(|| n.trailing_zeros() as u8)
+}
 
 /// A signing key with its certificate and the chain above it (leaf first, root last or
 /// absent).

@@ -230,4 +230,3 @@ fn a_far_code_is_located_and_reported_too_small() {
     let located = scan.located.expect("located");
     assert!(located.too_small(), "{located:?}");
 }
-

@@ -33,6 +33,9 @@ pub enum AppError {
     /// Too many wrong passwords in a row: not tried again for a while.
     #[error("数字证书密码错误次数过多，已暂时锁定，请 {} 分钟后再试", retry_after_secs.div_ceil(60))]
     PasswordLocked { retry_after_secs: u64 },
+    /// The enterprise's password is being checked for another request: one at a time.
+    #[error("该企业的数字证书密码正在核验另一请求，请稍后再试")]
+    PasswordBusy,
     /// More requests in progress than the instance takes at once.
     #[error("服务繁忙，请稍后再试")]
     Overloaded,
@@ -81,9 +84,9 @@ impl AppError {
             AppError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::RateLimited { .. } | AppError::PasswordLocked { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            AppError::RateLimited { .. }
+            | AppError::PasswordLocked { .. }
+            | AppError::PasswordBusy => StatusCode::TOO_MANY_REQUESTS,
             AppError::Overloaded | AppError::TimedOut => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Store(e) => match e {
                 StoreError::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -110,6 +113,7 @@ impl AppError {
             AppError::TooLarge { .. } => "body_too_large",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::PasswordLocked { .. } => "password_locked",
+            AppError::PasswordBusy => "password_busy",
             AppError::Overloaded => "overloaded",
             AppError::TimedOut => "request_timeout",
             AppError::Store(e) if e.is_refusal() => e.code(),
@@ -182,10 +186,15 @@ impl IntoResponse for AppError {
             AppError::Store(StoreError::Unavailable(_)) => {
                 res.headers_mut().insert("retry-after", 5.into());
             }
-            AppError::Overloaded | AppError::TimedOut => {
+            AppError::Overloaded | AppError::TimedOut | AppError::PasswordBusy => {
                 res.headers_mut().insert("retry-after", 1.into());
             }
             _ => {}
+        }
+        if shown.code == crate::pdf::credentials::WRONG_PASSWORD {
+            // Counted per client address by `password_guesses::limit`.
+            res.extensions_mut()
+                .insert(crate::password_guesses::WrongPasswordAnswered);
         }
         if matches!(self, AppError::Unauthorized) {
             res.headers_mut()

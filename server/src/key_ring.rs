@@ -25,7 +25,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +35,8 @@ use arc_swap::ArcSwap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use zizhi_shared::trust::KeyRole;
+
+use crate::private_files::{create_private_dir, ensure_private};
 use zizhi_shared::{
     Claims, IssuerKey, KeyId, QrText, SignedStatusSnapshot, SignedTrustList, StatusSnapshot,
     TrustList, TrustedKey,
@@ -150,12 +152,6 @@ fn write_secret(path: &Path, contents: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
-    Ok(())
-}
-
 /// Replaces `path` with `bytes` in one step: a reader sees the old file or the new one.
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
@@ -166,21 +162,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         f.sync_all()?;
     }
     fs::rename(&tmp, path)?;
-    Ok(())
-}
-
-/// A secret file group or others can read is refused: the key may already have leaked, and
-/// the operator should know before it signs anything.
-fn ensure_private(path: &Path) -> anyhow::Result<()> {
-    let mode = fs::metadata(path)?.permissions().mode();
-    if mode & 0o077 != 0 {
-        bail!(
-            "密钥文件权限过宽 key file is readable by others: {} (mode {:o}); run `chmod 600 {}`",
-            path.display(),
-            mode & 0o777,
-            path.display()
-        );
-    }
     Ok(())
 }
 
@@ -670,6 +651,8 @@ fn ed25519_dalek_key(bytes: &[u8; 32]) -> anyhow::Result<ed25519_dalek::Verifyin
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use chrono::TimeZone;
 
     use super::*;

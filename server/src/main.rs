@@ -28,6 +28,14 @@ async fn main() -> std::process::ExitCode {
             .init(),
         LogFormat::Text => logs.init(),
     }
+    // Commands that write keys (`serve --demo`, `keys`) would otherwise create the data
+    // directory with the umask's mode, which the server then refuses to load.
+    if !settings.data_dir.exists()
+        && let Err(e) = zizhi_server::private_files::create_private_dir(&settings.data_dir)
+    {
+        eprintln!("错误 error: {e:#}");
+        return std::process::ExitCode::from(2);
+    }
     match zizhi_server::cli::run(cli, settings).await {
         Ok(code) => code,
         Err(e) => {

@@ -1,20 +1,44 @@
-//! Per-client rate limits on public endpoints: `governor` in-process, or a fixed window in
-//! Redis when configured so every instance counts against the same budget. While Redis does
+//! Per-client rate limits on every audience (public, issuer, enterprise, chat), each with its
+//! own budget: `governor` in-process, or a fixed window in Redis when configured so every
+//! instance counts against the same budget. Clients are told apart by
+//! [`crate::client_address`]. While Redis does
 //! not answer, each instance counts on its own (the same budget, per instance).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::app::AppState;
+use crate::client_address::{self, limit_key};
 use crate::error::AppError;
-use crate::settings::RateLimitSettings;
+use crate::settings::{Budget, RateLimitSettings};
 use crate::shared_redis::SharedRedis;
+
+/// One limiter per audience, each with its own budget and its own count.
+#[derive(Clone)]
+pub struct RateLimits {
+    pub public: RateLimiter,
+    pub issuer: RateLimiter,
+    pub enterprise: RateLimiter,
+    pub chat: RateLimiter,
+}
+
+impl RateLimits {
+    pub fn new(s: &RateLimitSettings, redis: Option<SharedRedis>) -> RateLimits {
+        let one = |group, budget| RateLimiter::new(s.enabled, group, budget, redis.clone());
+        RateLimits {
+            public: one("public", s.public()),
+            issuer: one("issuer", s.issuer),
+            enterprise: one("enterprise", s.enterprise),
+            chat: one("chat", s.chat),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub enum RateLimiter {
@@ -22,6 +46,8 @@ pub enum RateLimiter {
     InProcess(Arc<DefaultKeyedRateLimiter<IpAddr>>),
     Redis {
         redis: SharedRedis,
+        /// Part of the Redis key, so each audience counts apart.
+        group: &'static str,
         per_minute: u32,
         burst: u32,
         /// Counts while Redis is away.
@@ -31,28 +57,34 @@ pub enum RateLimiter {
 
 impl RateLimiter {
     /// Shared through `redis` when there is one, else counted in this process.
-    pub fn new(s: &RateLimitSettings, redis: Option<SharedRedis>) -> RateLimiter {
-        if !s.enabled {
+    pub fn new(
+        enabled: bool,
+        group: &'static str,
+        budget: Budget,
+        redis: Option<SharedRedis>,
+    ) -> RateLimiter {
+        if !enabled {
             return RateLimiter::Off;
         }
-        let per_minute = s.per_minute.max(1);
+        let per_minute = budget.per_minute.max(1);
         let quota = Quota::per_minute(NonZeroU32::new(per_minute).expect("nonzero"))
-            .allow_burst(NonZeroU32::new(s.burst.max(1)).expect("nonzero"));
+            .allow_burst(NonZeroU32::new(budget.burst.max(1)).expect("nonzero"));
         let in_process = Arc::new(governor::RateLimiter::keyed(quota));
         forget_idle_clients(Arc::downgrade(&in_process));
         match redis {
             Some(redis) => RateLimiter::Redis {
                 redis,
+                group,
                 per_minute,
-                burst: s.burst,
+                burst: budget.burst,
                 fallback: in_process,
             },
             None => RateLimiter::InProcess(in_process),
         }
     }
 
-    fn check_in_process(l: &DefaultKeyedRateLimiter<IpAddr>, ip: IpAddr) -> Result<(), u64> {
-        l.check_key(&ip).map_err(|not_until| {
+    fn check_in_process(l: &DefaultKeyedRateLimiter<IpAddr>, key: IpAddr) -> Result<(), u64> {
+        l.check_key(&key).map_err(|not_until| {
             let clock = governor::clock::DefaultClock::default();
             not_until
                 .wait_time_from(governor::clock::Clock::now(&clock))
@@ -61,26 +93,29 @@ impl RateLimiter {
         })
     }
 
-    /// `Ok(())` when the client may go on, otherwise the seconds to wait.
-    async fn check(&self, ip: IpAddr) -> Result<(), u64> {
+    /// `Ok(())` when the client may go on, otherwise the seconds to wait. IPv6 clients count
+    /// by their /64 (see [`limit_key`]).
+    pub async fn check(&self, ip: IpAddr) -> Result<(), u64> {
+        let key = limit_key(ip);
         match self {
             RateLimiter::Off => Ok(()),
-            RateLimiter::InProcess(l) => Self::check_in_process(l, ip),
+            RateLimiter::InProcess(l) => Self::check_in_process(l, key),
             RateLimiter::Redis {
                 redis,
+                group,
                 per_minute,
                 burst,
                 fallback,
             } => {
                 let now = chrono::Utc::now().timestamp();
                 let window = now / 60;
-                let key = redis.key("rl", format_args!("{ip}:{window}"));
+                let k = redis.key("rl", format_args!("{group}:{key}:{window}"));
                 let counted = redis
                     .call(|mut conn| async move {
                         redis::pipe()
                             .atomic()
-                            .incr(&key, 1u64)
-                            .expire(&key, 120)
+                            .incr(&k, 1u64)
+                            .expire(&k, 120)
                             .ignore()
                             .query_async::<(u64,)>(&mut conn)
                             .await
@@ -93,7 +128,7 @@ impl RateLimiter {
                     Ok(_) => Ok(()),
                     // A cache outage must not take verification down with it, nor lift the
                     // limit: this instance counts alone until Redis answers again.
-                    Err(_) => Self::check_in_process(fallback, ip),
+                    Err(_) => Self::check_in_process(fallback, key),
                 }
             }
         }
@@ -116,28 +151,6 @@ fn forget_idle_clients(limiter: std::sync::Weak<DefaultKeyedRateLimiter<IpAddr>>
             l.shrink_to_fit();
         }
     });
-}
-
-/// The client's address. Behind the trusted proxy, the last `X-Forwarded-For` entry: the
-/// one the proxy itself appended (or set) from the connection it accepted. Entries before it
-/// are whatever the client chose to send, so never a key.
-fn client_ip(req: &Request, trust_forwarded_for: bool) -> IpAddr {
-    if trust_forwarded_for
-        && let Some(ip) = req
-            .headers()
-            .get_all("x-forwarded-for")
-            .iter()
-            .next_back()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse().ok())
-    {
-        return ip;
-    }
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
 /// Failed authentications per client address (wrong or missing token), per instance: beyond
@@ -165,7 +178,7 @@ pub async fn limit_failed_authentication(
     req: Request,
     next: Next,
 ) -> Response {
-    let ip = client_ip(&req, state.settings.trust_forwarded_for);
+    let ip = limit_key(client_address::of(&req, &state.proxies));
     let failures = &state.auth_failures.0;
     if failures.get(&ip).unwrap_or(0) >= AUTH_FAILURES_PER_MINUTE {
         tracing::warn!(%ip, "authentication refused: too many failures");
@@ -183,13 +196,33 @@ pub async fn limit_failed_authentication(
     res
 }
 
-/// Middleware for the public routes.
-pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let ip = client_ip(&req, state.settings.trust_forwarded_for);
-    match state.limiter.check(ip).await {
+async fn limit_with(limiter: &RateLimiter, state: &AppState, req: Request, next: Next) -> Response {
+    let ip = client_address::of(&req, &state.proxies);
+    match limiter.check(ip).await {
         Ok(()) => next.run(req).await,
         Err(retry_after_secs) => AppError::RateLimited { retry_after_secs }.into_response(),
     }
+}
+
+/// Middleware for the public routes.
+pub async fn limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    limit_with(&state.limits.public, &state, req, next).await
+}
+
+/// Middleware of the issuer nest, outside authentication: a client is counted whether or
+/// not its token is right.
+pub async fn limit_issuer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    limit_with(&state.limits.issuer, &state, req, next).await
+}
+
+/// Middleware of the enterprise nest and the copy files.
+pub async fn limit_enterprise(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    limit_with(&state.limits.enterprise, &state, req, next).await
+}
+
+/// Middleware of the official-account endpoint, per source address.
+pub async fn limit_chat(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    limit_with(&state.limits.chat, &state, req, next).await
 }
 
 #[cfg(test)]
@@ -198,45 +231,13 @@ mod tests {
 
     use super::*;
 
-    fn settings(per_minute: u32, burst: u32) -> RateLimitSettings {
-        RateLimitSettings {
-            enabled: true,
-            per_minute,
-            burst,
-        }
-    }
-
-    fn request(forwarded: &[&str]) -> Request {
-        let mut b = axum::http::Request::builder().uri("/api/v1/verify");
-        for f in forwarded {
-            b = b.header("x-forwarded-for", *f);
-        }
-        let mut req = b.body(axum::body::Body::empty()).unwrap();
-        req.extensions_mut()
-            .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 2], 40000))));
-        req
-    }
-
-    #[test]
-    fn behind_the_proxy_the_key_is_the_entry_the_proxy_added_not_what_the_client_sent() {
-        let ip = |f: &[&str]| client_ip(&request(f), true).to_string();
-        // The client sent "1.2.3.4"; the proxy appended the address it saw.
-        assert_eq!(ip(&["1.2.3.4, 198.51.100.9"]), "198.51.100.9");
-        assert_eq!(ip(&["1.2.3.4", "198.51.100.9"]), "198.51.100.9");
-        assert_eq!(ip(&["198.51.100.9"]), "198.51.100.9");
-        // Garbage or nothing: the connection's address.
-        assert_eq!(ip(&["1.2.3.4, not-an-address"]), "10.0.0.2");
-        assert_eq!(ip(&[]), "10.0.0.2");
-        // Not behind a trusted proxy: the header is ignored.
-        assert_eq!(
-            client_ip(&request(&["198.51.100.9"]), false).to_string(),
-            "10.0.0.2"
-        );
+    fn limiter(per_minute: u32, burst: u32, redis: Option<SharedRedis>) -> RateLimiter {
+        RateLimiter::new(true, "public", Budget { per_minute, burst }, redis)
     }
 
     #[tokio::test]
     async fn a_client_whose_budget_refilled_is_forgotten() {
-        let limiter = RateLimiter::new(&settings(6000, 1), None);
+        let limiter = limiter(6000, 1, None);
         let RateLimiter::InProcess(l) = &limiter else {
             panic!("in-process without Redis")
         };
@@ -260,7 +261,7 @@ mod tests {
             Default::default(),
         )
         .unwrap();
-        let limiter = RateLimiter::new(&settings(60, 3), Some(redis));
+        let limiter = limiter(60, 3, Some(redis));
         let (a, b): (IpAddr, IpAddr) = (
             "203.0.113.7".parse().unwrap(),
             "203.0.113.8".parse().unwrap(),
@@ -278,5 +279,21 @@ mod tests {
             Ok(()),
             "another client has its own budget"
         );
+    }
+
+    #[tokio::test]
+    async fn rotating_through_one_ipv6_slash_64_does_not_escape_the_limit() {
+        let limiter = limiter(60, 3, None);
+        for i in 0..3u16 {
+            let ip: IpAddr = format!("2001:db8:7:7::{i:x}").parse().unwrap();
+            assert_eq!(limiter.check(ip).await, Ok(()));
+        }
+        let rotated: IpAddr = "2001:db8:7:7:dead:beef:1:2".parse().unwrap();
+        assert!(
+            limiter.check(rotated).await.is_err(),
+            "same /64, same budget"
+        );
+        let neighbour: IpAddr = "2001:db8:7:8::1".parse().unwrap();
+        assert_eq!(limiter.check(neighbour).await, Ok(()), "another /64");
     }
 }

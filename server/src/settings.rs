@@ -10,7 +10,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `Debug` is written out below: the database and Redis URLs may carry passwords.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Address the server listens on.
@@ -34,9 +35,11 @@ pub struct Settings {
     #[serde(serialize_with = "never_serialize")]
     pub issuer_token: Option<SecretString>,
     pub rate_limit: RateLimitSettings,
-    /// Take the client address from the last `X-Forwarded-For` entry, the one the proxy adds
-    /// (only behind a trusted proxy; earlier entries are the client's to choose).
+    /// Older spelling of `[proxy] trusted_hops = 1`: take the client address from the last
+    /// `X-Forwarded-For` entry, the one the proxy adds.
     pub trust_forwarded_for: bool,
+    /// The reverse proxies in front of the server, whose `X-Forwarded-For` entries count.
+    pub proxy: ProxySettings,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
     /// How long a cached certificate status may live even without an invalidation.
@@ -55,6 +58,80 @@ pub struct Settings {
     /// Also serve Prometheus `/metrics` on this address (e.g. `127.0.0.1:9100`, reachable by
     /// the scraper only). `/metrics` on the main address always needs the issuer token.
     pub metrics_bind: Option<SocketAddr>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Every field, so a new one is not forgotten: the destructuring fails to compile.
+        let Settings {
+            bind,
+            database_url,
+            redis_url,
+            redis_namespace,
+            public_host,
+            public_base_url,
+            data_dir,
+            issuer_name,
+            issuer_token,
+            rate_limit,
+            trust_forwarded_for,
+            proxy,
+            body_limit_bytes,
+            cache_ttl_secs,
+            chat,
+            documents,
+            app_dir,
+            resilience,
+            log_format,
+            metrics_bind,
+        } = self;
+        f.debug_struct("Settings")
+            .field("bind", bind)
+            .field("database_url", &redact_url(database_url))
+            .field("redis_url", &redis_url.as_deref().map(redact_url))
+            .field("redis_namespace", redis_namespace)
+            .field("public_host", public_host)
+            .field("public_base_url", public_base_url)
+            .field("data_dir", data_dir)
+            .field("issuer_name", issuer_name)
+            .field("issuer_token", issuer_token)
+            .field("rate_limit", rate_limit)
+            .field("trust_forwarded_for", trust_forwarded_for)
+            .field("proxy", proxy)
+            .field("body_limit_bytes", body_limit_bytes)
+            .field("cache_ttl_secs", cache_ttl_secs)
+            .field("chat", chat)
+            .field("documents", documents)
+            .field("app_dir", app_dir)
+            .field("resilience", resilience)
+            .field("log_format", log_format)
+            .field("metrics_bind", metrics_bind)
+            .finish()
+    }
+}
+
+/// `scheme://user:password@host/…` with the password replaced by `***`, for logs and
+/// `Debug`; a URL without one is returned as it is.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let after = &url[scheme_end + 3..];
+    let authority_len = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let authority = &after[..authority_len];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_owned();
+    };
+    let userinfo = &authority[..at];
+    let Some(colon) = userinfo.find(':') else {
+        return url.to_owned();
+    };
+    format!(
+        "{}{}:***{}",
+        &url[..scheme_end + 3],
+        &userinfo[..colon],
+        &url[scheme_end + 3 + at..]
+    )
 }
 
 /// How log lines are written.
@@ -139,6 +216,46 @@ pub struct RateLimitSettings {
     pub per_minute: u32,
     /// Requests a client may make at once before the per-minute rate applies.
     pub burst: u32,
+    /// The issuer API, per client address (staff tools send batches).
+    pub issuer: Budget,
+    /// The enterprise API, per client address.
+    pub enterprise: Budget,
+    /// The official-account endpoint, per source address: every follower's message comes
+    /// from the platform's few addresses, so this is high; each follower has its own limit
+    /// (`chat.per_follower_per_minute`).
+    pub chat: Budget,
+}
+
+impl RateLimitSettings {
+    /// The public endpoints' budget.
+    pub fn public(&self) -> Budget {
+        Budget {
+            per_minute: self.per_minute,
+            burst: self.burst,
+        }
+    }
+}
+
+/// Requests per minute per client address, and how many may come at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+/// `[proxy]`: which `X-Forwarded-For` entries were written by our own proxies. The client is
+/// the right-most address that is not one of them; what lies left of it is the client's to
+/// choose and never counts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxySettings {
+    /// Proxies in a row in front of the server (0: none, the connection's address is the
+    /// client's).
+    pub trusted_hops: u8,
+    /// Networks our proxies connect from (`["10.0.0.0/8", "::1/128"]`); when set, they decide
+    /// instead of `trusted_hops`.
+    pub trusted: Vec<ipnet::IpNet>,
 }
 
 impl Default for Settings {
@@ -156,8 +273,21 @@ impl Default for Settings {
                 enabled: true,
                 per_minute: 120,
                 burst: 30,
+                issuer: Budget {
+                    per_minute: 600,
+                    burst: 100,
+                },
+                enterprise: Budget {
+                    per_minute: 60,
+                    burst: 20,
+                },
+                chat: Budget {
+                    per_minute: 6000,
+                    burst: 1000,
+                },
             },
             trust_forwarded_for: false,
+            proxy: ProxySettings::default(),
             body_limit_bytes: 64 * 1024,
             cache_ttl_secs: 300,
             public_base_url: None,
@@ -318,6 +448,32 @@ mod tests {
             }
             Ok(())
         });
+    }
+
+    #[test]
+    fn debug_output_never_shows_database_or_redis_passwords() {
+        let s = Settings {
+            database_url: "postgres://zizhi:pg-S3cret@db:5432/zizhi".into(),
+            redis_url: Some("redis://:redis-S3cret@cache:6379/0".into()),
+            ..Settings::default()
+        };
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("pg-S3cret"), "{debug}");
+        assert!(!debug.contains("redis-S3cret"), "{debug}");
+        assert!(
+            debug.contains("postgres://zizhi:***@db:5432/zizhi"),
+            "{debug}"
+        );
+        assert!(debug.contains("redis://:***@cache:6379/0"), "{debug}");
+        assert_eq!(
+            redact_url("sqlite://data/zizhi.db"),
+            "sqlite://data/zizhi.db"
+        );
+        assert_eq!(redact_url("postgres://u@h/d"), "postgres://u@h/d");
+        assert_eq!(
+            redact_url("postgres://u:p@h/d?x=a@b"),
+            "postgres://u:***@h/d?x=a@b"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::app::{AppState, router};
 use crate::settings::{RateLimitSettings, Settings};
 
 /// The issuer API's bearer token in tests.
-pub const TOKEN: &str = "t";
+pub const TOKEN: &str = "test-issuer-token-for-router-tests-0123";
 
 /// Settings for a test: everything under `dir`, a known issuer token, no rate limit.
 pub fn settings(dir: &TempDir) -> Settings {

@@ -17,7 +17,11 @@ Step (all keys but "op" optional):
    "from_user": "o...", "create_time": 1700000000,
    "raw_body": "..." (sent as it is instead of a message),
    "tamper": "signature" | "msg_signature" | "timestamp" | "app_id",
-   "copies": 3 (the same delivery sent that many times at once, as retries racing)}
+   "copies": 3 (the same message delivered that many times at once, as retries racing; each
+               copy a call of its own, with a fresh nonce, unless "same_nonce": true),
+   "repeat": 2 (the very same call — URL and body — sent that many times, one after the
+               other, as an attacker replaying a captured call),
+   "replay_message": {...} (after the call, another message posted under the same URL)}
 Result: {"status": 200, "body": "...", "elapsed_ms": 12.3, "reply": {...} | null}
   where "reply" is our reply as wechatpy reads it (decrypted and signature-checked in safe
   mode), with "MsgType", "Content" or "Articles".
@@ -119,15 +123,19 @@ def read_reply(body, crypto, mode):
 def run(step, cfg, index):
     url = cfg["url"]
     token = cfg["token"]
-    timestamp = str(int(time.time()) + step.get("timestamp_offset", 0))
-    if step.get("tamper") == "timestamp":
-        timestamp = str(int(time.time()) - 600)  # signed correctly, but ten minutes old
-    nonce = uuid.uuid4().hex[:10]
-    signature = sign(token, timestamp, nonce)
-    if step.get("tamper") == "signature":
-        signature = sign("not-the-token", timestamp, nonce)
+
+    def signed_params():
+        timestamp = str(int(time.time()) + step.get("timestamp_offset", 0))
+        if step.get("tamper") == "timestamp":
+            timestamp = str(int(time.time()) - 600)  # signed correctly, but ten minutes old
+        nonce = uuid.uuid4().hex[:10]
+        signature = sign(token, timestamp, nonce)
+        if step.get("tamper") == "signature":
+            signature = sign("not-the-token", timestamp, nonce)
+        return timestamp, nonce, signature
 
     if step["op"] == "get":
+        timestamp, nonce, signature = signed_params()
         params = {"signature": signature, "timestamp": timestamp, "nonce": nonce,
                   "echostr": step.get("echostr", "echo")}
         t0 = time.perf_counter()
@@ -139,30 +147,39 @@ def run(step, cfg, index):
     app_id = cfg["app_id"] if step.get("tamper") != "app_id" else "wx0000000000000000"
     crypto = WeChatCrypto(token, cfg["aes_key"], app_id)
     reader = WeChatCrypto(token, cfg["aes_key"], cfg["app_id"])
-    params = {"signature": signature, "timestamp": timestamp, "nonce": nonce,
-              "openid": step.get("from_user", "oZizhiTestFollower01")}
-    if "raw_body" in step:
-        body = step["raw_body"]
-    else:
-        # Events are told apart by sender and CreateTime (whole seconds), and one person cannot
-        # scan twice in a second: give each step its own second unless the test fixes one.
-        body = message_xml(step["message"], step.get("from_user", "oZizhiTestFollower01"),
-                           step.get("create_time", cfg["create_base"] + index))
-    if mode == "aes":
-        params["encrypt_type"] = "aes"
-        if "raw_body" not in step:
-            # wechatpy builds <Encrypt>, <MsgSignature>, <TimeStamp>, <Nonce>; the platform
-            # posts the Encrypt field and passes msg_signature in the query.
-            env = xmltodict.parse(crypto.encrypt_message(body, nonce, timestamp))["xml"]
-            params["msg_signature"] = env["MsgSignature"]
-            body = (f"<xml><ToUserName>{cdata(ACCOUNT)}</ToUserName>"
-                    f"<Encrypt>{cdata(env['Encrypt'])}</Encrypt></xml>")
-        else:
-            params["msg_signature"] = sign(token, timestamp, nonce, "")
-        if step.get("tamper") == "msg_signature":
-            params["msg_signature"] = sign("not-the-token", timestamp, nonce, "x")
+    from_user = step.get("from_user", "oZizhiTestFollower01")
 
-    def post():
+    def message_body(message):
+        # Events are told apart by sender and CreateTime (whole seconds), and one person
+        # cannot scan twice in a second: give each step its own second unless the test fixes
+        # one.
+        return message_xml(message, from_user, step.get("create_time", cfg["create_base"] + index))
+
+    def call(message=None):
+        """One call as the platform makes it: fresh timestamp, nonce and signature."""
+        timestamp, nonce, signature = signed_params()
+        params = {"signature": signature, "timestamp": timestamp, "nonce": nonce,
+                  "openid": from_user}
+        if "raw_body" in step and message is None:
+            body = step["raw_body"]
+        else:
+            body = message_body(message or step["message"])
+        if mode == "aes":
+            params["encrypt_type"] = "aes"
+            if "raw_body" not in step or message is not None:
+                # wechatpy builds <Encrypt>, <MsgSignature>, <TimeStamp>, <Nonce>; the
+                # platform posts the Encrypt field and passes msg_signature in the query.
+                env = xmltodict.parse(crypto.encrypt_message(body, nonce, timestamp))["xml"]
+                params["msg_signature"] = env["MsgSignature"]
+                body = (f"<xml><ToUserName>{cdata(ACCOUNT)}</ToUserName>"
+                        f"<Encrypt>{cdata(env['Encrypt'])}</Encrypt></xml>")
+            else:
+                params["msg_signature"] = sign(token, timestamp, nonce, "")
+            if step.get("tamper") == "msg_signature":
+                params["msg_signature"] = sign("not-the-token", timestamp, nonce, "x")
+        return params, body
+
+    def post(params, body):
         t0 = time.perf_counter()
         r = requests.post(url, params=params, data=body.encode("utf-8"),
                           headers={"Content-Type": "text/xml"}, timeout=10)
@@ -175,17 +192,29 @@ def run(step, cfg, index):
                 res["reply_error"] = type(e).__name__
         return res
 
+    def several(results):
+        return {"status": [r["status"] for r in results], "copies": results}
+
+    params, body = call()
+    if "repeat" in step:
+        return several([post(params, body) for _ in range(step["repeat"])])
+    if "replay_message" in step:
+        first = post(params, body)
+        _, other_body = call(step["replay_message"])
+        return several([first, post(params, other_body)])
     copies = step.get("copies", 1)
     if copies == 1:
-        return post()
+        return post(params, body)
+    calls = [(params, body) if step.get("same_nonce") or i == 0 else call()
+             for i in range(copies)]
     results = [None] * copies
-    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, post()))
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, post(*calls[i])))
                for i in range(copies)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return {"status": [r["status"] for r in results], "copies": results}
+    return several(results)
 
 
 def main():

@@ -29,7 +29,7 @@ pub enum Backend {
     Postgres,
 }
 
-pub const ISSUER_TOKEN: &str = "test-issuer-token-0123456789";
+pub const ISSUER_TOKEN: &str = "test-issuer-token-0123456789abcdef";
 
 pub fn pg_admin_url() -> String {
     std::env::var("ZIZHI_TEST_PG_URL")
@@ -154,6 +154,10 @@ impl TestEnv {
     /// A fresh database (SQLite file, or a new PostgreSQL database) and Redis namespace.
     pub async fn new(backend: Backend) -> TestEnv {
         let dir = tempfile::tempdir().expect("temp dir");
+        // Private, as the server creates it: keys prepared before the server starts
+        // (`prepare_demo_keys`) must not leave it open to others, which the server refuses.
+        zizhi_server::private_files::create_private_dir(&dir.path().join("data"))
+            .expect("data dir");
         let redis_namespace = unique("zizhi_test");
         let (database_url, pg_database) = match backend {
             Backend::Sqlite => (

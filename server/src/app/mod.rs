@@ -1,10 +1,12 @@
 //! Building the application: state, router, and a running server handle that tests start on
 //! port 0.
 
+mod headers;
 mod health;
 mod router;
 mod serve;
 
+pub use headers::MAX_REQUEST_ID_CHARS;
 pub use router::router;
 pub use serve::ConnectionLimits;
 
@@ -20,9 +22,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::cache::{CacheTimes, LiveStatusCache};
+use crate::client_address::TrustedProxies;
 use crate::key_ring::KeyRing;
 use crate::metrics::Metrics;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::RateLimits;
 use crate::settings::Settings;
 use crate::shared_redis::SharedRedis;
 use crate::store::Store;
@@ -34,7 +37,10 @@ pub struct AppState {
     pub cache: LiveStatusCache,
     pub keys: Arc<KeyRing>,
     pub settings: Arc<Settings>,
-    pub limiter: RateLimiter,
+    /// Per-client rate limits, one per audience.
+    pub limits: RateLimits,
+    /// Which `X-Forwarded-For` entries our own proxies wrote.
+    pub proxies: Arc<TrustedProxies>,
     /// The Redis instances share, when configured.
     pub redis: Option<SharedRedis>,
     pub issuer_token: Arc<SecretString>,
@@ -43,6 +49,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wrong tokens per client address, to refuse guessing.
     pub auth_failures: crate::ratelimit::AuthFailures,
+    /// Wrong certificate passwords per client address.
+    pub password_guesses: crate::password_guesses::PasswordGuesses,
 }
 
 impl AppState {
@@ -50,12 +58,26 @@ impl AppState {
     pub async fn build(settings: Settings) -> anyhow::Result<AppState> {
         let r = &settings.resilience;
         let metrics = Arc::new(Metrics::default());
+        if let Some(t) = &settings.issuer_token {
+            check_issuer_token(t)?;
+        }
+        crate::private_files::create_private_dir(&settings.data_dir)?;
+        let database_file = sqlite_file(&settings.database_url);
+        let database_existed = database_file.as_deref().is_some_and(Path::exists);
+        if let (Some(file), true) = (&database_file, database_existed) {
+            crate::private_files::ensure_private(file)?;
+        }
         let store = Store::connect_with(
             &settings.database_url,
             Duration::from_millis(r.database_acquire_timeout_ms),
         )
         .await
         .context("cannot open the database")?;
+        if let (Some(file), false) = (&database_file, database_existed) {
+            // SQLite creates the file with the process's umask, and its WAL and shared-memory
+            // files copy the database file's mode.
+            crate::private_files::make_private(file)?;
+        }
         let redis = match &settings.redis_url {
             Some(url) => Some(
                 SharedRedis::connect(
@@ -88,7 +110,9 @@ impl AppState {
             Some(t) => t.clone(),
             None => load_or_create_token(&settings.data_dir)?,
         };
-        let limiter = RateLimiter::new(&settings.rate_limit, redis.clone());
+        let limits = RateLimits::new(&settings.rate_limit, redis.clone());
+        let password_guesses = crate::password_guesses::PasswordGuesses::new(redis.clone());
+        let proxies = Arc::new(TrustedProxies::from_settings(&settings));
         let pdf = crate::pdf::signing::PdfSigning::load(
             &settings.documents,
             &settings.data_dir,
@@ -100,39 +124,61 @@ impl AppState {
             cache,
             keys: Arc::new(keys),
             settings: Arc::new(settings),
-            limiter,
+            limits,
+            proxies,
             redis,
             issuer_token: Arc::new(issuer_token),
             pdf,
             metrics,
             auth_failures: Default::default(),
+            password_guesses,
         })
     }
 }
 
+/// Shortest issuer token accepted from the settings: 32 characters of a random string are
+/// beyond guessing, even at the rate the guessing limit allows.
+pub const MIN_ISSUER_TOKEN_CHARS: usize = 32;
+
+fn check_issuer_token(token: &SecretString) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+    let n = token.expose_secret().trim().chars().count();
+    if n < MIN_ISSUER_TOKEN_CHARS {
+        anyhow::bail!(
+            "签发机关令牌（issuer_token / ZIZHI_ISSUER_TOKEN）只有 {n} 个字符，至少需要 \
+             {MIN_ISSUER_TOKEN_CHARS} 个；可用 `openssl rand -hex 24` 生成，或不设置以自动生成 \
+             (the configured issuer token has {n} characters; at least \
+             {MIN_ISSUER_TOKEN_CHARS} are required, e.g. `openssl rand -hex 24`, or leave it unset \
+             to have one generated)"
+        );
+    }
+    Ok(())
+}
+
+/// The database file of a `sqlite:` URL (none for other databases or `:memory:`).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| path.into())
+}
+
 /// The issuer token lives in `<data_dir>/issuer-token` (mode 0600) unless configured.
 fn load_or_create_token(data_dir: &Path) -> anyhow::Result<SecretString> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let path = data_dir.join("issuer-token");
+    crate::private_files::ensure_private(&path)?;
     if let Ok(t) = std::fs::read_to_string(&path) {
         let t = t.trim().to_owned();
         if !t.is_empty() {
             return Ok(t.into());
         }
     }
-    std::fs::create_dir_all(data_dir)?;
+    crate::private_files::create_private_dir(data_dir)?;
     let mut raw = [0u8; 24];
     getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
     let token = hex::encode(raw);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(token.as_bytes())?;
+    crate::private_files::write_private(&path, token.as_bytes())?;
     tracing::info!(path = %path.display(), "generated the issuer API token");
     Ok(token.into())
 }

@@ -26,9 +26,14 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1/issuer", issuer(&state))
         .nest("/api/v1/enterprise", enterprise(&state))
         .nest("/api/v1", copy_files(&state))
-        // Not behind the per-address limit: every follower's message arrives from the
-        // platform's few addresses. Signatures gate it; it limits per follower instead.
-        .merge(chat::router(&state))
+        // Its own per-address budget, high: every follower's message arrives from the
+        // platform's few addresses. Signatures gate it, and it limits per follower too.
+        .merge(
+            chat::router(&state).route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                ratelimit::limit_chat,
+            )),
+        )
         .route("/healthz", get(super::health::healthz))
         .route("/readyz", get(super::health::readyz))
         // Issuer staff only (or a scraper on `metrics_bind`, see `RunningServer`).
@@ -54,6 +59,11 @@ pub fn router(state: AppState) -> Router {
                 ))
                 .timeout(Duration::from_secs(resilience.request_timeout_secs.max(1))),
         )
+        // Every limit and handler below reads the client resolved here once.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::client_address::remember,
+        ))
         // Outside the bounds above, so refused and timed-out requests are counted too.
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
@@ -82,8 +92,14 @@ pub fn router(state: AppState) -> Router {
                         .latency_unit(tower_http::LatencyUnit::Micros),
                 ),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::headers::security_headers,
+        ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        // Outside the layer above, so an unacceptable id is replaced by a fresh one.
+        .layer(axum::middleware::from_fn(super::headers::bound_request_id))
         .with_state(state)
 }
 
@@ -144,12 +160,21 @@ fn issuer(state: &AppState) -> Router<AppState> {
             state.clone(),
             ratelimit::limit_failed_authentication,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit_issuer,
+        ))
 }
 
 /// An enterprise (企业), with its own token.
 fn enterprise(state: &AppState) -> Router<AppState> {
     crate::pdf::api::enterprise_routes()
         .fallback(api_not_found)
+        // Inside authentication: only a caller with a token reaches a password check.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::password_guesses::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_enterprise,
@@ -157,6 +182,10 @@ fn enterprise(state: &AppState) -> Router<AppState> {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::limit_failed_authentication,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit_enterprise,
         ))
 }
 
@@ -170,6 +199,10 @@ fn copy_files(state: &AppState) -> Router<AppState> {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::limit_failed_authentication,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit_enterprise,
         ))
 }
 

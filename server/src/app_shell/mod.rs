@@ -97,6 +97,9 @@ async fn file(State(state): State<AppState>, req: Request) -> Response {
         .strip_prefix("/app")
         .unwrap_or("/")
         .to_owned();
+    if !could_be_a_file(&rest) {
+        return crate::error::AppError::not_found("not_found", "没有这个文件").into_response();
+    }
     let (mut parts, body) = req.into_parts();
     parts.uri = match Uri::builder().path_and_query(rest.as_str()).build() {
         Ok(u) => u,
@@ -139,6 +142,17 @@ async fn file(State(state): State<AppState>, req: Request) -> Response {
         );
     }
     res
+}
+
+/// Whether `path` (still percent-encoded) could name a file at all: no name longer than file
+/// systems allow (255 bytes) and no path longer than `PATH_MAX`. Longer ones are no file of
+/// ours, and asking the file system would fail with `ENAMETOOLONG`, which `ServeDir` answers
+/// as an internal error.
+fn could_be_a_file(path: &str) -> bool {
+    const NAME_MAX: usize = 255;
+    const PATH_MAX: usize = 4096;
+    let decoded_len = |s: &str| percent_encoding::percent_decode_str(s).count();
+    decoded_len(path) < PATH_MAX && path.split('/').all(|seg| decoded_len(seg) <= NAME_MAX)
 }
 
 /// `NAME.<16 lowercase hex>.EXT`, the names `scripts/build-app.sh` gives the files whose

@@ -300,3 +300,22 @@ async fn issuer_and_register_endpoints_stay_same_origin() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_file_name_longer_than_any_file_system_allows_is_not_found_not_an_internal_error() {
+    let tmp = fake_dist();
+    let app = app_on(&tmp).await;
+    for path in [
+        format!("/app/{}", "a".repeat(300)),
+        format!("/app/icons/{}.png", "b".repeat(256)),
+        format!("/app/{}", "%41".repeat(300)),
+        format!("/app/{}", "c/".repeat(2100)),
+    ] {
+        let r = app.get(&path).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", &path[..40]);
+        assert_eq!(r.json()["error"], "not_found");
+    }
+    // A name of 255 bytes is still looked up (and is simply not there).
+    let r = app.get(&format!("/app/{}", "d".repeat(255))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

@@ -128,6 +128,29 @@ impl Dedupe {
         Claim::Pending
     }
 
+    /// Whether a delivery of `key` is being answered right now (claimed, not yet finished),
+    /// here or on another instance.
+    pub async fn is_pending(&self, key: &str) -> bool {
+        match self.local.get(key).await {
+            Some(Slot::Pending) => return true,
+            Some(Slot::Done(_)) => return false,
+            None => {}
+        }
+        if let Some(redis) = &self.shared {
+            let k = Self::redis_key(redis, key);
+            let v = redis
+                .call(|mut conn| async move {
+                    redis::cmd("GET")
+                        .arg(&k)
+                        .query_async::<Option<String>>(&mut conn)
+                        .await
+                })
+                .await;
+            return matches!(v, Ok(Some(v)) if v == PENDING);
+        }
+        false
+    }
+
     /// Stores the answer of the first delivery for its retries: here, and in Redis when it
     /// answers.
     pub async fn finish(&self, key: &str, reply_xml: Option<&str>) {
@@ -172,5 +195,9 @@ mod tests {
         assert_eq!(d.claim("msg:2").await, Claim::First);
         d.finish("msg:2", None).await;
         assert_eq!(d.peek("msg:2").await, Claim::Done(None));
+        assert!(!d.is_pending("msg:2").await);
+        assert!(!d.is_pending("msg:3").await, "never claimed");
+        assert_eq!(d.claim("msg:3").await, Claim::First);
+        assert!(d.is_pending("msg:3").await);
     }
 }

@@ -8,11 +8,15 @@
 //!   checked, the XML parsed (in safe mode decrypted first, its `msg_signature` and AppID
 //!   checked), and a passive reply sent within the reply budget — `success` rather than a
 //!   late answer, since the platform gives up after 5 seconds.
-//! - Retries of a slow delivery are answered once ([`dedupe`]).
+//! - Retries of a slow delivery are answered once ([`dedupe`]); a (timestamp, nonce) is
+//!   accepted once ([`nonces`]), so a captured call cannot be replayed.
+//! - With safe mode configured (`encoding_aes_key`), a plaintext delivery is refused: its
+//!   body is not covered by any signature.
 //!
 //! The endpoint is not behind the public per-address rate limit: every follower's message
 //! arrives from the platform's few addresses, so that limit would silence all of them at
-//! once. Signatures gate it, and each follower (OpenID) has a budget of their own.
+//! once. It has a per-address budget of its own (`rate_limit.chat`), signatures gate it, and
+//! each follower (OpenID) has a budget of their own.
 //!
 //! Pointing an official account at the server (`zizhi.toml`), then entering
 //! `https://zizhi.example.cn/wechat` as the server URL on the platform:
@@ -30,6 +34,7 @@ pub mod crypto;
 pub mod dedupe;
 pub mod log;
 pub mod message;
+pub mod nonces;
 pub mod signature;
 
 use std::num::NonZeroU32;
@@ -52,6 +57,7 @@ use serde::Deserialize;
 use self::crypto::{CryptoError, SafeMode};
 use self::dedupe::{Claim, Dedupe};
 use self::message::{Message, ParseError};
+use self::nonces::Nonces;
 use self::signature::StaleTimestamp;
 use crate::app::AppState;
 
@@ -63,8 +69,11 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub struct Chat {
     token: Option<SecretString>,
     safe: Result<SafeMode, &'static str>,
+    /// An EncodingAESKey is configured (usable or not): plaintext is refused.
+    safe_configured: bool,
     budget: Duration,
     dedupe: Dedupe,
+    nonces: Nonces,
     followers: Option<DefaultKeyedRateLimiter<String>>,
     checks: AtomicU64,
 }
@@ -85,8 +94,10 @@ impl Chat {
         Chat {
             token: s.token.clone(),
             safe,
+            safe_configured: s.encoding_aes_key.is_some(),
             budget: Duration::from_millis(s.reply_budget_ms),
             dedupe: Dedupe::new(state.redis.clone()),
+            nonces: Nonces::new(state.redis.clone()),
             followers,
             checks: AtomicU64::new(0),
         }
@@ -137,6 +148,13 @@ pub enum ChatError {
     BadMsgSignature,
     #[error("时间戳无效：{0}")]
     Stale(&'static str),
+    #[error(
+        "已配置安全模式（EncodingAESKey），拒绝明文消息：明文消息体不受签名保护。\
+         请在公众号后台“服务器配置”中将消息加解密方式设为安全模式"
+    )]
+    PlaintextRefused,
+    #[error("该请求（timestamp 与 nonce）已处理过，疑似重放，已拒绝")]
+    Replayed,
     #[error("不支持的加密类型 {0}")]
     UnknownEncryptType(String),
     #[error("消息体过大（上限 {MAX_BODY_BYTES} 字节）")]
@@ -160,6 +178,8 @@ impl ChatError {
             ChatError::BadSignature
             | ChatError::BadMsgSignature
             | ChatError::Stale(_)
+            | ChatError::PlaintextRefused
+            | ChatError::Replayed
             | ChatError::Crypto(CryptoError::WrongAppId) => StatusCode::FORBIDDEN,
             ChatError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::BAD_REQUEST,
@@ -175,6 +195,8 @@ impl ChatError {
             ChatError::BadSignature => "bad_signature",
             ChatError::BadMsgSignature => "bad_msg_signature",
             ChatError::Stale(_) => "stale_timestamp",
+            ChatError::PlaintextRefused => "plaintext_refused",
+            ChatError::Replayed => "replayed_request",
             ChatError::UnknownEncryptType(_) => "unknown_encrypt_type",
             ChatError::TooLarge => "body_too_large",
             ChatError::BodyUnreadable => "body_unreadable",
@@ -277,6 +299,9 @@ async fn receive(
     let text = std::str::from_utf8(&body).map_err(|_| ChatError::NotUtf8)?;
 
     let safe = match p.encrypt_type.as_deref() {
+        None | Some("") | Some("raw") if chat.safe_configured => {
+            return Err(ChatError::PlaintextRefused);
+        }
         None | Some("") | Some("raw") => None,
         Some("aes") => Some(
             chat.safe
@@ -302,6 +327,16 @@ async fn receive(
         }
     };
     let msg = message::parse(&xml)?;
+    if !chat.nonces.first_use(timestamp, nonce).await {
+        // The same signed call again. Only a repeat of a message still being answered is
+        // let through (to wait for that answer, as a retry racing its first delivery);
+        // anything else — the same message answered already, or another body under a
+        // captured URL — is a replay.
+        let key = msg.dedupe_key(&log::follower_digest(&msg.header.from_user));
+        if !chat.dedupe.is_pending(&key).await {
+            return Err(ChatError::Replayed);
+        }
+    }
 
     let reply = tokio::time::timeout_at(deadline, respond(&state, &chat, &msg, received_at)).await;
     let Ok(Some(reply_xml)) = reply else {

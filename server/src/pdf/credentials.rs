@@ -14,8 +14,12 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use zizhi_documents::DocumentError;
-use zizhi_documents::pki::{Role, SCRYPT_LOG_N, Signer, Subject};
+
+use zizhi_documents::pki::{Role, SCRYPT_LOG_N, Signer, Subject, encrypted_key_log_n};
 use zizhi_shared::CreditCode;
 
 use crate::error::{AppError, AppResult};
@@ -23,11 +27,14 @@ use crate::store::{NewCredential, Store};
 
 /// Prefix of enterprise API tokens, so the two kinds of bearer token cannot be confused.
 pub const TOKEN_PREFIX: &str = "zzent_";
+/// The error code of a wrong certificate password.
+pub const WRONG_PASSWORD: &str = "wrong_password";
 /// Shortest password accepted for an enterprise key.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
-/// What enrolment hands the issuer to pass on to the enterprise.
-#[derive(Debug, Clone, Serialize)]
+/// What enrolment hands the issuer to pass on to the enterprise. `Debug` leaves the token
+/// out.
+#[derive(Clone, Serialize)]
 pub struct Enrolment {
     pub credit_code: CreditCode,
     pub enterprise_name: String,
@@ -35,6 +42,17 @@ pub struct Enrolment {
     pub token: String,
     pub certificate_pem: String,
     pub valid_until: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Enrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enrolment")
+            .field("credit_code", &self.credit_code)
+            .field("enterprise_name", &self.enterprise_name)
+            .field("token", &"[REDACTED]")
+            .field("valid_until", &self.valid_until)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An enterprise authenticated by its API token.
@@ -62,7 +80,7 @@ fn check_password(password: &str) -> AppResult<()> {
 
 fn pki_error(e: DocumentError) -> AppError {
     match e {
-        DocumentError::WrongPassword => AppError::invalid("wrong_password", "数字证书密码错误"),
+        DocumentError::WrongPassword => AppError::invalid(WRONG_PASSWORD, "数字证书密码错误"),
         other => AppError::Internal(other.into()),
     }
 }
@@ -145,55 +163,72 @@ pub async fn enrol_enterprise_with_signer(
 }
 
 /// The enterprise's signer, unlocked with its password. A wrong password is
-/// `wrong_password`, after the full scrypt cost.
+/// `wrong_password`, after the full scrypt cost; a key encrypted at an older, lower cost is
+/// re-encrypted at [`SCRYPT_LOG_N`] once the right password opens it.
 pub async fn enterprise_signer(
     store: &Store,
     account: &EnterpriseAccount,
     password: &str,
 ) -> AppResult<Signer> {
-    let now = Utc::now();
-    if let Some(until) = store
-        .password_locked_until(account.enterprise_id, now)
-        .await?
-    {
-        return Err(AppError::PasswordLocked {
-            retry_after_secs: (until - now).num_seconds().max(1) as u64,
-        });
-    }
+    refuse_while_locked(store, account).await?;
     let credential = store
         .credential(account.enterprise_id)
         .await?
         .ok_or_else(|| {
             AppError::refused("no_credential", "企业尚未办理数字证书，请联系发证机关")
         })?;
-    // Each try runs scrypt with 32 MiB: only a few at a time, whoever sends them.
-    let _permit = tokio::time::timeout(KDF_WAIT, KDF_SLOTS.acquire())
+    // One check at a time per key, the others waiting their turn: the lock then sees every
+    // failure before the next check starts, so guesses sent at once cost one scrypt each
+    // only until the fifth, and the rest are refused without one. A turn that does not come
+    // within the wait is refused (429, try again shortly).
+    let _turn = tokio::time::timeout(
+        KDF_WAIT,
+        OneCheck::enter(Sha256::digest(&credential.encrypted_key_pem).into()),
+    )
+    .await
+    .map_err(|_| AppError::PasswordBusy)?;
+    refuse_while_locked(store, account).await?;
+    // Each try runs scrypt with 128 MiB: only a few at a time, whoever sends them.
+    let permit = tokio::time::timeout(KDF_WAIT, KDF_SLOTS.acquire())
         .await
         .map_err(|_| AppError::Overloaded)?
         .map_err(anyhow::Error::from)?;
     let password = password.to_owned();
     let unlocked = tokio::task::spawn_blocking(move || {
-        Signer::from_encrypted_pem(
+        // Held by the check itself, which runs on even if the request is dropped meanwhile.
+        // Fields drop in order: the count ends before the slot is given to the next check.
+        // (The key's turn is held by the request until its failure is recorded.)
+        let _held = (KdfRun::start(), permit);
+        let signer = Signer::from_encrypted_pem(
             &credential.certificate_pem,
             &credential.encrypted_key_pem,
             &password,
-        )
+        )?;
+        let outdated = encrypted_key_log_n(&credential.encrypted_key_pem)
+            .is_some_and(|log_n| log_n < SCRYPT_LOG_N);
+        let upgraded = if outdated {
+            Some(signer.encrypted_key_pem(&password)?)
+        } else {
+            None
+        };
+        Ok::<_, DocumentError>((signer, upgraded))
     })
     .await
     .map_err(anyhow::Error::from)?;
     match unlocked {
-        Ok(signer) => {
+        Ok((signer, upgraded)) => {
             store.clear_password_failures(account.enterprise_id).await?;
+            if let Some(pem) = upgraded {
+                store
+                    .replace_credential_key(account, &pem, "credential.rehashed", Utc::now())
+                    .await?;
+                tracing::info!(enterprise = %account.credit_code, "certificate key re-encrypted at the current scrypt cost");
+            }
             Ok(signer)
         }
         Err(DocumentError::WrongPassword) => {
             let (failures, locked_until) = store
-                .record_password_failure(
-                    account,
-                    LOCK_AFTER_FAILURES,
-                    chrono::Duration::minutes(LOCK_MINUTES),
-                    Utc::now(),
-                )
+                .record_password_failure(account, LOCK_AFTER_FAILURES, lock_for, Utc::now())
                 .await?;
             tracing::warn!(
                 enterprise = %account.credit_code,
@@ -207,13 +242,103 @@ pub async fn enterprise_signer(
     }
 }
 
-/// Wrong passwords in a row before the password is locked, and for how long.
-const LOCK_AFTER_FAILURES: i64 = 5;
-const LOCK_MINUTES: i64 = 15;
+async fn refuse_while_locked(store: &Store, account: &EnterpriseAccount) -> AppResult<()> {
+    let now = Utc::now();
+    match store
+        .password_locked_until(account.enterprise_id, now)
+        .await?
+    {
+        Some(until) => Err(AppError::PasswordLocked {
+            retry_after_secs: (until - now).num_seconds().max(1) as u64,
+        }),
+        None => Ok(()),
+    }
+}
 
-/// scrypt runs at once (each holds 32 MiB); the rest wait this long, then get 503.
-static KDF_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+/// Wrong passwords in a row before the password is locked.
+const LOCK_AFTER_FAILURES: i64 = 5;
+
+/// How long the `failures`-th wrong password in a row locks the password: 15 minutes at the
+/// fifth, doubling with each further one (a lock that ended does not reset the count, only
+/// a right password does), at most a day.
+pub fn lock_for(failures: i64) -> chrono::Duration {
+    let doublings = (failures - LOCK_AFTER_FAILURES).clamp(0, 7) as u32;
+    (chrono::Duration::minutes(15) * 2i32.pow(doublings)).min(chrono::Duration::days(1))
+}
+
+/// scrypt runs at once (each holds 128 MiB); the rest wait this long, then get 503.
+static KDF_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(KDF_AT_ONCE);
+pub const KDF_AT_ONCE: usize = 2;
 const KDF_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+static KDF_RUNNING: AtomicUsize = AtomicUsize::new(0);
+static KDF_MOST: AtomicUsize = AtomicUsize::new(0);
+
+/// The most password checks that ever ran at once in this process: what bounds their memory.
+pub fn kdf_most_at_once() -> usize {
+    KDF_MOST.load(Ordering::Relaxed)
+}
+
+/// Keys (by the digest of their encrypted PEM, unique to each enrolment) whose password is
+/// being checked in this process, each with the turn its checks wait for.
+static CHECKING: std::sync::LazyLock<std::sync::Mutex<HashMap<[u8; 32], Turn>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Held by the check whose turn it is.
+type Turn = Arc<tokio::sync::Mutex<()>>;
+
+/// A key's turn to be checked; the next check's turn comes when it is dropped.
+struct OneCheck {
+    key: [u8; 32],
+    turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl OneCheck {
+    async fn enter(key: [u8; 32]) -> OneCheck {
+        let turn = {
+            let mut checking = CHECKING.lock().unwrap_or_else(|e| e.into_inner());
+            checking.entry(key).or_default().clone()
+        };
+        // A request that gives up while waiting drops its clone; should it be the last, the
+        // entry stays (one per key at most) until the key's next check ends.
+        let turn = turn.lock_owned().await;
+        OneCheck {
+            key,
+            turn: Some(turn),
+        }
+    }
+}
+
+impl Drop for OneCheck {
+    fn drop(&mut self) {
+        self.turn.take();
+        let mut checking = CHECKING.lock().unwrap_or_else(|e| e.into_inner());
+        // Only the map holds it: nobody waits for this key any more.
+        if checking
+            .get(&self.key)
+            .is_some_and(|t| Arc::strong_count(t) == 1)
+        {
+            checking.remove(&self.key);
+        }
+    }
+}
+
+/// One password check running, counted while it lives.
+struct KdfRun;
+
+impl KdfRun {
+    fn start() -> KdfRun {
+        let now = KDF_RUNNING.fetch_add(1, Ordering::Relaxed) + 1;
+        KDF_MOST.fetch_max(now, Ordering::Relaxed);
+        KdfRun
+    }
+}
+
+impl Drop for KdfRun {
+    fn drop(&mut self) {
+        KDF_RUNNING.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// 修改数字证书密码: re-encrypts the key under a new password.
 pub async fn change_enterprise_password(
@@ -231,7 +356,7 @@ pub async fn change_enterprise_password(
         .map_err(anyhow::Error::from)?
         .map_err(pki_error)?;
     store
-        .replace_credential_key(account, &encrypted, now)
+        .replace_credential_key(account, &encrypted, "credential.password", now)
         .await?;
     Ok(())
 }

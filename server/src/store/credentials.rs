@@ -154,12 +154,13 @@ impl Store {
     }
 
     /// Counts a wrong password (in the event log too); from the `lock_after`-th in a row the
-    /// password is locked for `lock_for`. Returns the failures in a row and the lock, if any.
+    /// password is locked for `lock_for(failures in a row)`. Returns the failures in a row and
+    /// the lock, if any.
     pub async fn record_password_failure(
         &self,
         account: &EnterpriseAccount,
         lock_after: i64,
-        lock_for: chrono::Duration,
+        lock_for: impl Fn(i64) -> chrono::Duration,
         now: DateTime<Utc>,
     ) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
         let mut tx = self.begin().await?;
@@ -170,7 +171,7 @@ impl Store {
         .bind(account.enterprise_id)
         .fetch_one(&mut *tx)
         .await?;
-        let locked_until = (failures >= lock_after).then(|| now + lock_for);
+        let locked_until = (failures >= lock_after).then(|| now + lock_for(failures));
         if let Some(until) = locked_until {
             sqlx::query(
                 "UPDATE enterprise_credentials SET locked_until = $1 WHERE enterprise_id = $2",
@@ -206,11 +207,14 @@ impl Store {
         Ok(())
     }
 
-    /// Keeps the enterprise's key re-encrypted under a new password (修改数字证书密码).
+    /// Keeps the enterprise's key re-encrypted: under a new password (修改数字证书密码,
+    /// `credential.password`) or at a new cost (`credential.rehashed`), `action` in the event
+    /// log.
     pub async fn replace_credential_key(
         &self,
         account: &EnterpriseAccount,
         encrypted_key_pem: &str,
+        action: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
@@ -226,7 +230,7 @@ impl Store {
             &mut tx,
             now,
             &format!("enterprise:{}", account.credit_code),
-            "credential.password",
+            action,
             account.credit_code.as_str(),
             Touches::Nothing,
             &json!({}),

@@ -56,10 +56,10 @@ fn the_configuration_reference_loads_as_it_is() {
                 .is_some_and(|u| u.starts_with("redis://"))
         );
     }
-    if !env_sets(&["ZIZHI_TRUST_FORWARDED_FOR"]) {
+    if !env_sets(&["ZIZHI_TRUST_FORWARDED_FOR", "ZIZHI_PROXY__TRUSTED_HOPS"]) {
         assert!(
-            s.trust_forwarded_for,
-            "behind nginx the client is X-Forwarded-For"
+            s.proxy.trusted_hops == 1 || s.trust_forwarded_for,
+            "behind nginx the client is the X-Forwarded-For entry nginx appends"
         );
     }
     if !env_sets(&["ZIZHI_LOG_FORMAT"]) {

@@ -7,6 +7,7 @@ mod demo_cases;
 mod guessing;
 mod issuer;
 mod keys;
+mod limits;
 mod qr;
 mod scale;
 mod verify;

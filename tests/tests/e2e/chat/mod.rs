@@ -19,7 +19,8 @@ pub const APP_ID: &str = "wx5c3f9a1e2b7d4c60";
 pub const AES_KEY: &str = "TatW46LElSm591zxJ2R86J+atu2MQ3YoF8uCvZmJ3Ps";
 pub const FOLLOWER: &str = "oZizhiTestFollower01";
 
-/// Settings with the official account configured.
+/// Settings with the official account configured in safe mode (安全模式): token, AppID and
+/// EncodingAESKey. Plaintext deliveries are then refused.
 pub fn with_chat(mut s: Settings) -> Settings {
     s.chat.token = Some(SecretString::from(TOKEN));
     s.chat.app_id = Some(APP_ID.into());
@@ -27,9 +28,36 @@ pub fn with_chat(mut s: Settings) -> Settings {
     s
 }
 
-/// A server with the demo register and the official account configured.
+/// Settings with the official account configured in plaintext mode (明文模式): the token
+/// only, as an account whose platform configuration says 明文.
+pub fn with_plain_chat(mut s: Settings) -> Settings {
+    s.chat.token = Some(SecretString::from(TOKEN));
+    s
+}
+
+/// A server with the demo register and the official account configured (safe mode).
 pub async fn demo_app(backend: Backend) -> (TestEnv, TestApp, DemoSummary) {
     zizhi_tests::demo_app(backend, with_chat).await
+}
+
+/// A second server on `env` (its register, keys, Redis) whose official account is in
+/// plaintext mode: a test of both modes talks to each in the mode it is configured for.
+/// Its replies link to `safe`'s pages, as two instances behind one address would.
+pub async fn plain_twin(env: &TestEnv, safe: &TestApp) -> TestApp {
+    let mut s = with_plain_chat(env.settings());
+    s.public_base_url = Some(safe.url(""));
+    TestApp::start(s).await
+}
+
+/// [`peer`] with each step sent to the server configured for its mode: `aes` steps to
+/// `safe`, plaintext steps to `plain`.
+pub async fn peer_by_mode(safe: &TestApp, plain: &TestApp, mut steps: Vec<Value>) -> Vec<Value> {
+    for step in &mut steps {
+        if step["op"] == "post" && step["mode"] != "aes" {
+            step["url"] = json!(plain.url("/wechat"));
+        }
+    }
+    peer(safe, steps).await
 }
 
 /// A demo case's QR text.

@@ -3,12 +3,18 @@
 use serde_json::{Value, json};
 use zizhi_tests::{Backend, TestApp, TestEnv};
 
-use super::{FOLLOWER, msg_id, peer, post, text, with_chat};
+use super::{FOLLOWER, msg_id, peer, peer_by_mode, plain_twin, post, text, with_chat};
 
 async fn chat_app() -> (TestEnv, TestApp) {
     let env = TestEnv::new(Backend::Sqlite).await;
     let app = TestApp::start(with_chat(env.settings())).await;
     (env, app)
+}
+
+async fn chat_apps() -> (TestEnv, TestApp, TestApp) {
+    let (env, safe) = chat_app().await;
+    let plain = plain_twin(&env, &safe).await;
+    (env, safe, plain)
 }
 
 #[tokio::test]
@@ -48,7 +54,7 @@ fn error_code(result: &Value) -> String {
 
 #[tokio::test]
 async fn deliveries_with_a_bad_signature_a_stale_timestamp_or_another_app_id_are_refused() {
-    let (env, app) = chat_app().await;
+    let (env, app, plain) = chat_apps().await;
     let msg = || text("D231000037", msg_id());
     let mut steps = Vec::new();
     for mode in ["plain", "aes"] {
@@ -64,7 +70,7 @@ async fn deliveries_with_a_bad_signature_a_stale_timestamp_or_another_app_id_are
     let mut s = post("aes", msg());
     s["tamper"] = json!("app_id");
     steps.push(s);
-    let r = peer(&app, steps).await;
+    let r = peer_by_mode(&app, &plain, steps).await;
     let expected = [
         "bad_signature",
         "stale_timestamp",
@@ -85,13 +91,14 @@ async fn deliveries_with_a_bad_signature_a_stale_timestamp_or_another_app_id_are
         .unwrap()
         .get(0);
     assert_eq!(n, 0);
+    plain.stop().await;
     app.stop().await;
     env.finish().await;
 }
 
 #[tokio::test]
 async fn malformed_and_oversized_bodies_are_refused_with_a_clear_status() {
-    let (env, app) = chat_app().await;
+    let (env, app, plain) = chat_apps().await;
     let raw = |mode: &str, body: String| json!({ "op": "post", "mode": mode, "raw_body": body });
     let huge = format!(
         "<xml><ToUserName>gh_1</ToUserName><FromUserName>{FOLLOWER}</FromUserName>\
@@ -99,8 +106,9 @@ async fn malformed_and_oversized_bodies_are_refused_with_a_clear_status() {
          <MsgId>1</MsgId></xml>",
         "资".repeat(8000)
     );
-    let r = peer(
+    let r = peer_by_mode(
         &app,
+        &plain,
         vec![
             raw("plain", "this is not xml".into()),
             raw("plain", "<xml><ToUserName>gh_1</ToUserName>".into()),
@@ -145,6 +153,62 @@ async fn malformed_and_oversized_bodies_are_refused_with_a_clear_status() {
             "{body}"
         );
     }
+    plain.stop().await;
+    app.stop().await;
+    env.finish().await;
+}
+
+async fn recorded(app: &TestApp) -> i64 {
+    use sqlx::Row;
+    sqlx::query("SELECT COUNT(*) FROM chat_requests")
+        .fetch_one(app.server.state.store.pool())
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn with_safe_mode_on_a_plaintext_delivery_is_refused_even_correctly_signed() {
+    let (env, app) = chat_app().await;
+    // The query's signature is right, but it covers no body: anyone holding one captured
+    // URL could post any message under it.
+    let r = peer(&app, vec![post("plain", text("帮助", msg_id()))]).await;
+    assert_eq!(r[0]["status"], 403, "{}", r[0]);
+    assert_eq!(error_code(&r[0]), "plaintext_refused");
+    let body: Value = serde_json::from_str(r[0]["body"].as_str().unwrap()).unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("安全模式"),
+        "{body}"
+    );
+    assert_eq!(recorded(&app).await, 0);
+    app.stop().await;
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn a_replayed_signed_call_is_refused_within_the_five_minutes() {
+    let (env, app, plain) = chat_apps().await;
+    let mut safe_replay = post("aes", text("帮助", msg_id()));
+    safe_replay["repeat"] = json!(3);
+    let mut plain_replay = post("plain", text("帮助", msg_id()));
+    plain_replay["repeat"] = json!(2);
+    // In plaintext mode the body is not signed: a captured URL with a message of the
+    // attacker's choosing.
+    let mut other_body = post("plain", text("建设", msg_id()));
+    other_body["replay_message"] = text("资质查询", msg_id());
+    let r = peer_by_mode(&app, &plain, vec![safe_replay, plain_replay, other_body]).await;
+    for (i, step) in r.iter().enumerate() {
+        let copies = step["copies"].as_array().unwrap();
+        assert_eq!(copies[0]["status"], 200, "step {i}: {step}");
+        assert!(copies[0]["reply"].is_object(), "step {i}: {step}");
+        for replay in &copies[1..] {
+            assert_eq!(replay["status"], 403, "step {i}: {replay}");
+            assert_eq!(error_code(replay), "replayed_request", "step {i}");
+        }
+    }
+    // Each first call was answered and recorded once; no replay was.
+    assert_eq!(recorded(&app).await, 3);
+    plain.stop().await;
     app.stop().await;
     env.finish().await;
 }

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use zizhi_tests::{Backend, on_both_backends};
 
-use super::{FOLLOWER, case, demo_app, msg_id, peer, post, scan, text};
+use super::{FOLLOWER, case, demo_app, msg_id, peer, peer_by_mode, plain_twin, post, scan, text};
 
 const CASES: &[&str] = &[
     "current_usage",
@@ -41,13 +41,14 @@ async fn every_demo_case_scanned_from_the_menu_gets_the_apis_verdict_and_a_detai
     backend: Backend,
 ) {
     let (env, app, summary) = demo_app(backend).await;
+    let plain = plain_twin(&env, &app).await;
     let mut steps = Vec::new();
     for mode in ["plain", "aes"] {
         for name in CASES {
             steps.push(post(mode, scan(case(&summary, name))));
         }
     }
-    let results = peer(&app, steps).await;
+    let results = peer_by_mode(&app, &plain, steps).await;
     let mut latencies = Vec::new();
     for (i, r) in results.iter().enumerate() {
         let name = CASES[i % CASES.len()];
@@ -87,6 +88,7 @@ async fn every_demo_case_scanned_from_the_menu_gets_the_apis_verdict_and_a_detai
         latencies[latencies.len() - 1]
     );
     assert!(latencies[latencies.len() - 1] < 4500.0, "{latencies:?}");
+    plain.stop().await;
     app.stop().await;
     env.finish().await;
 }
@@ -97,6 +99,7 @@ on_both_backends!(
 
 async fn text_messages_look_up_by_number_credit_code_name_and_pasted_code(backend: Backend) {
     let (env, app, summary) = demo_app(backend).await;
+    let plain = plain_twin(&env, &app).await;
     let current = summary
         .cases
         .iter()
@@ -124,7 +127,7 @@ async fn text_messages_look_up_by_number_credit_code_name_and_pasted_code(backen
         post("plain", text("https://example.com/hello", msg_id())),
         post("plain", text("帮助", msg_id())),
     ];
-    let r = peer(&app, steps).await;
+    let r = peer_by_mode(&app, &plain, steps).await;
 
     // A certificate number: its 资质详情 as a news article linking to /c/.
     let a = article(&r[0]);
@@ -172,6 +175,7 @@ async fn text_messages_look_up_by_number_credit_code_name_and_pasted_code(backen
     for what in ["资质验证", "证书编号", "统一社会信用代码", "企业名称"] {
         assert!(help.contains(what), "{help}");
     }
+    plain.stop().await;
     app.stop().await;
     env.finish().await;
 }
@@ -183,6 +187,7 @@ on_both_backends!(
 #[tokio::test]
 async fn subscribe_menu_clicks_and_other_messages_get_chinese_guidance() {
     let (env, app, _) = demo_app(Backend::Sqlite).await;
+    let plain = plain_twin(&env, &app).await;
     let menu: Value =
         serde_json::from_str(include_str!("../../../../assets/chat/menu.json")).unwrap();
     let mut steps = vec![post(
@@ -210,7 +215,7 @@ async fn subscribe_menu_clicks_and_other_messages_get_chinese_guidance() {
          <FromUserName><![CDATA[{FOLLOWER}]]></FromUserName><CreateTime>1700000000</CreateTime>\
          <MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://example.com/a.jpg]]></PicUrl>\
          <MediaId><![CDATA[m1]]></MediaId><MsgId>{}</MsgId></xml>", msg_id()) }));
-    let r = peer(&app, steps).await;
+    let r = peer_by_mode(&app, &plain, steps).await;
     assert!(content(&r[0]).contains("感谢关注"), "{}", r[0]);
     let click_replies: Vec<&str> = r[1..1 + clicks.len()].iter().map(content).collect();
     assert!(
@@ -223,6 +228,7 @@ async fn subscribe_menu_clicks_and_other_messages_get_chinese_guidance() {
     );
     assert!(content(&r[1 + clicks.len()]).contains("条形码"));
     assert!(content(&r[2 + clicks.len()]).contains("资质验证"));
+    plain.stop().await;
     app.stop().await;
     env.finish().await;
 }
