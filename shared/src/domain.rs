@@ -68,6 +68,8 @@ pub fn bounded_text(
 /// 统一社会信用代码 (GB 32100-2015): 18 characters whose last one is a checksum.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = "91310112632714976P"))]
 pub struct CreditCode(String);
 
 const CREDIT_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
@@ -133,6 +135,8 @@ impl fmt::Display for CreditCode {
 /// 证书编号: one capital letter naming the category family, then nine digits (`D231000037`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = "D231098583"))]
 pub struct CertificateNumber(String);
 
 impl CertificateNumber {
@@ -196,6 +200,7 @@ fn truncate_for_error(s: &str) -> String {
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Category {
     /// 工程勘察
     Survey,
@@ -273,6 +278,7 @@ impl fmt::Display for Category {
 /// 企业: the enterprise block (region B) of a certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Enterprise {
     /// 企业名称
     pub name: String,
@@ -316,6 +322,7 @@ impl Enterprise {
 /// 资质: one qualification item and its grade, e.g. 建筑工程施工总承包 二级.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Qualification {
     pub category: Category,
     /// 资质项目, e.g. 建筑工程施工总承包
@@ -349,6 +356,7 @@ pub fn qualification_name(item: &str, grade: &str) -> String {
 
 /// 资质证书: one version of an enterprise's certificate in one category.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Certificate {
     pub number: CertificateNumber,
     /// Starts at 1; every change to content or qualifications issues the next one.
@@ -416,6 +424,7 @@ impl Certificate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CopyKind {
     /// 批准件
     Approval,
@@ -438,6 +447,7 @@ impl CopyKind {
 /// A usage copy's purpose and period (region D).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsageTerms {
     /// 用途, e.g. XX改造项目投标
     pub purpose: String,

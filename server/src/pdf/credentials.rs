@@ -27,7 +27,7 @@ pub const TOKEN_PREFIX: &str = "zzent_";
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
 /// What enrolment hands the issuer to pass on to the enterprise.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Enrolment {
     pub credit_code: CreditCode,
     pub enterprise_name: String,
