@@ -56,7 +56,8 @@ async fn issue_approval(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UsageBody {
-    /// 用途（最多 30 个字符）
+    /// 用途
+    #[schema(max_length = 30, example = "闵行区某学校新建工程投标")]
     purpose: String,
     from: NaiveDate,
     to: NaiveDate,

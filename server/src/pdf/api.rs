@@ -188,7 +188,8 @@ async fn download(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EnrolBody {
-    /// 企业自设的数字证书密码（8 至 128 个字符）
+    /// 企业自设的数字证书密码
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
 }
 
@@ -364,12 +365,16 @@ async fn claim_approval(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+// Not the issuer's `UsageBody`: this one carries the password.
+#[schema(as = EnterpriseUsageBody)]
 struct UsageBody {
-    /// 用途（最多 30 个字符）
+    /// 用途
+    #[schema(max_length = 30, example = "闵行区某学校新建工程投标")]
     purpose: String,
     from: NaiveDate,
     to: NaiveDate,
     /// The password of the enterprise's digital certificate, asked again for every copy.
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
 }
 
@@ -427,6 +432,8 @@ async fn make_usage_copy(
 #[serde(deny_unknown_fields)]
 struct PasswordBody {
     old_password: String,
+    /// 新密码
+    #[schema(min_length = 8, max_length = 128)]
     new_password: String,
 }
 

@@ -7,7 +7,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use zizhi_shared::{Certificate, CertificateNumber, CreditCode, Enterprise};
+use zizhi_shared::{Category, Certificate, CertificateNumber, CreditCode, Enterprise};
 
 use super::lookup::{EnterpriseSummary, Page};
 use super::model::{CertificateStanding, ChangeKind, QualificationRecord};
@@ -160,11 +160,26 @@ async fn search(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnterpriseBody {
+    /// 企业名称
+    #[schema(max_length = 60, example = "上海申衡建设工程有限公司")]
     pub name: String,
+    /// 统一社会信用代码（18 位，末位为校验码）
+    #[schema(
+        pattern = "^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$",
+        example = "91310112632714976P"
+    )]
     pub credit_code: String,
+    /// 注册地址
+    #[schema(max_length = 120)]
     pub address: String,
+    /// 法定代表人
+    #[schema(max_length = 30)]
     pub legal_representative: String,
+    /// 注册资本（万元），十进制数字
+    #[schema(max_length = 20, pattern = "^[0-9]+(\\.[0-9]+)?$", example = "5000")]
     pub registered_capital_wan: String,
+    /// 经济性质
+    #[schema(max_length = 60)]
     pub economic_nature: String,
 }
 
@@ -251,12 +266,19 @@ async fn update_enterprise(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct GrantBody {
-    /// 资质类别，如 construction
+    /// 资质类别
+    #[schema(value_type = Category)]
     category: String,
+    /// 资质项目，如 建筑工程施工总承包
+    #[schema(max_length = 40)]
     item: String,
+    /// 等级，如 二级
+    #[schema(max_length = 10)]
     grade: String,
     approved_on: Option<NaiveDate>,
     valid_until: Option<NaiveDate>,
+    /// 新证书的编号（省略时自动编号）
+    #[schema(pattern = "^[A-Za-z][0-9]{9}$", example = "D231098583")]
     certificate_number: Option<String>,
 }
 
