@@ -25,6 +25,8 @@ pub enum DomainError {
     Empty { field: &'static str },
     #[error("字段 {field} 过长（最多 {max} 个字符）")]
     TooLong { field: &'static str, max: usize },
+    #[error("字段 {field} 含有控制字符（换行、制表符、NUL 等）")]
+    ControlCharacter { field: &'static str },
     #[error("使用期限结束日期早于开始日期")]
     PeriodEndsBeforeStart,
     #[error("注册资本不能为负数")]
@@ -40,13 +42,16 @@ impl DomainError {
             DomainError::UnknownCategory(_) => "unknown_category",
             DomainError::Empty { .. } => "empty_field",
             DomainError::TooLong { .. } => "field_too_long",
+            DomainError::ControlCharacter { .. } => "control_character",
             DomainError::PeriodEndsBeforeStart => "period_ends_before_start",
             DomainError::NegativeCapital => "negative_capital",
         }
     }
 }
 
-/// Checks that a text field is present and bounded; returns it trimmed.
+/// Checks that a text field is present, bounded and one printable line; returns it trimmed.
+/// Control characters are refused because no certificate prints them, and PostgreSQL's text
+/// cannot even store a NUL.
 pub fn bounded_text(
     field: &'static str,
     value: &str,
@@ -61,6 +66,9 @@ pub fn bounded_text(
             field,
             max: max_chars,
         });
+    }
+    if v.chars().any(char::is_control) {
+        return Err(DomainError::ControlCharacter { field });
     }
     Ok(v.to_owned())
 }
@@ -473,6 +481,21 @@ impl UsageTerms {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_fields_refuse_control_characters() {
+        for bad in ["上海\u{0}公司", "上海\n公司", "上海\t公司"] {
+            assert_eq!(
+                bounded_text("name", bad, 60),
+                Err(DomainError::ControlCharacter { field: "name" }),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            bounded_text("name", " 上海公司\n", 60).as_deref(),
+            Ok("上海公司")
+        );
+    }
 
     #[test]
     fn credit_code_checksum_accepts_real_codes_and_rejects_a_changed_character() {
