@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # All tests, on a fresh machine of this kind: installs the independent tools the tests check
-# our output with (zbar, poppler, NSS, pyHanko, wechatpy, Chromium + playwright-core), makes
-# sure PostgreSQL (127.0.0.1:5432, database `test`) and Redis (127.0.0.1:6379) answer, then
-# runs the workspace tests against SQLite and against PostgreSQL + Redis. A test whose tool or
-# service is missing fails loudly; none is skipped.
+# our output with (zbar, poppler, NSS, pyHanko, wechatpy, schemathesis, Chromium +
+# playwright-core), makes sure PostgreSQL (127.0.0.1:5432, database `test`) and Redis
+# (127.0.0.1:6379) answer, then runs the workspace tests against SQLite and against PostgreSQL +
+# Redis. A test whose tool or service is missing fails loudly; none is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -48,6 +48,10 @@ python3 -c 'import wechatpy, cryptography' 2>/dev/null \
 step "test peers: pyHanko (certificate PDF signature validation)"
 python3 -c "import pyhanko.cli" 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check "pyhanko==0.38.0" "pyhanko-cli==0.6.0"
+
+step "test peers: schemathesis (the API against its OpenAPI document, tests/tests/e2e/api/openapi.rs)"
+python3 -c 'import importlib.metadata as m; assert m.version("schemathesis") == "4.32.5"' 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check "schemathesis==4.32.5"
 
 step "services"
 if ! pg_isready -h 127.0.0.1 -p 5432 -q; then

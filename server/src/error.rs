@@ -159,10 +159,15 @@ impl AppError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    message: String,
+/// 错误: every error answer of the API, whatever its status.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// Stable machine code, e.g. `certificate_not_found`.
+    #[schema(example = "certificate_not_found")]
+    pub error: &'a str,
+    /// 中文说明.
+    #[schema(example = "未找到证书 D231000037")]
+    pub message: String,
 }
 
 impl IntoResponse for AppError {

@@ -610,7 +610,7 @@ pub fn sign_next_trust_list(
 
 /// The trust list as served at `/.well-known/zizhi/trust-list` and read by `zizhi verify`:
 /// the signed bytes are authoritative; the decoded keys are there for people to read.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PublishedTrustList {
     pub root_kid: String,
     /// base64 of the COSE_Sign1 trust list; verify it with the pinned root public key.

@@ -29,6 +29,7 @@ pub mod extract;
 pub mod key_ring;
 pub mod links;
 pub mod metrics;
+pub mod openapi;
 pub mod pages;
 pub mod password_guesses;
 pub mod pdf;

@@ -64,6 +64,7 @@ pub mod key {
 /// What a signed certificate copy asserts. The QR code carries exactly these fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Claims {
     pub copy_id: u64,
     pub certificate_number: CertificateNumber,
@@ -76,6 +77,7 @@ pub struct Claims {
     /// Carried at one-minute precision: [`Claims::sign`] drops seconds and below.
     pub issued_at: DateTime<Utc>,
     #[serde(with = "hex_digest")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9a-f]{16}$"))]
     pub record_digest: RecordDigest,
 }
 

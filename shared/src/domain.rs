@@ -25,6 +25,8 @@ pub enum DomainError {
     Empty { field: &'static str },
     #[error("字段 {field} 过长（最多 {max} 个字符）")]
     TooLong { field: &'static str, max: usize },
+    #[error("字段 {field} 含有控制字符（换行、制表符、NUL 等）")]
+    ControlCharacter { field: &'static str },
     #[error("使用期限结束日期早于开始日期")]
     PeriodEndsBeforeStart,
     #[error("注册资本不能为负数")]
@@ -40,13 +42,16 @@ impl DomainError {
             DomainError::UnknownCategory(_) => "unknown_category",
             DomainError::Empty { .. } => "empty_field",
             DomainError::TooLong { .. } => "field_too_long",
+            DomainError::ControlCharacter { .. } => "control_character",
             DomainError::PeriodEndsBeforeStart => "period_ends_before_start",
             DomainError::NegativeCapital => "negative_capital",
         }
     }
 }
 
-/// Checks that a text field is present and bounded; returns it trimmed.
+/// Checks that a text field is present, bounded and one printable line; returns it trimmed.
+/// Control characters are refused because no certificate prints them, and PostgreSQL's text
+/// cannot even store a NUL.
 pub fn bounded_text(
     field: &'static str,
     value: &str,
@@ -62,12 +67,17 @@ pub fn bounded_text(
             max: max_chars,
         });
     }
+    if v.chars().any(char::is_control) {
+        return Err(DomainError::ControlCharacter { field });
+    }
     Ok(v.to_owned())
 }
 
 /// 统一社会信用代码 (GB 32100-2015): 18 characters whose last one is a checksum.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = "91310112632714976P"))]
 pub struct CreditCode(String);
 
 const CREDIT_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
@@ -133,6 +143,8 @@ impl fmt::Display for CreditCode {
 /// 证书编号: one capital letter naming the category family, then nine digits (`D231000037`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = "D231098583"))]
 pub struct CertificateNumber(String);
 
 impl CertificateNumber {
@@ -196,6 +208,7 @@ fn truncate_for_error(s: &str) -> String {
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Category {
     /// 工程勘察
     Survey,
@@ -273,6 +286,7 @@ impl fmt::Display for Category {
 /// 企业: the enterprise block (region B) of a certificate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Enterprise {
     /// 企业名称
     pub name: String,
@@ -316,6 +330,7 @@ impl Enterprise {
 /// 资质: one qualification item and its grade, e.g. 建筑工程施工总承包 二级.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Qualification {
     pub category: Category,
     /// 资质项目, e.g. 建筑工程施工总承包
@@ -349,6 +364,7 @@ pub fn qualification_name(item: &str, grade: &str) -> String {
 
 /// 资质证书: one version of an enterprise's certificate in one category.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Certificate {
     pub number: CertificateNumber,
     /// Starts at 1; every change to content or qualifications issues the next one.
@@ -416,6 +432,7 @@ impl Certificate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CopyKind {
     /// 批准件
     Approval,
@@ -438,6 +455,7 @@ impl CopyKind {
 /// A usage copy's purpose and period (region D).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsageTerms {
     /// 用途, e.g. XX改造项目投标
     pub purpose: String,
@@ -463,6 +481,21 @@ impl UsageTerms {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_fields_refuse_control_characters() {
+        for bad in ["上海\u{0}公司", "上海\n公司", "上海\t公司"] {
+            assert_eq!(
+                bounded_text("name", bad, 60),
+                Err(DomainError::ControlCharacter { field: "name" }),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            bounded_text("name", " 上海公司\n", 60).as_deref(),
+            Ok("上海公司")
+        );
+    }
 
     #[test]
     fn credit_code_checksum_accepts_real_codes_and_rejects_a_changed_character() {

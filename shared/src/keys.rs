@@ -17,6 +17,9 @@ use crate::payload::PayloadError;
 /// Four bytes are enough to tell the handful of keys an issuer ever rotates through, and every
 /// byte in the QR code costs modules.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+// Serialised as its four characters (see `impl Serialize`).
+#[cfg_attr(feature = "openapi", schema(value_type = String, example = "SH01"))]
 pub struct KeyId([u8; 4]);
 
 impl KeyId {

@@ -60,6 +60,7 @@ pub const TRUST_LIST_CONTENT_TYPE: &str = "application/zizhi-trust-list+cbor";
     strum::Display,
     strum::EnumString,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum KeyRole {
@@ -103,10 +104,12 @@ pub const TRUST_LIST_RENEWAL_WARNING: chrono::Duration = chrono::Duration::days(
 /// One online key a verifier accepts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrustedKey {
     pub kid: KeyId,
     pub role: KeyRole,
     #[serde(with = "hex_key")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9a-f]{64}$"))]
     pub public_key: [u8; 32],
     /// 发证机关, shown to the inspector as the signer.
     pub issuer: String,

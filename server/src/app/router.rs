@@ -123,6 +123,7 @@ fn public(state: &AppState) -> Router<AppState> {
         .merge(app_reads)
         .merge(lookup)
         .merge(crate::pdf::api::public_routes())
+        .route("/api/v1/openapi.json", get(crate::openapi::serve))
         // Rate-limited per client inside, answering with an HTML page when the limit is hit.
         .merge(pages::router(state))
         .merge(crate::app_shell::router())

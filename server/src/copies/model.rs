@@ -5,7 +5,7 @@ use serde::Serialize;
 use zizhi_shared::{CertificateNumber, CopyKind, UsageTerms};
 
 /// One issued copy as the register holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CopyRecord {
     pub id: u64,
     pub kind: CopyKind,

@@ -34,7 +34,7 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 
 /// What enrolment hands the issuer to pass on to the enterprise. `Debug` leaves the token
 /// out.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct Enrolment {
     pub credit_code: CreditCode,
     pub enterprise_name: String,

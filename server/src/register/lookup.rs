@@ -9,7 +9,7 @@ use zizhi_shared::{Category, CertificateNumber, CreditCode};
 pub const MAX_QUERY_CHARS: usize = 60;
 
 /// One enterprise in a search result, with the certificates it holds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EnterpriseSummary {
     pub name: String,
     pub credit_code: CreditCode,
@@ -17,17 +17,18 @@ pub struct EnterpriseSummary {
     pub certificates: Vec<CertificateSummary>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CertificateSummary {
     pub number: CertificateNumber,
     pub category: Category,
+    #[schema(value_type = String)]
     pub category_name: &'static str,
     pub standing: String,
     pub current_version: u32,
     pub valid_until: chrono::NaiveDate,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub page: u32,

@@ -7,7 +7,7 @@ use zizhi_shared::{Category, Certificate, CertificateNumber, CreditCode};
 pub use zizhi_shared::verdict::{CertificateStanding, ChangeKind, QualificationStatus};
 
 /// One qualification as the register holds it now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QualificationRecord {
     pub id: i64,
     pub category: Category,

@@ -11,7 +11,7 @@ use super::model::{CertificateStanding, ChangeKind};
 use crate::store::StoreError;
 
 /// A qualification change the issuer can make (资质变更).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum QualificationAction {
     Upgrade,
@@ -52,7 +52,7 @@ pub struct Grant {
 
 /// What a change produced: the certificate and its version now in force (none when no
 /// qualification is left).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChangeOutcome {
     pub certificate_number: CertificateNumber,
     pub standing: CertificateStanding,

@@ -13,7 +13,7 @@ use zizhi_shared::{SignedStatusSnapshot, StatusSnapshot, TrustList};
 
 use super::{Request, Snapshots};
 use crate::app::AppState;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::ApiQuery;
 
 /// How far `since_time` may lie ahead of this server's clock: the previous snapshot may come
@@ -30,7 +30,7 @@ pub fn routes() -> Router<AppState> {
 /// The response: `signed` is authoritative (base64 of the COSE_Sign1, open it with the
 /// snapshot-signing key of the trust list); the other fields repeat what it says, for people
 /// and for logs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PublishedSnapshot {
     /// The snapshot-signing key's id.
     pub kid: String,
@@ -58,10 +58,13 @@ impl PublishedSnapshot {
 }
 
 /// Query parameters, kept as text so each bad value gets its own code.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct SnapshotQuery {
+    /// 上次状态快照的 seq（非负整数）
     since: Option<String>,
+    /// 上次状态快照的签发时间（Unix 秒数）
     since_time: Option<String>,
 }
 
@@ -117,6 +120,17 @@ fn parse_request(q: &SnapshotQuery, now: DateTime<Utc>) -> AppResult<Request> {
 /// device's state cannot be a prefix of this register's history. Bad parameters: 400 with
 /// `invalid_since`, `invalid_since_time`, `since_time_required`, `since_required`,
 /// `since_time_in_future` or `invalid_query` (unknown parameter).
+#[utoipa::path(
+    get,
+    path = "/api/v1/status/snapshot",
+    tag = "public",
+    params(SnapshotQuery),
+    responses(
+        (status = 200, description = "签名的状态快照（全量或增量）", body = PublishedSnapshot),
+        (status = 400, description = "查询参数不符合要求", body = ErrorBody),
+        (status = 429, description = "请求过于频繁（rate_limited）", body = ErrorBody),
+    )
+)]
 async fn snapshot(
     State(state): State<AppState>,
     Extension(snapshots): Extension<Snapshots>,

@@ -7,7 +7,7 @@ use zizhi_shared::CertificateNumber;
 use super::{Store, StoreError, Tx, instant};
 
 /// One entry of the append-only event log (who, when, what).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventRecord {
     pub id: i64,
     pub at: String,

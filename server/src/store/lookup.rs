@@ -50,6 +50,15 @@ impl Store {
     ) -> Result<Page<EnterpriseSummary>, StoreError> {
         let page = page.max(1);
         let per_page = per_page.clamp(1, 50);
+        // No name holds a NUL (`bounded_text`), and PostgreSQL refuses one as a parameter.
+        if q.contains('\0') {
+            return Ok(Page {
+                items: Vec::new(),
+                page,
+                per_page,
+                total: 0,
+            });
+        }
         let offset = i64::from(page - 1) * i64::from(per_page);
         let (filter, arg) = match classify(q) {
             Query::CreditCode(c) => ("e.credit_code = $1", c.to_string()),

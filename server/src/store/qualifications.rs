@@ -290,6 +290,10 @@ impl Store {
             _ => format!("{}：{item}{grade}", kind.name_zh()),
         };
         if let Some(n) = note.map(str::trim).filter(|n| !n.is_empty()) {
+            // Printed in the version history like the fields `bounded_text` checks.
+            if n.chars().any(char::is_control) {
+                return Err(zizhi_shared::DomainError::ControlCharacter { field: "note" }.into());
+            }
             text.push_str(&format!("（{}）", n.chars().take(100).collect::<String>()));
         }
         let version = issue_version(&mut tx, &number, kind, &text, None, now).await?;

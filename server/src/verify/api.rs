@@ -9,7 +9,7 @@ use zizhi_shared::verdict::Verdict;
 
 use super::verify;
 use crate::app::AppState;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::ApiBytes;
 use crate::extract::ApiPath;
 use crate::key_ring::PublishedTrustList;
@@ -26,6 +26,18 @@ pub fn trust_list_routes() -> Router<AppState> {
     Router::new().route("/.well-known/zizhi/trust-list", get(trust_list))
 }
 
+/// 核验: the verdict on a scanned code, by the base32 part of its URL.
+#[utoipa::path(
+    get,
+    path = "/api/v1/verify/{code}",
+    tag = "public",
+    params(("code" = String, Path, description = "二维码网址的最后一段（base32），或整段扫码文本（URL 编码）")),
+    responses(
+        (status = 200, description = "验证结果（签名无效或未知密钥时也是 200，结论为无效）", body = Verdict),
+        (status = 400, description = "扫码文本不是本系统的二维码", body = ErrorBody),
+        (status = 429, description = "请求过于频繁（rate_limited）", body = ErrorBody),
+    )
+)]
 async fn verify_path(
     State(state): State<AppState>,
     ApiPath(code): ApiPath<String>,
@@ -33,13 +45,28 @@ async fn verify_path(
     Ok(Json(verify(&state, &code).await?))
 }
 
-#[derive(Deserialize)]
+/// The scanned text, when sent as JSON.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct VerifyRequest {
+pub(crate) struct VerifyRequest {
     text: String,
 }
 
 /// The body is the scanned text itself, or `{"text": "…"}` when sent as JSON.
+#[utoipa::path(
+    post,
+    path = "/api/v1/verify",
+    tag = "public",
+    request_body(
+        description = "扫码所得文本原样提交，或 JSON `{\"text\": \"…\"}`",
+        content((String = "text/plain"), (VerifyRequest = "application/json")),
+    ),
+    responses(
+        (status = 200, description = "验证结果（签名无效或未知密钥时也是 200，结论为无效）", body = Verdict),
+        (status = 400, description = "不是本系统的二维码，或请求体不是 UTF-8 文本 / 有效的 JSON", body = ErrorBody),
+        (status = 429, description = "请求过于频繁（rate_limited）", body = ErrorBody),
+    )
+)]
 async fn verify_body(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -62,6 +89,16 @@ async fn verify_body(
     Ok(Json(verify(&state, &text).await?))
 }
 
+/// The signed trust list (信任列表) the app caches for offline checks.
+#[utoipa::path(
+    get,
+    path = "/.well-known/zizhi/trust-list",
+    tag = "public",
+    responses(
+        (status = 200, description = "签名的信任列表", body = PublishedTrustList),
+        (status = 429, description = "请求过于频繁（rate_limited）", body = ErrorBody),
+    )
+)]
 async fn trust_list(State(state): State<AppState>) -> Json<PublishedTrustList> {
     Json(PublishedTrustList::from_keys(&state.keys.current()))
 }

@@ -80,6 +80,7 @@ pub use status::{CertificateStanding, CertificateState, ChangeKind, Qualificatio
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Level {
     /// 真实有效 (green)
     Valid,
@@ -108,6 +109,7 @@ impl Level {
 /// 验签结果: the outcome of the signature check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SignatureVerdict {
     Valid,
     Invalid,
@@ -120,6 +122,7 @@ pub enum SignatureVerdict {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum WarningCode {
     ApprovalCopyNotForBusiness,
     UsagePeriodNotStarted,
@@ -154,6 +157,7 @@ impl WarningCode {
 
 /// 提示: one thing the inspector should know, with its stable code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Warning {
     pub code: WarningCode,
     pub message: String,
@@ -161,6 +165,7 @@ pub struct Warning {
 
 /// 资质详情 row: one qualification of the certificate with its live status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LiveQualification {
     pub category: Category,
     pub item: String,
@@ -172,6 +177,7 @@ pub struct LiveQualification {
 
 /// 版本变更: a version issued after the printed one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionChange {
     pub version: u32,
     pub change_kind: ChangeKind,
@@ -181,6 +187,7 @@ pub struct VersionChange {
 
 /// 结论: what an inspector reads first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Summary {
     pub level: Level,
     /// 真实有效 / 注意 / 无效或已失效 ([`Level::title`])
@@ -192,6 +199,7 @@ pub struct Summary {
 /// 验证结果: everything an inspector is told about a scanned copy, by the server (the
 /// verify API's JSON) or by a device from its caches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Verdict {
     pub signature: SignatureVerdict,
     pub key_id: Option<String>,

@@ -19,6 +19,7 @@ use super::Level;
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum QualificationStatus {
     /// 有效
     Active,
@@ -60,6 +61,7 @@ impl QualificationStatus {
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CertificateStanding {
     Active,
     Suspended,
@@ -87,6 +89,7 @@ impl CertificateStanding {
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ChangeKind {
     /// 首次核准
     Grant,
@@ -150,6 +153,7 @@ impl ChangeKind {
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CertificateState {
     /// 现行有效
     Current,

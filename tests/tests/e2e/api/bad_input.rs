@@ -51,6 +51,9 @@ async fn malformed_bodies_are_refused_with_precise_codes_and_nothing_is_written(
         (400, "empty_field", usage.clone(), json!({"purpose": " ", "from": "2026-12-01", "to": "2026-12-31"}).to_string(), "application/json"),
         (400, "field_too_long", usage.clone(), json!({"purpose": "很".repeat(31), "from": "2026-12-01", "to": "2026-12-31"}).to_string(), "application/json"),
         (400, "invalid_body", usage.clone(), json!({"purpose": "投标", "from": "2026-13-01", "to": "2026-12-31"}).to_string(), "application/json"),
+        // PostgreSQL cannot store a NUL, and no certificate prints a control character.
+        (400, "control_character", format!("/api/v1/issuer/enterprises/{code}/qualifications"), json!({"category": "design", "item": "建筑\u{0}行业", "grade": "甲级", "valid_until": "2030-01-01"}).to_string(), "application/json"),
+        (400, "control_character", ent.clone(), enterprise_json("上海\n某公司", &credit_code("91310112MA1FL0033")).to_string(), "application/json"),
         (400, "unknown_category", format!("/api/v1/issuer/enterprises/{code}/qualifications"), json!({"category": "bakery", "item": "面包", "grade": "一级"}).to_string(), "application/json"),
         (400, "validity_ends_before_approval", format!("/api/v1/issuer/certificates/{number}/renew"), json!({"approved_on": "2026-01-01", "valid_until": "2025-01-01"}).to_string(), "application/json"),
         (404, "certificate_not_found", "/api/v1/issuer/certificates/D999999999/approval-copy".into(), String::new(), "application/json"),
@@ -79,6 +82,9 @@ async fn malformed_bodies_are_refused_with_precise_codes_and_nothing_is_written(
         )
         .await;
     assert_eq!(copies.as_array().unwrap().len(), 0);
+    // A NUL matches no name (none can hold one) instead of failing the query.
+    let (s, v) = app.get("/api/v1/enterprises?q=%E4%B8%8A%00").await;
+    assert_eq!((s, v["total"].as_u64()), (200, Some(0)), "{v}");
 
     // A verify body that is too large, or not text.
     let res = app

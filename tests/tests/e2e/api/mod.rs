@@ -1,5 +1,6 @@
 //! End-to-end tests of the zizhi server over HTTP, each against a fresh database: SQLite
-//! (embedded default) and PostgreSQL with Redis.
+//! (embedded default) and PostgreSQL with Redis; and the answers against the OpenAPI document
+//! (`openapi`, by schemathesis).
 
 mod bad_input;
 mod concurrency;
@@ -8,6 +9,7 @@ mod guessing;
 mod issuer;
 mod keys;
 mod limits;
+mod openapi;
 mod qr;
 mod scale;
 mod verify;
