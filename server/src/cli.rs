@@ -123,6 +123,12 @@ pub enum TrustCommand {
     /// On each server: install a signed trust list (it must be newer than the one in force);
     /// running instances take it within 30 s.
     Install { file: PathBuf },
+    /// Writes the trust list in force as served at /.well-known/zizhi/trust-list (JSON), for
+    /// `zizhi verify --trust-list` on a machine without a server.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -370,6 +376,19 @@ fn trust(settings: &Settings, cmd: TrustCommand) -> anyhow::Result<ExitCode> {
             println!(
                 "信任列表已签署 signed: {}（至 {valid_until} 有效）；复制到每台服务器执行 zizhi trust install",
                 out.display()
+            );
+        }
+        TrustCommand::Export { out } => {
+            let keys = KeyRing::load(&settings.data_dir)?.current();
+            std::fs::write(
+                &out,
+                serde_json::to_string_pretty(&PublishedTrustList::from_keys(&keys))?,
+            )?;
+            println!(
+                "信任列表已导出 exported to {}；核验时请固定根密钥 {} (public {})",
+                out.display(),
+                keys.root().kid,
+                keys.root().public_key
             );
         }
         TrustCommand::Install { file } => {

@@ -66,13 +66,21 @@ fn demo_then_offline_verify_tells_genuine_from_forged() {
     assert!(stdout(&ok).contains("本使用件仅用于"));
 
     // Offline against a trust-list file and a pinned root key.
-    let keygen = zizhi(dir.path(), &["keygen"]);
-    let line = stdout(&keygen);
+    let export = zizhi(
+        dir.path(),
+        &["trust", "export", "--out", "data/trust-list.json"],
+    );
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let line = stdout(&export);
     let root_hex = line
         .split("public ")
         .nth(1)
         .and_then(|s| s.split(')').next())
-        .expect("keygen prints the root public key")
+        .expect("the export prints the root public key")
         .to_owned();
     let pinned = zizhi(
         dir.path(),
