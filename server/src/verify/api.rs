@@ -4,9 +4,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use zizhi_shared::verdict::Verdict;
 
+use super::request::request_text;
 use super::verify;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
@@ -33,32 +33,17 @@ async fn verify_path(
     Ok(Json(verify(&state, &code).await?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VerifyRequest {
-    text: String,
-}
-
 /// The body is the scanned text itself, or `{"text": "…"}` when sent as JSON.
 async fn verify_body(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiBytes(body): ApiBytes,
 ) -> AppResult<Json<Verdict>> {
-    let is_json = headers
+    let content_type = headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let text = if is_json {
-        serde_json::from_slice::<VerifyRequest>(&body)
-            .map_err(|e| {
-                AppError::invalid("malformed_json", format!("请求体不是有效的 JSON：{e}"))
-            })?
-            .text
-    } else {
-        String::from_utf8(body.to_vec())
-            .map_err(|_| AppError::invalid("malformed_text", "请求体不是 UTF-8 文本"))?
-    };
+        .and_then(|v| v.to_str().ok());
+    let text =
+        request_text(content_type, &body).map_err(|e| AppError::invalid(e.code, e.message))?;
     Ok(Json(verify(&state, &text).await?))
 }
 

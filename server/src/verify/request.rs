@@ -1,0 +1,35 @@
+//! The body of `POST /api/v1/verify`: the scanned text itself, or `{"text": "…"}` when sent
+//! as JSON. Free of the web framework and the server's state, so the fuzz target
+//! `fuzz/fuzz_targets/verify_request.rs` compiles this very file without building the server.
+
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyRequest {
+    text: String,
+}
+
+/// Why a body holds no text: the API error's stable code and its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The scanned text in a verify request body; `content_type` is the request's header value.
+pub fn request_text(content_type: Option<&str>, body: &[u8]) -> Result<String, BodyError> {
+    if content_type.is_some_and(|v| v.starts_with("application/json")) {
+        serde_json::from_slice::<VerifyRequest>(body)
+            .map(|r| r.text)
+            .map_err(|e| BodyError {
+                code: "malformed_json",
+                message: format!("请求体不是有效的 JSON：{e}"),
+            })
+    } else {
+        String::from_utf8(body.to_vec()).map_err(|_| BodyError {
+            code: "malformed_text",
+            message: "请求体不是 UTF-8 文本".into(),
+        })
+    }
+}
