@@ -2,8 +2,8 @@
 # All tests, on a fresh machine of this kind: installs the independent tools the tests check
 # our output with (zbar, poppler, NSS, pyHanko, wechatpy, Chromium + playwright-core), makes
 # sure PostgreSQL (127.0.0.1:5432, database `test`) and Redis (127.0.0.1:6379) answer, then
-# runs the workspace tests against SQLite and against PostgreSQL + Redis. A test whose tool or
-# service is missing fails loudly; none is skipped.
+# runs the workspace tests against SQLite and against PostgreSQL + Redis, then a short run of
+# every fuzz target. A test whose tool or service is missing fails loudly; none is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -67,3 +67,6 @@ bash scripts/build-app.sh
 
 step "tests: SQLite and PostgreSQL + Redis"
 cargo test --workspace
+
+step "fuzz: every target for a short run from its corpus (scripts/fuzz.sh)"
+bash scripts/fuzz.sh

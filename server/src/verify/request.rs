@@ -33,3 +33,40 @@ pub fn request_text(content_type: Option<&str>, body: &[u8]) -> Result<String, B
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_is_the_text_itself_or_its_json_text_field() {
+        assert_eq!(
+            request_text(None, b"HTTPS://H/V/AB").unwrap(),
+            "HTTPS://H/V/AB"
+        );
+        let json = br#"{"text":"HTTPS://H/V/AB"}"#;
+        assert_eq!(
+            request_text(Some("application/json; charset=utf-8"), json).unwrap(),
+            "HTTPS://H/V/AB"
+        );
+        // Without the JSON content type, the JSON is the text.
+        assert_eq!(
+            request_text(Some("text/plain"), json).unwrap().as_bytes(),
+            json
+        );
+    }
+
+    #[test]
+    fn bodies_without_text_are_refused_with_stable_codes() {
+        let refused = |ct, body: &[u8]| request_text(ct, body).unwrap_err().code;
+        assert_eq!(refused(None, b"\xff\xfe"), "malformed_text");
+        assert_eq!(
+            refused(Some("application/json"), b"HTTPS://H/V/AB"),
+            "malformed_json"
+        );
+        assert_eq!(
+            refused(Some("application/json"), br#"{"text":"A","x":1}"#),
+            "malformed_json"
+        );
+    }
+}
