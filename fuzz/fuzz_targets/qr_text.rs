@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
         // One encoding per claims: the decoder takes only what the encoder writes.
         assert_eq!(claims.to_cbor(), data);
         claims.validate().expect("decoded claims are valid");
-        // Signed by the trusted key, the claims verify to themselves, from text as from bytes.
+        // Signed by the trusted key, the claims verify to themselves.
         let signed = claims.sign(issuer());
         let text = QrText::encode("zz.example.cn", &signed);
         let at = claims.issued_at.max(now());
