@@ -24,14 +24,17 @@ fuzz_target!(|data: &[u8]| {
     }
     decrypt_and_parse(&safe, text);
 
-    // Anything the server encrypts, it decrypts to the same text, through the envelope too.
+    // Anything the server encrypts, it decrypts to the same text, through the envelope too
+    // (up to the 64 KiB `decrypt` accepts; the endpoint takes 16 KiB bodies).
     let encrypt = safe.encrypt(text);
     let envelope = chat_message::envelope_xml(&encrypt, "sig", "1700000000", "nonce");
     assert_eq!(
         chat_message::parse_envelope(&envelope).as_ref(),
         Ok(&encrypt)
     );
-    assert_eq!(safe.decrypt(&encrypt).as_deref(), Ok(text));
+    if text.len() <= 64 * 1024 {
+        assert_eq!(safe.decrypt(&encrypt).as_deref(), Ok(text));
+    }
 });
 
 fn decrypt_and_parse(safe: &SafeMode, encrypt: &str) {
