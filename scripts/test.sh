@@ -3,7 +3,8 @@
 # our output with (zbar, poppler, NSS, pyHanko, wechatpy, schemathesis, Chromium +
 # playwright-core), makes sure PostgreSQL (127.0.0.1:5432, database `test`) and Redis
 # (127.0.0.1:6379) answer, then runs the workspace tests against SQLite and against PostgreSQL +
-# Redis. A test whose tool or service is missing fails loudly; none is skipped.
+# Redis, then a short run of every fuzz target. A test whose tool or service is missing fails
+# loudly; none is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
@@ -71,3 +72,6 @@ bash scripts/build-app.sh
 
 step "tests: SQLite and PostgreSQL + Redis"
 cargo test --workspace
+
+step "fuzz: every target for a short run from its corpus (scripts/fuzz.sh)"
+bash scripts/fuzz.sh

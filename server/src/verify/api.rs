@@ -4,9 +4,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use zizhi_shared::verdict::Verdict;
 
+use super::request::request_text;
 use super::verify;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, ErrorBody};
@@ -45,13 +45,6 @@ async fn verify_path(
     Ok(Json(verify(&state, &code).await?))
 }
 
-/// The scanned text, when sent as JSON.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct VerifyRequest {
-    text: String,
-}
-
 /// The body is the scanned text itself, or `{"text": "…"}` when sent as JSON.
 #[utoipa::path(
     post,
@@ -59,7 +52,7 @@ pub(crate) struct VerifyRequest {
     tag = "public",
     request_body(
         description = "扫码所得文本原样提交，或 JSON `{\"text\": \"…\"}`",
-        content((String = "text/plain"), (VerifyRequest = "application/json")),
+        content((String = "text/plain"), (super::request::VerifyRequest = "application/json")),
     ),
     responses(
         (status = 200, description = "验证结果（签名无效或未知密钥时也是 200，结论为无效）", body = Verdict),
@@ -72,20 +65,11 @@ async fn verify_body(
     headers: HeaderMap,
     ApiBytes(body): ApiBytes,
 ) -> AppResult<Json<Verdict>> {
-    let is_json = headers
+    let content_type = headers
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    let text = if is_json {
-        serde_json::from_slice::<VerifyRequest>(&body)
-            .map_err(|e| {
-                AppError::invalid("malformed_json", format!("请求体不是有效的 JSON：{e}"))
-            })?
-            .text
-    } else {
-        String::from_utf8(body.to_vec())
-            .map_err(|_| AppError::invalid("malformed_text", "请求体不是 UTF-8 文本"))?
-    };
+        .and_then(|v| v.to_str().ok());
+    let text =
+        request_text(content_type, &body).map_err(|e| AppError::invalid(e.code, e.message))?;
     Ok(Json(verify(&state, &text).await?))
 }
 
