@@ -7,7 +7,7 @@
 
 use data_encoding::BASE32_NOPAD;
 
-use crate::payload::{MAX_TEXT_CHARS, PayloadError, SignedPayload};
+use crate::payload::{MAX_PAYLOAD_BYTES, MAX_TEXT_CHARS, PayloadError, SignedPayload};
 
 /// Encoding and recognising the QR text of a signed payload.
 pub struct QrText;
@@ -60,9 +60,16 @@ impl QrText {
         if b32.is_empty() {
             return Err(PayloadError::BadBase32);
         }
-        BASE32_NOPAD
+        let bytes = BASE32_NOPAD
             .decode(b32.as_bytes())
-            .map_err(|_| PayloadError::BadBase32)
+            .map_err(|_| PayloadError::BadBase32)?;
+        // A bare code near the text limit can hold more than any payload may: refused here,
+        // so whatever is extracted also fits a full URL under the text limit (found by the
+        // `qr_text` fuzz target: re-encoded behind a host it came out too long).
+        if bytes.len() > MAX_PAYLOAD_BYTES {
+            return Err(PayloadError::TooLong);
+        }
+        Ok(bytes)
     }
 
     /// Whether [`QrText::extract`] finds payload bytes in the text (the signature is not
@@ -199,5 +206,18 @@ mod tests {
         assert_eq!(QrText::extract(&text), Err(PayloadError::TooLong));
         let wide = "上".repeat(MAX_TEXT_CHARS);
         assert_eq!(QrText::extract(&wide), Err(PayloadError::WrongPrefix));
+    }
+
+    #[test]
+    fn a_bare_code_holding_more_than_a_payload_may_is_too_long() {
+        let bytes = vec![0x5a; MAX_PAYLOAD_BYTES + 1];
+        let bare = BASE32_NOPAD.encode(&bytes);
+        assert!(bare.len() < MAX_TEXT_CHARS, "under the text limit");
+        assert_eq!(QrText::extract(&bare), Err(PayloadError::TooLong));
+        let fits = BASE32_NOPAD.encode(&bytes[1..]);
+        assert_eq!(
+            QrText::extract(&fits).map(|b| b.len()),
+            Ok(MAX_PAYLOAD_BYTES)
+        );
     }
 }
