@@ -216,6 +216,8 @@ pub struct LoadedKeys {
     signed: SignedTrustList,
     /// Online keys the list names with the same role and public key, with their listing.
     online: Vec<(IssuerKey, TrustedKey)>,
+    /// Online keys the list does not name yet (generated ahead of a rotation).
+    unlisted: Vec<KeyId>,
 }
 
 impl std::fmt::Debug for LoadedKeys {
@@ -247,15 +249,23 @@ impl LoadedKeys {
             fs::read(&list_path)
                 .with_context(|| format!("no trust list at {}", list_path.display()))?,
         );
-        let trust = signed.open(&root.verifying_key()?).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: {e} (not signed by root {})",
-                list_path.display(),
-                root.kid
-            )
-        })?;
+        Self::assemble(root, signed, read_online_keys(&keys_dir(data_dir))?)
+            .with_context(|| list_path.display().to_string())
+    }
+
+    /// Opens `signed` with the root and pairs each online key with its listing; a listed kid
+    /// whose public key differs is refused (the list was signed for other keys).
+    fn assemble(
+        root: RootPublicKey,
+        signed: SignedTrustList,
+        keys: Vec<(KeyRole, IssuerKey)>,
+    ) -> anyhow::Result<LoadedKeys> {
+        let trust = signed
+            .open(&root.verifying_key()?)
+            .map_err(|e| anyhow::anyhow!("{e} (not signed by root {})", root.kid))?;
         let mut online = Vec::new();
-        for (role, key) in read_online_keys(&keys_dir(data_dir))? {
+        let mut unlisted = Vec::new();
+        for (role, key) in keys {
             match trust.find_for(&key.kid(), role) {
                 Some(listed) if listed.public_key == key.public_key_bytes() => {
                     online.push((key, listed.clone()));
@@ -265,10 +275,7 @@ impl LoadedKeys {
                     key.kid(),
                     key.kid()
                 ),
-                // Generated ahead of a rotation, waiting for a list that names it.
-                None => {
-                    tracing::warn!(kid = %key.kid(), %role, "online key not in the trust list; unused until a list names it")
-                }
+                None => unlisted.push(key.kid()),
             }
         }
         Ok(LoadedKeys {
@@ -276,7 +283,25 @@ impl LoadedKeys {
             trust,
             signed,
             online,
+            unlisted,
         })
+    }
+
+    /// What a reload compares: the list and the keys it puts to use (a key file the list does
+    /// not name changes nothing that signs).
+    fn same_as(&self, other: &LoadedKeys) -> bool {
+        let kids = |k: &LoadedKeys| k.online.iter().map(|(k, _)| k.kid()).collect::<Vec<_>>();
+        self.signed == other.signed && kids(self) == kids(other)
+    }
+
+    /// Said once per state taken, not on every reload.
+    fn log_state(&self, now: DateTime<Utc>) {
+        for kid in &self.unlisted {
+            tracing::warn!(%kid, "online key not in the trust list; unused until a list names it");
+        }
+        if self.trust.needs_renewal(now) {
+            tracing::warn!(expires_at = %self.trust.expires_at, "the trust list expires soon: sign and install a new one");
+        }
     }
 
     pub fn trust_list(&self) -> &TrustList {
@@ -355,6 +380,7 @@ impl KeyRing {
 
     pub fn load(data_dir: &Path) -> anyhow::Result<KeyRing> {
         let loaded = LoadedKeys::read(data_dir)?;
+        loaded.log_state(Utc::now());
         Ok(KeyRing {
             data_dir: data_dir.to_owned(),
             loaded: ArcSwap::from_pointee(loaded),
@@ -379,7 +405,7 @@ impl KeyRing {
                 now.trust.issued_at
             );
         }
-        let changed = next.signed != now.signed || next.online.len() != now.online.len();
+        let changed = !next.same_as(&now);
         if changed {
             tracing::info!(
                 issued_at = %next.trust.issued_at,
@@ -387,6 +413,7 @@ impl KeyRing {
                 keys = next.trust.keys.len(),
                 "trust list reloaded"
             );
+            next.log_state(Utc::now());
             self.loaded.store(Arc::new(next));
         }
         Ok(changed)
@@ -404,10 +431,6 @@ impl KeyRing {
                 if let Err(e) = ring.reload() {
                     tracing::warn!(error = %e, "trust list not reloaded; the keys in force stay");
                 }
-                let keys = ring.current();
-                if keys.trust.needs_renewal(Utc::now()) {
-                    tracing::warn!(expires_at = %keys.trust.expires_at, "the trust list expires soon: sign and install a new one");
-                }
             }
         })
     }
@@ -417,23 +440,23 @@ impl KeyRing {
     /// pick it up within [`RELOAD_EVERY`].
     pub fn install(data_dir: &Path, signed: &SignedTrustList) -> anyhow::Result<TrustList> {
         let current = LoadedKeys::read(data_dir)?;
-        let list = signed
-            .open(&current.root.verifying_key()?)
-            .map_err(|e| anyhow::anyhow!("{e} (not signed by root {})", current.root.kid))?;
-        if list.issued_at <= current.trust.issued_at {
+        // Checked in full before the file is touched, so a running instance never reads a
+        // list that does not fit.
+        let next = LoadedKeys::assemble(
+            current.root.clone(),
+            signed.clone(),
+            read_online_keys(&keys_dir(data_dir))?,
+        )
+        .context("the new trust list does not fit this server's keys; the old one stays")?;
+        if next.trust.issued_at <= current.trust.issued_at {
             bail!(
                 "新信任列表（签发于 {}）不晚于在用的（{}） the new list is not newer than the one in force",
-                list.issued_at,
+                next.trust.issued_at,
                 current.trust.issued_at
             );
         }
-        let path = trust_list_path(data_dir);
-        write_atomically(&path, signed.as_bytes())?;
-        if let Err(e) = LoadedKeys::read(data_dir) {
-            write_atomically(&path, current.signed.as_bytes())?;
-            bail!("the new trust list does not fit this server's keys, kept the old one: {e}");
-        }
-        Ok(list)
+        write_atomically(&trust_list_path(data_dir), signed.as_bytes())?;
+        Ok(next.trust)
     }
 
     /// Generates a new online key on this server, not yet listed; returns the request the

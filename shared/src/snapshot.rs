@@ -298,14 +298,16 @@ impl SignedStatusSnapshot {
     /// issued inside that key's window. Every fault is [`PayloadError::StatusSnapshotInvalid`]
     /// with the reason in its message.
     pub fn open(&self, trust: &TrustList) -> Result<StatusSnapshot, PayloadError> {
-        let kid = self.kid()?;
+        // Parsed once; the signer is known only from the envelope's kid.
+        let envelope =
+            cose::open_signed_document(&self.0, STATUS_SNAPSHOT_CONTENT_TYPE, None).map_err(bad)?;
+        let kid = envelope.kid;
         let trusted = trust
             .find_for(&kid, KeyRole::SnapshotSigning)
             .ok_or_else(|| bad(format!("信任列表中没有状态快照签名密钥 {kid}")))?;
-        let key = trusted.verifying_key()?;
-        let envelope =
-            cose::open_signed_document(&self.0, STATUS_SNAPSHOT_CONTENT_TYPE, Some(&key))
-                .map_err(bad)?;
+        if !envelope.verify(&trusted.verifying_key()?, &[]) {
+            return Err(bad("签名无效"));
+        }
         let snapshot = StatusSnapshot::from_cbor(envelope.payload())?;
         if !trusted.covers(snapshot.issued_at.date_naive()) {
             return Err(bad(format!("快照签发于密钥 {kid} 的有效期之外")));
