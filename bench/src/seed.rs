@@ -345,7 +345,9 @@ async fn one_enterprise(
             .await?;
         issued.fetch_add(1, Ordering::Relaxed);
         if j % 50 == 25 {
-            store.withdraw_copy(ACTOR, copy.id, Utc::now()).await?;
+            store
+                .withdraw_copy(ACTOR, copy.id, None, Utc::now())
+                .await?;
         }
     }
     let qid = |item: &str| {

@@ -54,6 +54,10 @@ pub enum Command {
     /// Issue a copy of a certificate's current version.
     #[command(subcommand)]
     Issue(IssueCommand),
+    /// Issuer staff accounts of the console: the first ones are made here, by whoever runs
+    /// the server.
+    #[command(subcommand)]
+    Staff(StaffCommand),
     /// Check a scanned text offline against a trust list, and live with --server.
     Verify {
         /// The QR text (URL or bare base32).
@@ -162,6 +166,23 @@ pub enum IssueCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Make a staff account (or find it) and print a one-time invitation link (72 h) with which
+    /// the person registers a passkey.
+    Invite {
+        /// Login name, e.g. li.ming
+        #[arg(long)]
+        login: String,
+        /// 姓名
+        #[arg(long)]
+        name: String,
+        /// clerk (经办人) or approver (审批人)
+        #[arg(long)]
+        role: String,
+    },
+}
+
 /// Runs a command with the settings `main` loaded (from `cli.config`, then the environment).
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -177,6 +198,9 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Issue(cmd) => issue(settings, cmd).await,
+        Command::Staff(StaffCommand::Invite { login, name, role }) => {
+            staff_invite(settings, &login, &name, &role).await
+        }
         Command::Verify {
             text,
             trust_list,
@@ -185,6 +209,65 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             json,
         } => verify(&settings, &text, trust_list, root_key, server, json).await,
     }
+}
+
+async fn staff_invite(
+    settings: Settings,
+    login: &str,
+    name: &str,
+    role: &str,
+) -> anyhow::Result<ExitCode> {
+    use crate::accounts::{Role, check_label, check_login_name};
+    let role: Role = role
+        .parse()
+        .ok()
+        .filter(|r: &Role| *r != Role::EnterpriseAdmin)
+        .ok_or_else(|| anyhow::anyhow!("--role 须为 clerk（经办人）或 approver（审批人）"))?;
+    check_login_name(login).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let name = check_label("姓名", name, 30).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let base = settings
+        .public_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://localhost:{}", settings.bind.port()));
+    let state = AppState::build(settings).await?;
+    let now = Utc::now();
+    let account = match state.store.account_by_login(login).await? {
+        Some(a) if a.role == role => a,
+        Some(a) => anyhow::bail!("登录名 {login} 已用于{}", a.role.label()),
+        None => {
+            state
+                .store
+                .create_account(
+                    "command-line",
+                    &crate::store::NewAccount {
+                        role,
+                        enterprise_id: None,
+                        login_name: login,
+                        display_name: &name,
+                    },
+                    now,
+                )
+                .await?
+        }
+    };
+    let (path, expires) = crate::accounts::links::create(
+        &state.store,
+        "command-line",
+        &account,
+        crate::accounts::links::LinkKind::Invitation,
+        now,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "{}（{}）的邀请链接，{} 前有效，只能使用一次：\n{}{path}",
+        account.display_name,
+        role.label(),
+        zizhi_shared::time::beijing_minute(expires),
+        base.trim_end_matches('/')
+    );
+    state.store.close().await;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The demo replays years of history, so its first keys must be in force from its start.
@@ -199,24 +282,39 @@ fn prepare_demo_keys(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
+async fn serve(mut settings: Settings, demo: bool) -> anyhow::Result<ExitCode> {
     if demo {
         prepare_demo_keys(&settings)?;
+        // Demo accounts have no keys: they sign in by one-time link and approve usage copies
+        // with the (published) demo password alone.
+        settings.portal.demo = true;
     }
     let state = AppState::build(settings).await?;
     let summary = if demo {
-        Some(seed(&state, std::path::Path::new("demo")).await?)
+        let summary = seed(&state, std::path::Path::new("demo")).await?;
+        let logins = crate::demo::accounts::logins(&state, &summary).await?;
+        Some((summary, logins))
     } else {
         None
     };
     let mut server = RunningServer::start_with_state(state).await?;
     tracing::info!(addr = %server.addr, "zizhi is listening");
-    if let Some(s) = &summary {
+    if let Some((s, logins)) = &summary {
         print_demo(
             s,
             &format!("http://{}", server.addr),
             std::path::Path::new("demo"),
         );
+        // Browsers refuse an IP address as a passkey relying party: the portal is on localhost.
+        println!("\n网上办事 portal（一次性登录链接，24 小时内有效，仅演示模式）:");
+        for l in logins {
+            println!(
+                "  {}: http://localhost:{}{}",
+                l.who,
+                server.addr.port(),
+                l.path
+            );
+        }
     } else {
         println!("zizhi 已启动：http://{}", server.addr);
     }

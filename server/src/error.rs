@@ -26,6 +26,17 @@ pub enum AppError {
     Payload(#[from] PayloadError),
     #[error("需要授权：请提供发证机关或企业的访问令牌（Authorization: Bearer …）")]
     Unauthorized,
+    /// A sign-in (or a step-up) whose passkey did not answer as required: counted per client
+    /// address and per account, like a wrong token.
+    #[error("登录未通过：账户或通行密钥验证失败")]
+    SignInFailed,
+    /// Too many failed sign-ins of one account in a row: refused for a while.
+    #[error("该账户登录失败次数过多，已暂时锁定，请 {} 分钟后再试", retry_after_secs.div_ceil(60))]
+    AccountLocked { retry_after_secs: u64 },
+    /// Signed in, but not allowed this (another audience's pages, a role without the right,
+    /// a form without its CSRF token).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
     #[error("请求体过大（上限 {limit} 字节）")]
     TooLarge { limit: usize },
     #[error("请求过于频繁，请稍后再试")]
@@ -67,6 +78,12 @@ impl AppError {
             message: message.into(),
         }
     }
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Forbidden {
+            code,
+            message: message.into(),
+        }
+    }
     pub fn refused(code: &'static str, message: impl Into<String>) -> Self {
         AppError::Refused {
             code,
@@ -83,6 +100,9 @@ impl AppError {
             }
             AppError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            AppError::SignInFailed => StatusCode::UNAUTHORIZED,
+            AppError::AccountLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RateLimited { .. }
             | AppError::PasswordLocked { .. }
@@ -106,10 +126,13 @@ impl AppError {
             AppError::NotFound { code, .. }
             | AppError::Conflict { code, .. }
             | AppError::Invalid { code, .. }
-            | AppError::Refused { code, .. } => code,
+            | AppError::Refused { code, .. }
+            | AppError::Forbidden { code, .. } => code,
             AppError::Domain(e) => e.code(),
             AppError::Payload(e) => e.code(),
             AppError::Unauthorized => "unauthorized",
+            AppError::SignInFailed => "sign_in_failed",
+            AppError::AccountLocked { .. } => "account_locked",
             AppError::TooLarge { .. } => "body_too_large",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::PasswordLocked { .. } => "password_locked",
@@ -182,7 +205,8 @@ impl IntoResponse for AppError {
         )
             .into_response();
         if let AppError::RateLimited { retry_after_secs }
-        | AppError::PasswordLocked { retry_after_secs } = self
+        | AppError::PasswordLocked { retry_after_secs }
+        | AppError::AccountLocked { retry_after_secs } = self
         {
             res.headers_mut()
                 .insert("retry-after", retry_after_secs.max(1).into());

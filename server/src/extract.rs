@@ -132,3 +132,31 @@ pub fn replayed_header(replayed: bool) -> [(axum::http::HeaderName, &'static str
         if replayed { "true" } else { "false" },
     )]
 }
+
+/// A form body (`application/x-www-form-urlencoded`) of the portal and console; a malformed
+/// or incomplete form is `invalid_form` with what was wrong.
+pub struct FormBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for FormBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(FormBody(v)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AppError::TooLarge {
+                limit: state.settings.body_limit_bytes,
+            }),
+            Err(e) => Err(AppError::invalid(
+                "invalid_form",
+                format!("表单内容不符合要求：{}", e.body_text()),
+            )),
+        }
+    }
+}
+
+impl<T: DeserializeOwned> FormBody<T> {
+    /// Reads the form from a request taken whole (when a handler also needs its extensions).
+    pub async fn from_request_ext(req: Request, state: &AppState) -> Result<FormBody<T>, AppError> {
+        <FormBody<T> as FromRequest<AppState>>::from_request(req, state).await
+    }
+}

@@ -15,6 +15,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod app;
 pub mod app_shell;
 pub mod auth;
@@ -22,6 +23,7 @@ pub mod cache;
 pub mod chat;
 pub mod cli;
 pub mod client_address;
+pub mod console;
 pub mod copies;
 pub mod demo;
 pub mod error;
@@ -33,6 +35,7 @@ pub mod openapi;
 pub mod pages;
 pub mod password_guesses;
 pub mod pdf;
+pub mod portal;
 pub mod private_files;
 pub mod ratelimit;
 pub mod register;

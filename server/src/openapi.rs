@@ -62,6 +62,7 @@ const COPY_FILES: &str = "copy-files";
         crate::pdf::api::make_usage_copy,
         crate::pdf::api::change_password,
         crate::pdf::api::download,
+        crate::accounts::invitations::invite_api,
     ),
     // Path parameters named by type are not collected from the paths.
     components(schemas(crate::register::ops::QualificationAction)),

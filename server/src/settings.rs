@@ -58,6 +58,36 @@ pub struct Settings {
     /// Also serve Prometheus `/metrics` on this address (e.g. `127.0.0.1:9100`, reachable by
     /// the scraper only). `/metrics` on the main address always needs the issuer token.
     pub metrics_bind: Option<SocketAddr>,
+    /// The enterprise portal and the issuer console: passkeys and sessions.
+    pub portal: PortalSettings,
+}
+
+/// 网上办事: sign-in with passkeys and the sessions it starts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalSettings {
+    /// WebAuthn relying-party id: the public host name, no scheme or port. Unset: the host of
+    /// `public_base_url`, else `localhost` (browsers refuse an IP address as an RP id).
+    pub rp_id: Option<String>,
+    /// A session unused this long ends.
+    pub session_idle_minutes: u64,
+    /// A session ends this long after sign-in, used or not.
+    pub session_max_hours: u64,
+    /// Demo mode (`zizhi serve --demo` sets it): an account without a registered key may
+    /// approve a usage copy with its password alone, and one-time login links are printed.
+    /// Never in production.
+    pub demo: bool,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        PortalSettings {
+            rp_id: None,
+            session_idle_minutes: 30,
+            session_max_hours: 12,
+            demo: false,
+        }
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -84,6 +114,7 @@ impl std::fmt::Debug for Settings {
             resilience,
             log_format,
             metrics_bind,
+            portal,
         } = self;
         f.debug_struct("Settings")
             .field("bind", bind)
@@ -106,6 +137,7 @@ impl std::fmt::Debug for Settings {
             .field("resilience", resilience)
             .field("log_format", log_format)
             .field("metrics_bind", metrics_bind)
+            .field("portal", portal)
             .finish()
     }
 }
@@ -303,6 +335,7 @@ impl Default for Settings {
             resilience: ResilienceSettings::default(),
             log_format: LogFormat::Text,
             metrics_bind: None,
+            portal: PortalSettings::default(),
         }
     }
 }

@@ -51,6 +51,8 @@ pub struct AppState {
     pub auth_failures: crate::ratelimit::AuthFailures,
     /// Wrong certificate passwords per client address.
     pub password_guesses: crate::password_guesses::PasswordGuesses,
+    /// The WebAuthn relying party of the portal and console.
+    pub passkeys: crate::accounts::passkeys::RelyingParty,
 }
 
 impl AppState {
@@ -119,7 +121,10 @@ impl AppState {
             &settings.issuer_name,
             now,
         )?;
+        let passkeys = crate::accounts::passkeys::RelyingParty::new(&settings)
+            .context("cannot set up passkeys (check [portal] rp_id and public_base_url)")?;
         Ok(AppState {
+            passkeys,
             store,
             cache,
             keys: Arc::new(keys),

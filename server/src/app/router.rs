@@ -26,6 +26,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1/issuer", issuer(&state))
         .nest("/api/v1/enterprise", enterprise(&state))
         .nest("/api/v1", copy_files(&state))
+        .merge(crate::accounts::sign_in::routes(&state))
+        .merge(crate::accounts::frame::static_routes())
+        .nest("/portal", crate::portal::router(&state))
+        .nest("/console", crate::console::router(&state))
         // Its own per-address budget, high: every follower's message arrives from the
         // platform's few addresses. Signatures gate it, and it limits per follower too.
         .merge(
@@ -152,6 +156,7 @@ fn issuer(state: &AppState) -> Router<AppState> {
         .merge(register::api::issuer_routes())
         .merge(copies::api::issuer_routes())
         .merge(crate::pdf::api::issuer_routes())
+        .merge(crate::accounts::invitations::issuer_routes())
         .fallback(api_not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -103,6 +103,7 @@ async fn issue(
         number,
         usage,
         idempotency_key,
+        approval: None,
     };
     let outcome = super::issue(state, request, None).await?;
     Ok(super::created(outcome.replayed, outcome.copy))
@@ -174,7 +175,7 @@ async fn withdraw(
 ) -> AppResult<Json<CopyRecord>> {
     let copy = state
         .store
-        .withdraw_copy(&issuer.actor, id, Utc::now())
+        .withdraw_copy(&issuer.actor, id, None, Utc::now())
         .await?;
     Ok(Json(copy))
 }

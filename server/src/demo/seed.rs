@@ -298,7 +298,7 @@ pub async fn seed(state: &AppState, out_dir: &Path) -> anyhow::Result<DemoSummar
             }
             Step::Withdraw(case) => {
                 let id = cases.get(case).context("withdrawn case copy")?.id;
-                state.store.withdraw_copy(ACTOR, id, t).await?;
+                state.store.withdraw_copy(ACTOR, id, None, t).await?;
             }
         }
     }

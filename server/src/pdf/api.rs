@@ -13,21 +13,21 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DurationRound, NaiveDate, TimeDelta, Utc};
+use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use zizhi_shared::{CertificateNumber, CopyKind, UsageTerms};
+use zizhi_shared::{CertificateNumber, UsageTerms};
 
 use super::credentials::{self, Enrolment, EnterpriseAccount};
-use super::files::{self, check_downloadable, check_printable};
+use super::enterprise_copies;
+use super::files;
 use crate::app::AppState;
 use crate::auth::{AuthenticatedEnterprise, CopyReader, IssuerStaff};
 use crate::copies;
 use crate::copies::model::CopyRecord;
-use crate::error::{AppError, AppResult, ErrorBody};
+use crate::error::{AppResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, IdempotencyKey};
 use crate::register::api::parse_number;
 use crate::register::model::{CertificateStanding, CertificateStatus};
-use crate::store::{CopyRequest, RenderDocument};
 
 /// The root a PDF validator should trust: public.
 pub fn public_routes() -> Router<AppState> {
@@ -69,35 +69,6 @@ async fn trust_root(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// `Content-Disposition` with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987).
-fn disposition(name: &str) -> String {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-._".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    // RFC 5987's attr-char: alphanumerics and a few marks stay, the rest is encoded.
-    const ATTR_CHAR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_');
-    let encoded = percent_encoding::utf8_percent_encode(name, ATTR_CHAR);
-    format!("inline; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
-}
-
-async fn status_of(state: &AppState, number: &CertificateNumber) -> AppResult<CertificateStatus> {
-    state
-        .store
-        .certificate_status(number)
-        .await?
-        .ok_or_else(|| AppError::not_found("certificate_not_found", format!("未找到证书 {number}")))
-}
-
 /// A copy's signed PDF (`{id}.pdf`) or its preview (`{id}.png`).
 #[utoipa::path(
     get,
@@ -118,71 +89,7 @@ async fn download(
     reader: CopyReader,
     ApiPath(file): ApiPath<String>,
 ) -> AppResult<Response> {
-    let (id, png) = match file.rsplit_once('.') {
-        Some((id, "pdf")) => (id, false),
-        Some((id, "png")) => (id, true),
-        _ => {
-            return Err(AppError::not_found(
-                "unknown_format",
-                "请求 /api/v1/copies/{id}.pdf 或 /api/v1/copies/{id}.png",
-            ));
-        }
-    };
-    let not_found = || AppError::not_found("copy_not_found", format!("未找到编号为 {id} 的证书件"));
-    let id: u64 = id.parse().map_err(|_| not_found())?;
-    let copy = state.store.copy(id).await?.ok_or_else(not_found)?;
-    let status = status_of(&state, &copy.certificate_number).await?;
-    // Another enterprise's copy is answered as absent, so ids cannot be probed.
-    if let CopyReader::Enterprise(acc) = &reader
-        && acc.credit_code != status.credit_code
-    {
-        return Err(not_found());
-    }
-    let certificate = check_downloadable(&copy, &status)?;
-    let stored = state.store.document(id).await?;
-    let (pdf, cached_png) = match (stored, copy.kind) {
-        (Some(doc), _) => (doc.pdf, Some(doc.png)),
-        (None, CopyKind::Approval) => {
-            // Rendered afresh from the version in force; 本件生成日期 is now.
-            let now = Utc::now()
-                .duration_trunc(TimeDelta::minutes(1))
-                .map_err(anyhow::Error::from)?;
-            (
-                files::render(&state.pdf, certificate, &copy, now, None).await?,
-                None,
-            )
-        }
-        (None, CopyKind::Usage) => {
-            return Err(AppError::refused(
-                "usage_copy_not_signed",
-                "该使用件没有企业数字签名的文件：使用件须由企业凭数字证书和密码生成",
-            ));
-        }
-    };
-    let name = files::file_name(&copy, if png { "png" } else { "pdf" });
-    let (bytes, content_type) = if png {
-        let image = match cached_png {
-            Some(Some(p)) => p,
-            Some(None) => {
-                let p = files::preview(pdf).await?;
-                state.store.save_preview(id, &p).await?;
-                p
-            }
-            None => files::preview(pdf).await?,
-        };
-        (image, "image/png")
-    } else {
-        (pdf, "application/pdf")
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (header::CONTENT_DISPOSITION, disposition(&name)),
-            (header::CACHE_CONTROL, "private, no-store".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response())
+    files::copy_file(&state, &reader, &file).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -275,15 +182,7 @@ async fn own(
     acc: &EnterpriseAccount,
     number: &str,
 ) -> AppResult<CertificateStatus> {
-    let number = parse_number(number)?;
-    let status = status_of(state, &number).await?;
-    if status.credit_code != acc.credit_code {
-        return Err(AppError::not_found(
-            "certificate_not_found",
-            format!("未找到证书 {number}"),
-        ));
-    }
-    Ok(status)
+    enterprise_copies::own_certificate(state, acc, &parse_number(number)?).await
 }
 
 /// 使用记录: every copy of one of the enterprise's certificates.
@@ -348,15 +247,10 @@ async fn claim_approval(
     IdempotencyKey(key): IdempotencyKey,
     ApiPath(number): ApiPath<String>,
 ) -> AppResult<impl IntoResponse> {
-    let status = own(&state, &acc, &number).await?;
-    let actor = format!("enterprise:{}", acc.credit_code);
-    let request = CopyRequest {
-        actor: &actor,
-        number: &status.number,
-        usage: None,
-        idempotency_key: key.as_deref(),
-    };
-    let outcome = copies::issue(&state, request, None).await?;
+    let number = parse_number(&number)?;
+    let actor = enterprise_copies::actor(&acc, None);
+    let outcome =
+        enterprise_copies::claim_approval(&state, &acc, &actor, &number, key.as_deref()).await?;
     Ok(copies::created(
         outcome.replayed,
         IssuedCopy::from(outcome.copy),
@@ -403,25 +297,20 @@ async fn make_usage_copy(
     ApiPath(number): ApiPath<String>,
     ApiJson(body): ApiJson<UsageBody>,
 ) -> AppResult<impl IntoResponse> {
-    let status = own(&state, &acc, &number).await?;
+    let number = parse_number(&number)?;
     let terms = UsageTerms::new(&body.purpose, body.from, body.to)?;
-    check_printable(&state.pdf, &[&terms.purpose])?;
-    // The password is checked before anything is issued.
-    let signer = credentials::enterprise_signer(&state.store, &acc, &body.password).await?;
-    let actor = format!("enterprise:{}", acc.credit_code);
-    let request = CopyRequest {
-        actor: &actor,
-        number: &status.number,
-        usage: Some(terms),
-        idempotency_key: key.as_deref(),
-    };
-    let pdf = state.pdf.clone();
-    let render: RenderDocument<'_, AppError> = Box::new(move |copy, certificate| {
-        Box::pin(async move {
-            files::render(&pdf, certificate, &copy, copy.issued_at, Some(signer)).await
-        })
-    });
-    let outcome = copies::issue(&state, request, Some(render)).await?;
+    let actor = enterprise_copies::actor(&acc, None);
+    let outcome = enterprise_copies::make_usage_copy(
+        &state,
+        &acc,
+        &actor,
+        &number,
+        terms,
+        &body.password,
+        key.as_deref(),
+        None,
+    )
+    .await?;
     Ok(copies::created(
         outcome.replayed,
         IssuedCopy::from(outcome.copy),

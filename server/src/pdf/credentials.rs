@@ -68,7 +68,7 @@ pub(crate) fn token_digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.trim().as_bytes()))
 }
 
-fn check_password(password: &str) -> AppResult<()> {
+pub(crate) fn check_password(password: &str) -> AppResult<()> {
     if password.chars().count() < MIN_PASSWORD_CHARS || password.chars().count() > 128 {
         return Err(AppError::invalid(
             "weak_password",
@@ -112,10 +112,40 @@ pub async fn enrol_enterprise_with_signer(
     ca: &Signer,
     now: DateTime<Utc>,
 ) -> AppResult<(Enrolment, Signer)> {
+    let prepared = prepare_enrolment(store, code, password, scrypt_log_n, ca, now).await?;
+    store
+        .replace_credential(
+            actor,
+            code,
+            &prepared.credential,
+            &prepared.signer.common_name(),
+            now,
+        )
+        .await?;
+    Ok((prepared.enrolment, prepared.signer))
+}
+
+/// A new key, certificate and token for an enterprise, made but not yet stored: the caller
+/// stores `credential` (with [`Store::replace_credential`], or inside a larger transaction
+/// such as redeeming an invitation).
+pub struct PreparedEnrolment {
+    pub credential: NewCredential,
+    pub enrolment: Enrolment,
+    pub signer: Signer,
+}
+
+/// Makes what [`enrol_enterprise`] stores: the password is checked for length, the key is
+/// made and encrypted under it (off the async threads: tens of milliseconds).
+pub async fn prepare_enrolment(
+    store: &Store,
+    code: &CreditCode,
+    password: &str,
+    scrypt_log_n: u8,
+    ca: &Signer,
+    now: DateTime<Utc>,
+) -> AppResult<PreparedEnrolment> {
     check_password(password)?;
     let enterprise = store.enterprise_to_enrol(code).await?;
-
-    // Key generation and scrypt take tens of milliseconds: off the async threads.
     let (ca, name, code2, password) = (
         ca.clone(),
         enterprise.name.clone(),
@@ -149,9 +179,6 @@ pub async fn enrol_enterprise_with_signer(
         certificate_pem: signer.chain_pem().map_err(pki_error)?,
         encrypted_key_pem: encrypted,
     };
-    store
-        .replace_credential(actor, code, &credential, &signer.common_name(), now)
-        .await?;
     let enrolment = Enrolment {
         credit_code: code.clone(),
         enterprise_name: enterprise.name,
@@ -159,7 +186,11 @@ pub async fn enrol_enterprise_with_signer(
         certificate_pem: signer.certificate_pem().map_err(pki_error)?,
         valid_until: now + Duration::days(3 * 365),
     };
-    Ok((enrolment, signer))
+    Ok(PreparedEnrolment {
+        credential,
+        enrolment,
+        signer,
+    })
 }
 
 /// The enterprise's signer, unlocked with its password. A wrong password is

@@ -7,12 +7,16 @@
 //! version in force, with the time of the request as 本件生成日期. A usage copy's PDF carries
 //! the enterprise's signature, made once with its password, so it is stored and served as is.
 
-use chrono::{DateTime, Utc};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use zizhi_documents::pki::Signer;
 use zizhi_documents::{CopyContent, DocumentError, make_pdf};
-use zizhi_shared::{Certificate, CopyKind};
+use zizhi_shared::{Certificate, CertificateNumber, CopyKind};
 
 use super::signing::PdfSigning;
+use crate::app::AppState;
+use crate::auth::CopyReader;
 use crate::copies::model::CopyRecord;
 use crate::error::{AppError, AppResult};
 use crate::register::model::{CertificateStanding, CertificateStatus};
@@ -114,4 +118,106 @@ pub fn file_name(copy: &CopyRecord, ext: &str) -> String {
         CopyKind::Usage => "使用件",
     };
     format!("{}-{kind}-{}.{ext}", copy.certificate_number, copy.id)
+}
+
+/// `Content-Disposition` with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987).
+pub(crate) fn disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-._".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    // RFC 5987's attr-char: alphanumerics and a few marks stay, the rest is encoded.
+    const ATTR_CHAR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_');
+    let encoded = percent_encoding::utf8_percent_encode(name, ATTR_CHAR);
+    format!("inline; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+pub(crate) async fn status_of(
+    state: &AppState,
+    number: &CertificateNumber,
+) -> AppResult<CertificateStatus> {
+    state
+        .store
+        .certificate_status(number)
+        .await?
+        .ok_or_else(|| AppError::not_found("certificate_not_found", format!("未找到证书 {number}")))
+}
+
+/// A copy's signed PDF (`{id}.pdf`) or its preview (`{id}.png`), for the issuer or the
+/// enterprise that owns it (another enterprise's copy is answered as absent).
+pub async fn copy_file(state: &AppState, reader: &CopyReader, file: &str) -> AppResult<Response> {
+    let (id, png) = match file.rsplit_once('.') {
+        Some((id, "pdf")) => (id, false),
+        Some((id, "png")) => (id, true),
+        _ => {
+            return Err(AppError::not_found(
+                "unknown_format",
+                "请求 /api/v1/copies/{id}.pdf 或 /api/v1/copies/{id}.png",
+            ));
+        }
+    };
+    let not_found = || AppError::not_found("copy_not_found", format!("未找到编号为 {id} 的证书件"));
+    let id: u64 = id.parse().map_err(|_| not_found())?;
+    let copy = state.store.copy(id).await?.ok_or_else(not_found)?;
+    let status = status_of(&state, &copy.certificate_number).await?;
+    // Another enterprise's copy is answered as absent, so ids cannot be probed.
+    if let CopyReader::Enterprise(acc) = &reader
+        && acc.credit_code != status.credit_code
+    {
+        return Err(not_found());
+    }
+    let certificate = check_downloadable(&copy, &status)?;
+    let stored = state.store.document(id).await?;
+    let (pdf, cached_png) = match (stored, copy.kind) {
+        (Some(doc), _) => (doc.pdf, Some(doc.png)),
+        (None, CopyKind::Approval) => {
+            // Rendered afresh from the version in force; 本件生成日期 is now.
+            let now = Utc::now()
+                .duration_trunc(TimeDelta::minutes(1))
+                .map_err(anyhow::Error::from)?;
+            (
+                render(&state.pdf, certificate, &copy, now, None).await?,
+                None,
+            )
+        }
+        (None, CopyKind::Usage) => {
+            return Err(AppError::refused(
+                "usage_copy_not_signed",
+                "该使用件没有企业数字签名的文件：使用件须由企业凭数字证书和密码生成",
+            ));
+        }
+    };
+    let name = file_name(&copy, if png { "png" } else { "pdf" });
+    let (bytes, content_type) = if png {
+        let image = match cached_png {
+            Some(Some(p)) => p,
+            Some(None) => {
+                let p = preview(pdf).await?;
+                state.store.save_preview(id, &p).await?;
+                p
+            }
+            None => preview(pdf).await?,
+        };
+        (image, "image/png")
+    } else {
+        (pdf, "application/pdf")
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition(&name)),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -8,11 +8,13 @@
 //!   enterprises.
 //! - [`credentials`]: enrolment, API tokens and password-protected enterprise keys.
 //! - [`files`]: stored PDFs of usage copies and the rules for downloading a copy.
+//! - [`enterprise_copies`]: 领证 and 生成使用件, for the enterprise API and the portal.
 //! - [`api`]: `GET /api/v1/copies/{id}.pdf|.png` and the enterprise API.
 
 pub mod api;
 pub mod credentials;
 pub mod demo;
+pub mod enterprise_copies;
 pub mod files;
 pub mod signing;
 

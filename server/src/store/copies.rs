@@ -81,6 +81,19 @@ pub struct CopyRequest<'a> {
     /// The client's `Idempotency-Key`: a retry with the same key (by the same actor, for the
     /// same request) gets the copy the first request made instead of a second one.
     pub idempotency_key: Option<&'a str>,
+    /// For a usage copy made in the portal: who approved it and how, kept with the copy.
+    pub approval: Option<UsageApproval<'a>>,
+}
+
+/// 使用件审批记录: the account that approved a usage copy and the passkey assertion it made
+/// over a challenge bound to exactly this copy's terms (`method` `passkey`), or `password`
+/// for a demo account without a key.
+#[derive(Debug, Clone, Copy)]
+pub struct UsageApproval<'a> {
+    pub account_id: i64,
+    pub method: &'a str,
+    pub credential_id: Option<&'a str>,
+    pub assertion: Option<&'a str>,
 }
 
 /// What an issuing request got: the copy, and whether an earlier request made it.
@@ -149,6 +162,7 @@ impl Store {
             number,
             usage,
             idempotency_key: None,
+            approval: None,
         };
         Ok(self
             .issue_copy_with::<StoreError>(request, keys, host, now, None)
@@ -205,6 +219,7 @@ impl Store {
             number,
             ref usage,
             idempotency_key,
+            approval,
         } = *request;
         // The payload carries minutes; the register keeps exactly what was signed.
         let now = now
@@ -371,6 +386,21 @@ impl Store {
                 .map_err(Attempt::Failed)?;
             insert_document(&mut tx, copy.id, &pdf, now).await?;
         }
+        if let Some(a) = approval {
+            sqlx::query(
+                "INSERT INTO usage_approvals (copy_id, account_id, method, credential_id, assertion, approved_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(a.account_id)
+            .bind(a.method)
+            .bind(a.credential_id)
+            .bind(a.assertion)
+            .bind(instant(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        }
         record_key(&mut tx, request, copy.id).await?;
         append_event(
             &mut tx,
@@ -407,6 +437,7 @@ impl Store {
         &self,
         actor: &str,
         id: u64,
+        reason: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<CopyRecord, StoreError> {
         let mut tx = self.begin().await?;
@@ -424,8 +455,9 @@ impl Store {
                 "该证书件已撤回",
             ));
         }
-        sqlx::query("UPDATE copies SET withdrawn_at = $1 WHERE id = $2")
+        sqlx::query("UPDATE copies SET withdrawn_at = $1, withdraw_reason = $2 WHERE id = $3")
             .bind(instant(now))
+            .bind(reason)
             .bind(id as i64)
             .execute(&mut *tx)
             .await?;
@@ -436,7 +468,7 @@ impl Store {
             "copy.withdraw",
             copy.certificate_number.as_str(),
             Touches::Certificate(&copy.certificate_number),
-            &json!({ "copy_id": id }),
+            &json!({ "copy_id": id, "reason": reason }),
         )
         .await?;
         tx.commit().await?;

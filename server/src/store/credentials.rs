@@ -68,34 +68,25 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM enterprise_credentials WHERE enterprise_id = $1")
-            .bind(credential.enterprise_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO enterprise_credentials
-               (enterprise_id, token_sha256, certificate_pem, encrypted_key_pem, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $5)",
-        )
-        .bind(credential.enterprise_id)
-        .bind(&credential.token_sha256)
-        .bind(&credential.certificate_pem)
-        .bind(&credential.encrypted_key_pem)
-        .bind(instant(now))
-        .execute(&mut *tx)
-        .await?;
-        append_event(
-            &mut tx,
-            now,
-            actor,
-            "credential.enrol",
-            code.as_str(),
-            Touches::Nothing,
-            &json!({ "subject": subject }),
-        )
-        .await?;
+        write_credential(&mut tx, actor, code, credential, subject, now).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The enterprise with this id, as the portal acts for it.
+    pub async fn enterprise_account(&self, id: i64) -> Result<EnterpriseAccount, StoreError> {
+        let r = sqlx::query_as::<_, AccountRow>(
+            "SELECT id, credit_code, name FROM enterprises WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::not_found("enterprise_not_found", "未找到该企业"))?;
+        Ok(EnterpriseAccount {
+            enterprise_id: r.id,
+            credit_code: parse_field("credit code", &r.credit_code)?,
+            name: r.name,
+        })
     }
 
     /// The enterprise a token belongs to, if any.
@@ -239,4 +230,42 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Replaces an enterprise's credential inside `tx` (see [`Store::replace_credential`]).
+pub(crate) async fn write_credential(
+    tx: &mut super::Tx,
+    actor: &str,
+    code: &CreditCode,
+    credential: &NewCredential,
+    subject: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM enterprise_credentials WHERE enterprise_id = $1")
+        .bind(credential.enterprise_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+            "INSERT INTO enterprise_credentials
+               (enterprise_id, token_sha256, certificate_pem, encrypted_key_pem, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(credential.enterprise_id)
+        .bind(&credential.token_sha256)
+        .bind(&credential.certificate_pem)
+        .bind(&credential.encrypted_key_pem)
+        .bind(instant(now))
+        .execute(&mut **tx)
+        .await?;
+    append_event(
+        tx,
+        now,
+        actor,
+        "credential.enrol",
+        code.as_str(),
+        Touches::Nothing,
+        &json!({ "subject": subject }),
+    )
+    .await?;
+    Ok(())
 }

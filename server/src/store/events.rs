@@ -18,7 +18,7 @@ pub struct EventRecord {
 }
 
 #[derive(sqlx::FromRow)]
-struct EventRow {
+pub(super) struct EventRow {
     id: i64,
     at: String,
     actor: String,

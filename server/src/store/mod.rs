@@ -6,10 +6,14 @@
 //!
 //! This file owns connecting, migrating, transactions and the text forms of stored values.
 
+mod accounts;
+pub use accounts::{LoginLock, NewAccount, StoredPasskey, link_invalid};
 mod certificates;
+mod change_requests;
+pub use change_requests::{ChangeRequest, EventFilter};
 mod chat;
 mod copies;
-pub use copies::{CopyRequest, IssueOutcome, RenderDocument};
+pub use copies::{CopyRequest, IssueOutcome, RenderDocument, UsageApproval};
 mod credentials;
 mod documents;
 mod enterprises;
@@ -17,6 +21,8 @@ mod error;
 mod events;
 mod lookup;
 mod qualifications;
+mod sessions;
+pub use sessions::{StoredCeremony, StoredSession};
 pub mod snapshot;
 mod status;
 

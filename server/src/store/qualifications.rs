@@ -213,114 +213,134 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ChangeOutcome, StoreError> {
         let mut tx = self.begin().await?;
-        let not_found = || {
-            StoreError::not_found(
-                "qualification_not_found",
-                format!("未找到资质 {qualification_id}"),
-            )
-        };
-        let number: String =
-            sqlx::query_scalar("SELECT certificate_number FROM qualifications WHERE id = $1")
-                .bind(qualification_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(not_found)?;
-        // Read the qualification only once the certificate is ours: a change that committed
-        // meanwhile is then seen (and may make this one not allowed).
-        lock_certificate(&mut tx, &parse_field("number", &number)?).await?;
-        let row = sqlx::query_as::<_, QualificationRow>(
-            "SELECT certificate_number, item, grade, status FROM qualifications WHERE id = $1",
+        let out = apply_change(
+            &mut tx,
+            actor,
+            qualification_id,
+            action,
+            new_grade,
+            note,
+            now,
         )
-        .bind(qualification_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(not_found)?;
-        let number: CertificateNumber = parse_field("number", &row.certificate_number)?;
-        let status: QualificationStatus = parse_field("status", &row.status)?;
-        let QualificationRow { item, grade, .. } = row;
+        .await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+}
 
-        use QualificationAction as A;
-        use QualificationStatus as S;
-        let allowed = match action {
-            A::Upgrade | A::Downgrade | A::Suspend => status == S::Active,
-            A::Reinstate => status == S::Suspended,
-            A::Revoke | A::Cancel => matches!(status, S::Active | S::Suspended),
-        };
-        if !allowed {
-            return Err(StoreError::conflict(
-                "qualification_state",
-                format!(
-                    "资质{item}当前状态为{}，不能{}",
-                    status.name_zh(),
-                    action.change_kind().name_zh()
-                ),
-            ));
-        }
-        let (new_status, grade_after) = match action {
-            A::Upgrade | A::Downgrade => {
-                let g = new_grade
-                    .map(str::trim)
-                    .filter(|g| !g.is_empty())
-                    .ok_or_else(|| {
-                        StoreError::invalid("grade_required", "升级或降级须填写新等级")
-                    })?;
-                zizhi_shared::bounded_text("grade", g, 10)?;
-                check_grade_direction(action, &grade, g)?;
-                (S::Active, g.to_owned())
-            }
-            A::Suspend => (S::Suspended, grade.clone()),
-            A::Reinstate => (S::Active, grade.clone()),
-            A::Revoke => (S::Revoked, grade.clone()),
-            A::Cancel => (S::Cancelled, grade.clone()),
-        };
-        sqlx::query(
-            "UPDATE qualifications SET grade = $1, status = $2, changed_at = $3 WHERE id = $4",
+/// [`Store::change_qualification`] inside `tx` (also used when an approver approves a clerk's
+/// change request, in the same transaction that marks the request approved).
+pub(crate) async fn apply_change(
+    tx: &mut super::Tx,
+    actor: &str,
+    qualification_id: i64,
+    action: QualificationAction,
+    new_grade: Option<&str>,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<ChangeOutcome, StoreError> {
+    let not_found = || {
+        StoreError::not_found(
+            "qualification_not_found",
+            format!("未找到资质 {qualification_id}"),
         )
+    };
+    let number: String =
+        sqlx::query_scalar("SELECT certificate_number FROM qualifications WHERE id = $1")
+            .bind(qualification_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(not_found)?;
+    // Read the qualification only once the certificate is ours: a change that committed
+    // meanwhile is then seen (and may make this one not allowed).
+    lock_certificate(tx, &parse_field("number", &number)?).await?;
+    let row = sqlx::query_as::<_, QualificationRow>(
+        "SELECT certificate_number, item, grade, status FROM qualifications WHERE id = $1",
+    )
+    .bind(qualification_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(not_found)?;
+    let number: CertificateNumber = parse_field("number", &row.certificate_number)?;
+    let status: QualificationStatus = parse_field("status", &row.status)?;
+    let QualificationRow { item, grade, .. } = row;
+
+    use QualificationAction as A;
+    use QualificationStatus as S;
+    let allowed = match action {
+        A::Upgrade | A::Downgrade | A::Suspend => status == S::Active,
+        A::Reinstate => status == S::Suspended,
+        A::Revoke | A::Cancel => matches!(status, S::Active | S::Suspended),
+    };
+    if !allowed {
+        return Err(StoreError::conflict(
+            "qualification_state",
+            format!(
+                "资质{item}当前状态为{}，不能{}",
+                status.name_zh(),
+                action.change_kind().name_zh()
+            ),
+        ));
+    }
+    let (new_status, grade_after) = match action {
+        A::Upgrade | A::Downgrade => {
+            let g = new_grade
+                .map(str::trim)
+                .filter(|g| !g.is_empty())
+                .ok_or_else(|| StoreError::invalid("grade_required", "升级或降级须填写新等级"))?;
+            zizhi_shared::bounded_text("grade", g, 10)?;
+            check_grade_direction(action, &grade, g)?;
+            (S::Active, g.to_owned())
+        }
+        A::Suspend => (S::Suspended, grade.clone()),
+        A::Reinstate => (S::Active, grade.clone()),
+        A::Revoke => (S::Revoked, grade.clone()),
+        A::Cancel => (S::Cancelled, grade.clone()),
+    };
+    sqlx::query("UPDATE qualifications SET grade = $1, status = $2, changed_at = $3 WHERE id = $4")
         .bind(&grade_after)
         .bind(new_status.code())
         .bind(instant(now))
         .bind(qualification_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        let kind = action.change_kind();
-        let mut text = match action {
-            A::Upgrade | A::Downgrade => {
-                format!("{}：{item}{grade} → {grade_after}", kind.name_zh())
-            }
-            _ => format!("{}：{item}{grade}", kind.name_zh()),
-        };
-        if let Some(n) = note.map(str::trim).filter(|n| !n.is_empty()) {
-            // Printed in the version history like the fields `bounded_text` checks.
-            if n.chars().any(char::is_control) {
-                return Err(zizhi_shared::DomainError::ControlCharacter { field: "note" }.into());
-            }
-            text.push_str(&format!("（{}）", n.chars().take(100).collect::<String>()));
+    let kind = action.change_kind();
+    let mut text = match action {
+        A::Upgrade | A::Downgrade => {
+            format!("{}：{item}{grade} → {grade_after}", kind.name_zh())
         }
-        let version = issue_version(&mut tx, &number, kind, &text, None, now).await?;
-        let standing: CertificateStanding = parse_field(
-            "state",
-            &sqlx::query_scalar::<_, String>("SELECT state FROM certificates WHERE number = $1")
-                .bind(number.as_str())
-                .fetch_one(&mut *tx)
-                .await?,
-        )?;
-        append_event(
-            &mut tx,
-            now,
-            actor,
-            &format!("qualification.{}", kind.code()),
-            number.as_str(),
-            Touches::Certificate(&number),
-            &json!({ "qualification_id": qualification_id, "item": item, "grade_before": grade,
-                     "grade_after": grade_after, "note": text, "version": version }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(ChangeOutcome {
-            certificate_number: number,
-            standing,
-            current_version: version,
-            qualification_id: Some(qualification_id),
-        })
+        _ => format!("{}：{item}{grade}", kind.name_zh()),
+    };
+    if let Some(n) = note.map(str::trim).filter(|n| !n.is_empty()) {
+        // Printed in the version history like the fields `bounded_text` checks.
+        if n.chars().any(char::is_control) {
+            return Err(zizhi_shared::DomainError::ControlCharacter { field: "note" }.into());
+        }
+        text.push_str(&format!("（{}）", n.chars().take(100).collect::<String>()));
     }
+    let version = issue_version(tx, &number, kind, &text, None, now).await?;
+    let standing: CertificateStanding = parse_field(
+        "state",
+        &sqlx::query_scalar::<_, String>("SELECT state FROM certificates WHERE number = $1")
+            .bind(number.as_str())
+            .fetch_one(&mut **tx)
+            .await?,
+    )?;
+    append_event(
+        tx,
+        now,
+        actor,
+        &format!("qualification.{}", kind.code()),
+        number.as_str(),
+        Touches::Certificate(&number),
+        &json!({ "qualification_id": qualification_id, "item": item, "grade_before": grade,
+                     "grade_after": grade_after, "note": text, "version": version }),
+    )
+    .await?;
+    Ok(ChangeOutcome {
+        certificate_number: number,
+        standing,
+        current_version: version,
+        qualification_id: Some(qualification_id),
+    })
 }

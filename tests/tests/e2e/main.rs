@@ -29,4 +29,5 @@ mod faults;
 mod harness;
 mod ops;
 mod pages;
+mod portal;
 mod snapshot;
