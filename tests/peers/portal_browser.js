@@ -15,6 +15,10 @@
 //   {"op": "records", "number": "D…"}
 //   {"op": "attacks", "number": "D…", "password": "…", "from": "…", "to": "…"}
 //   {"op": "shots", "name": "…", "path": "/portal/…"}   (1280×800 and 375×667)
+//   {"op": "link", "path": "/login/link/…"} (demo mode), {"op": "console_invite", "code": "…"},
+//   {"op": "record_change", "qualification": 7, "action": "revoke", "basis": "…"},
+//   {"op": "changes"}, {"op": "approve", "request": 1}, {"op": "post", "path": "…", "fields": {}},
+//   {"op": "events", "query": "actor=…"},
 //   {"op": "login", "login_name": "…"}, {"op": "logout"}, {"op": "goto", "path": "…"}
 // The Rust side asserts; this script only acts and looks.
 'use strict';
@@ -144,6 +148,65 @@ const steps = {
     await form.locator('input[name=login_name]').fill(step.login_name);
     await submit(page, form);
     return seen(page);
+  },
+
+  // A one-time link (demo mode): the confirmation page, then its button.
+  async link(page, base, step) {
+    await page.goto(base + step.path, { waitUntil: 'load' });
+    await submit(page, page.locator('main form'));
+    return { ...(await seen(page)), who: await text(page.locator('[data-testid=who]')) };
+  },
+
+  // Console: a clerk makes an invitation on the enterprise's page; the link is shown once.
+  async console_invite(page, base, step) {
+    await page.goto(`${base}/console/enterprises/${step.code}`, { waitUntil: 'load' });
+    await submit(page, page.locator(`form[action="/console/enterprises/${step.code}/invite"]`));
+    return { ...(await seen(page)), link: await text(page.locator('[data-testid=invitation-link]')) };
+  },
+
+  async record_change(page, base, step) {
+    await page.goto(`${base}/console/qualifications/${step.qualification}/change`, { waitUntil: 'load' });
+    const form = page.locator('main form');
+    await form.locator('select[name=action]').selectOption(step.action);
+    if (step.grade) await form.locator('input[name=grade]').fill(step.grade);
+    await form.locator('input[name=basis]').fill(step.basis);
+    await submit(page, form);
+    return { ...(await seen(page)), requests: await page.locator('tr[data-request]').evaluateAll(
+      (trs) => trs.map((tr) => ({ id: Number(tr.getAttribute('data-request')), text: tr.innerText.replace(/\s+/g, ' ').trim(),
+        can_approve: !!tr.querySelector('form[action$="/approve"]') }))) };
+  },
+
+  async changes(page, base) {
+    await page.goto(`${base}/console/changes`, { waitUntil: 'load' });
+    return { ...(await seen(page)), requests: await page.locator('tr[data-request]').evaluateAll(
+      (trs) => trs.map((tr) => ({ id: Number(tr.getAttribute('data-request')), text: tr.innerText.replace(/\s+/g, ' ').trim(),
+        can_approve: !!tr.querySelector('form[action$="/approve"]') }))) };
+  },
+
+  async approve(page, base, step) {
+    await page.goto(`${base}/console/changes`, { waitUntil: 'load' });
+    await submit(page, page.locator(`form[action="/console/changes/${step.request}/approve"]`));
+    return seen(page);
+  },
+
+  // A form posted by hand with the page's CSRF token (what a person without the button, or a
+  // crafted request, would send).
+  async post(page, base, step) {
+    await page.goto(base + (step.from || '/console/'), { waitUntil: 'load' });
+    const csrf = await page.locator('input[name=csrf]').first().inputValue().catch(() => '');
+    return page.evaluate(async ({ path, csrf, fields }) => {
+      const res = await fetch(path, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ ...fields, csrf }) });
+      const body = await res.text();
+      const m = body.match(/data-error="([a-z_]+)"/);
+      return { status: res.status, error: m ? m[1] : null };
+    }, { path: step.path, csrf, fields: step.fields || {} });
+  },
+
+  async events(page, base, step) {
+    await page.goto(`${base}/console/events?${step.query || ''}`, { waitUntil: 'load' });
+    return { ...(await seen(page)), rows: await page.locator('[data-testid=events] tbody tr').evaluateAll(
+      (trs) => trs.map((tr) => Array.from(tr.children).map((td) => td.innerText.trim()))) };
   },
 
   async logout(page) {

@@ -74,7 +74,15 @@ pub async fn invite(
         .settings
         .public_base_url
         .as_deref()
-        .map(|b| format!("{}{path}", b.trim_end_matches('/')));
+        .and_then(|b| webauthn_rs::prelude::Url::parse(b).ok())
+        .map(|mut base| {
+            // A passkey works only on the RP id's host: a base URL on an IP address (a test,
+            // a demo) is answered on localhost instead.
+            if state.passkeys.rp_id() == "localhost" && base.host_str() != Some("localhost") {
+                let _ = base.set_host(Some("localhost"));
+            }
+            format!("{}{path}", base.as_str().trim_end_matches('/'))
+        });
     Ok(Invitation {
         login_name: login,
         path,

@@ -28,8 +28,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", copy_files(&state))
         .merge(crate::accounts::sign_in::routes(&state))
         .merge(crate::accounts::frame::static_routes())
-        .nest("/portal", crate::portal::router(&state))
-        .nest("/console", crate::console::router(&state))
+        // Merged with their prefix rather than nested: a nested "/" would not answer
+        // "/portal/", the address every page links to.
+        .merge(crate::portal::router(&state))
+        .merge(crate::console::router(&state))
         // Its own per-address budget, high: every follower's message arrives from the
         // platform's few addresses. Signatures gate it, and it limits per follower too.
         .merge(

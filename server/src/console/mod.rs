@@ -21,7 +21,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
 
-use crate::accounts::frame::PageError;
+use crate::accounts::frame::{PageError, see_other};
 use crate::accounts::session::{SignedIn, require_session};
 use crate::accounts::{Audience, Role};
 use crate::app::AppState;
@@ -30,30 +30,42 @@ use crate::ratelimit;
 
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
-        .route("/", get(enterprises::list))
+        .route("/console", get(|| async { see_other("/console/") }))
+        .route("/console/", get(enterprises::list))
         .route(
-            "/enterprises/new",
+            "/console/enterprises/new",
             get(enterprises::new_form).post(enterprises::create),
         )
-        .route("/enterprises/{code}", get(enterprises::show))
-        .route("/enterprises/{code}/invite", post(enterprises::invite))
-        .route("/accounts/{id}/disable", post(enterprises::disable_account))
-        .route("/accounts/{id}/enable", post(enterprises::enable_account))
-        .route("/changes", get(changes::list))
+        .route("/console/enterprises/{code}", get(enterprises::show))
         .route(
-            "/qualifications/{id}/change",
+            "/console/enterprises/{code}/invite",
+            post(enterprises::invite),
+        )
+        .route(
+            "/console/accounts/{id}/disable",
+            post(enterprises::disable_account),
+        )
+        .route(
+            "/console/accounts/{id}/enable",
+            post(enterprises::enable_account),
+        )
+        .route("/console/changes", get(changes::list))
+        .route(
+            "/console/qualifications/{id}/change",
             get(changes::form).post(changes::record),
         )
-        .route("/changes/{id}/approve", post(changes::approve))
-        .route("/changes/{id}/reject", post(changes::reject))
-        .route("/events", get(events::list))
-        .route("/keys", get(keys::show))
-        .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
+        .route("/console/changes/{id}/approve", post(changes::approve))
+        .route("/console/changes/{id}/reject", post(changes::reject))
+        .route("/console/events", get(events::list))
+        .route("/console/keys", get(keys::show))
+        // Unknown paths answer under the same layers: without a session, every one sends
+        // the browser to sign in, so nothing tells a stranger which pages exist.
+        .route("/console/{*rest}", axum::routing::any(not_found))
+        .route_layer(axum::middleware::from_fn_with_state(
             (state.clone(), Audience::Issuer),
             require_session,
         ))
-        .layer(axum::middleware::from_fn_with_state(
+        .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::limit_issuer,
         ))

@@ -26,7 +26,7 @@ use chrono::NaiveDate;
 use zizhi_shared::CertificateNumber;
 
 use crate::accounts::Audience;
-use crate::accounts::frame::PageError;
+use crate::accounts::frame::{PageError, see_other};
 use crate::accounts::session::{SignedIn, require_session};
 use crate::app::AppState;
 use crate::error::AppError;
@@ -35,46 +35,61 @@ use crate::ratelimit;
 
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
-        .route("/", get(certificates::list))
+        .route("/portal", get(|| async { see_other("/portal/") }))
+        .route("/portal/", get(certificates::list))
         .route(
-            "/certificates/{number}/claim",
+            "/portal/certificates/{number}/claim",
             get(certificates::claim_page).post(certificates::claim),
         )
         .route(
-            "/certificates/{number}/usage",
+            "/portal/certificates/{number}/usage",
             get(usage::form).post(usage::with_password_only),
         )
-        .route("/certificates/{number}/usage/begin", post(usage::begin))
-        .route("/certificates/{number}/usage/finish", post(usage::finish))
-        .route("/certificates/{number}/copies", get(records::list))
-        .route("/copies/{file}", get(records::download))
-        .route("/copies/{id}/qr/{format}", get(records::qr))
         .route(
-            "/copies/{id}/withdraw",
+            "/portal/certificates/{number}/usage/begin",
+            post(usage::begin),
+        )
+        .route(
+            "/portal/certificates/{number}/usage/finish",
+            post(usage::finish),
+        )
+        .route("/portal/certificates/{number}/copies", get(records::list))
+        .route("/portal/copies/{file}", get(records::download))
+        .route("/portal/copies/{id}/qr/{format}", get(records::qr))
+        .route(
+            "/portal/copies/{id}/withdraw",
             get(records::withdraw_page).post(records::withdraw),
         )
-        .route("/account", get(account::show))
-        .route("/account/keys/begin", post(account::add_key_begin))
-        .route("/account/keys/finish", post(account::add_key_finish))
-        .route("/account/keys/{id}/rename", post(account::rename_key))
-        .route("/account/keys/{id}/remove", post(account::remove_key))
-        .route("/account/password", post(account::change_password))
-        .fallback(not_found)
+        .route("/portal/account", get(account::show))
+        .route("/portal/account/keys/begin", post(account::add_key_begin))
+        .route("/portal/account/keys/finish", post(account::add_key_finish))
+        .route(
+            "/portal/account/keys/{id}/rename",
+            post(account::rename_key),
+        )
+        .route(
+            "/portal/account/keys/{id}/remove",
+            post(account::remove_key),
+        )
+        .route("/portal/account/password", post(account::change_password))
+        // Unknown paths answer under the same layers: without a session, every one sends
+        // the browser to sign in, so nothing tells a stranger which pages exist.
+        .route("/portal/{*rest}", axum::routing::any(not_found))
         // Inside the session layer: only a signed-in enterprise reaches a password check.
-        .layer(axum::middleware::from_fn_with_state(
+        .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::password_guesses::limit,
         ))
-        .layer(axum::middleware::from_fn_with_state(
+        .route_layer(axum::middleware::from_fn_with_state(
             (state.clone(), Audience::Enterprise),
             require_session,
         ))
         // A refused step-up is a 401, counted per address like a failed sign-in.
-        .layer(axum::middleware::from_fn_with_state(
+        .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::limit_failed_authentication,
         ))
-        .layer(axum::middleware::from_fn_with_state(
+        .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::limit_enterprise,
         ))

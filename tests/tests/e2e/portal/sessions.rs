@@ -141,7 +141,7 @@ async fn refusals(backend: Backend) {
     let app = TestApp::start(demo(env.settings())).await;
     let (code_a, number_a) =
         enterprise_with_certificate(&app, "上海甲建设工程有限公司", "91310000MA1FT0001").await;
-    let (code_b, number_b) =
+    let (_, number_b) =
         enterprise_with_certificate(&app, "上海乙建设工程有限公司", "91310000MA1FT0002").await;
     let admin_a = account(&app, Role::EnterpriseAdmin, &code_a, Some(&code_a)).await;
     let clerk = account(&app, Role::Clerk, "test.clerk", None).await;
