@@ -405,7 +405,7 @@ async fn make_usage_copy(
 ) -> AppResult<impl IntoResponse> {
     let status = own(&state, &acc, &number).await?;
     let terms = UsageTerms::new(&body.purpose, body.from, body.to)?;
-    check_printable(&state.pdf, &[&terms.purpose])?;
+    check_printable(&state.pdf, &[("用途", terms.purpose.as_str())])?;
     // The password is checked before anything is issued.
     let signer = credentials::enterprise_signer(&state.store, &acc, &body.password).await?;
     let actor = format!("enterprise:{}", acc.credit_code);

@@ -16,6 +16,7 @@ use crate::app::AppState;
 use crate::auth::IssuerStaff;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery};
+use crate::pdf::files::check_printable;
 use crate::store::EventRecord;
 
 /// Public lookup, under `/api/v1`.
@@ -184,16 +185,29 @@ pub struct EnterpriseBody {
 }
 
 impl EnterpriseBody {
-    fn into_enterprise(self) -> AppResult<Enterprise> {
+    /// The enterprise as the register keeps it (`zizhi_shared::legal_text`), once every
+    /// printed field passed the printer's fonts: the register never accepts what the
+    /// certificate cannot print.
+    fn into_enterprise(self, state: &AppState) -> AppResult<Enterprise> {
         let e = Enterprise {
             credit_code: parse_credit_code(&self.credit_code)?,
-            name: self.name.trim().into(),
-            address: self.address.trim().into(),
-            legal_representative: self.legal_representative.trim().into(),
-            registered_capital_wan: self.registered_capital_wan.trim().into(),
-            economic_nature: self.economic_nature.trim().into(),
-        };
-        e.validate()?;
+            name: self.name,
+            address: self.address,
+            legal_representative: self.legal_representative,
+            registered_capital_wan: self.registered_capital_wan,
+            economic_nature: self.economic_nature,
+        }
+        .normalized()?;
+        check_printable(
+            &state.pdf,
+            &[
+                ("企业名称", e.name.as_str()),
+                ("注册地址", e.address.as_str()),
+                ("法定代表人", e.legal_representative.as_str()),
+                ("注册资本", e.registered_capital_wan.as_str()),
+                ("经济性质", e.economic_nature.as_str()),
+            ],
+        )?;
         Ok(e)
     }
 }
@@ -215,7 +229,7 @@ async fn create_enterprise(
     issuer: IssuerStaff,
     ApiJson(body): ApiJson<EnterpriseBody>,
 ) -> AppResult<(StatusCode, Json<Enterprise>)> {
-    let e = body.into_enterprise()?;
+    let e = body.into_enterprise(&state)?;
     state
         .store
         .create_enterprise(&issuer.actor, &e, Utc::now())
@@ -252,7 +266,7 @@ async fn update_enterprise(
     ApiJson(body): ApiJson<EnterpriseBody>,
 ) -> AppResult<Json<EnterpriseUpdated>> {
     let code = parse_credit_code(&code)?;
-    let e = body.into_enterprise()?;
+    let e = body.into_enterprise(&state)?;
     let changed = state
         .store
         .update_enterprise(&issuer.actor, &code, &e, Utc::now())
@@ -304,10 +318,16 @@ async fn grant(
     ApiJson(body): ApiJson<GrantBody>,
 ) -> AppResult<(StatusCode, Json<ChangeOutcome>)> {
     let code = parse_credit_code(&code)?;
+    let item = zizhi_shared::bounded_text("item", &body.item, 40)?;
+    let grade = zizhi_shared::bounded_text("grade", &body.grade, 10)?;
+    check_printable(
+        &state.pdf,
+        &[("资质项目", item.as_str()), ("资质等级", grade.as_str())],
+    )?;
     let g = Grant {
         category: body.category.parse()?,
-        item: body.item,
-        grade: body.grade,
+        item,
+        grade,
         approved_on: body.approved_on,
         valid_until: body.valid_until,
         certificate_number: body
@@ -377,13 +397,23 @@ async fn change_qualification(
             }
         })?
     };
+    let grade = body
+        .grade
+        .as_deref()
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(|g| zizhi_shared::bounded_text("grade", g, 10))
+        .transpose()?;
+    if let Some(g) = &grade {
+        check_printable(&state.pdf, &[("资质等级", g.as_str())])?;
+    }
     let out = state
         .store
         .change_qualification(
             &issuer.actor,
             id,
             action,
-            body.grade.as_deref(),
+            grade.as_deref(),
             body.note.as_deref(),
             Utc::now(),
         )
