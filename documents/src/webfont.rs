@@ -91,9 +91,7 @@ fn web_font(face: &Face, chars: Vec<char>) -> Result<WebFont, DocumentError> {
     let mut remapper = GlyphRemapper::new();
     let mut mappings = Vec::with_capacity(chars.len());
     for &c in &chars {
-        let old = charmap
-            .map(c)
-            .ok_or_else(|| DocumentError::MissingGlyph(c))?;
+        let old = charmap.map(c).ok_or(DocumentError::MissingGlyph(c))?;
         let old = u16::try_from(old.to_u32()).map_err(font_error)?;
         let new = remapper.remap(old);
         mappings.push((c, GlyphId::new(u32::from(new))));
