@@ -29,6 +29,10 @@ command -v pdfsig >/dev/null || need+=(poppler-utils)
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v certutil >/dev/null || need+=(libnss3-tools)
 [ -e /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc ] || need+=(fonts-noto-cjk)
+# The faces after Noto for 生僻字 of CJK Extensions A–H (documents/src/fonts.rs): the name
+# tests (tests/tests/e2e/names.rs) print and show characters only these have.
+[ -e /usr/share/fonts/truetype/hanazono/HanaMinB.ttf ] || need+=(fonts-hanazono)
+[ -e /usr/share/fonts/truetype/babelstone/BabelStoneHan.ttf ] || need+=(fonts-babelstone-han)
 # deploy/nginx/zizhi.conf must pass `nginx -t` and front the real binary (tests/tests/e2e/deploy.rs),
 # with a self-signed certificate from openssl, requested over TLS by curl. Debian's nginx is in
 # /usr/sbin, not always on PATH.

@@ -67,13 +67,14 @@ pub struct Canvas<'a, 'b> {
 }
 
 impl Canvas<'_, '_> {
-    /// Width of `text` in millimetres.
+    /// Width of `text` in millimetres, each run measured with the face it is set in.
     pub fn width(&self, text: &str, style: Style) -> f32 {
-        let face = match (&self.fonts.bold, style.bold) {
-            (Some(b), true) => b,
-            _ => &self.fonts.regular,
-        };
-        face.width(text, style.size) / MM
+        self.fonts
+            .runs(text, style.bold)
+            .iter()
+            .map(|r| r.face.width(r.text, style.size))
+            .sum::<f32>()
+            / MM
     }
 
     /// Sets `text` with its baseline starting at (`x`, `y`) mm.
@@ -83,24 +84,28 @@ impl Canvas<'_, '_> {
 
     /// Sets `text` as glyph outlines: it looks the same but is artwork, not text, so it stays
     /// out of copy-and-paste and text extraction (the seal's lettering).
+    /// Each run of characters goes in the first face of the chain that has them, placed
+    /// after the previous run by the width its own face gives it.
     pub fn text_as(&mut self, x: f32, y: f32, text: &str, style: Style, outlined: bool) {
-        let (face, embolden) = match (&self.fonts.bold, style.bold) {
-            (Some(b), true) => (b, false),
-            (None, true) => (&self.fonts.regular, true),
-            _ => (&self.fonts.regular, false),
-        };
+        let fonts = self.fonts;
+        let mut at = x * MM;
         self.surface.set_fill(Some(fill(style.color, 1.0)));
-        // Without a bold face, a thin outline of the glyphs in the same colour reads as bold.
-        self.surface
-            .set_stroke(embolden.then(|| stroke(style.color, style.size * 0.035, 1.0)));
-        self.surface.draw_text(
-            Point::from_xy(x * MM, y * MM),
-            face.krilla(),
-            style.size,
-            text,
-            outlined,
-            TextDirection::LeftToRight,
-        );
+        for run in fonts.runs(text, style.bold) {
+            // Without a bold face, a thin outline of the glyphs in the same colour reads as bold.
+            self.surface.set_stroke(
+                run.embolden
+                    .then(|| stroke(style.color, style.size * 0.035, 1.0)),
+            );
+            self.surface.draw_text(
+                Point::from_xy(at, y * MM),
+                run.face.krilla(),
+                style.size,
+                run.text,
+                outlined,
+                TextDirection::LeftToRight,
+            );
+            at += run.face.width(run.text, style.size);
+        }
         self.surface.set_stroke(None);
     }
 

@@ -1,10 +1,20 @@
-//! The certificate's typeface: Noto Serif CJK SC (SIL OFL 1.1).
+//! The certificate's typefaces: Noto Serif CJK SC (SIL OFL 1.1), then, character by
+//! character, Song/Ming faces that cover the CJK extensions it lacks.
 //!
 //! Debian's `fonts-noto-cjk` has the full face; when it is installed (or a path is configured)
 //! that one is used, with its real Bold for headings. Otherwise the subset shipped in
 //! `assets/fonts/` is embedded in the binary as a fallback: all of GB 2312 plus the characters
-//! of the demo register (`scripts/subset-font.py`), with a stroked faux bold. Either way every
-//! PDF embeds only the glyphs it uses (krilla subsets), so the file stays small.
+//! of the demo register (`scripts/subset-font.py`), with a stroked faux bold.
+//!
+//! Noto Serif CJK SC has the unified ideographs and Extension A but only a few thousand of the
+//! ~90 000 ideographs of Extensions B–I that GB 18030-2022 and legal names need. The chain
+//! after it ([`FALLBACK_CHAIN`]) is HanaMinA (BMP, Extension A, compatibility ideographs),
+//! HanaMinB (Extensions B–F) and BabelStone Han (parts of Extensions G and H), from Debian's
+//! `fonts-hanazono` and `fonts-babelstone-han`; each one missing on the machine is replaced by
+//! the small subset of it shipped in `assets/fonts/` (the characters of the demo register and
+//! the tests). Each character is set in the first face that has it, and measured with that
+//! face. Every PDF embeds only the glyphs it uses (krilla subsets), so the file stays small.
+//! Licences (all allow embedding; OS/2 `fsType` 0 in each): `assets/fonts/README.md`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -19,6 +29,37 @@ use crate::DocumentError;
 
 /// The shipped fallback (4 MB; GB 2312 + the demo register).
 static FALLBACK: &[u8] = include_bytes!("../../assets/fonts/NotoSerifSC-Regular-GB2312.otf");
+
+/// One face of the chain after Noto Serif CJK SC: where Debian installs it, and the subset of
+/// it shipped for machines without it.
+pub struct ChainFont {
+    pub name: &'static str,
+    pub system: &'static str,
+    pub shipped: &'static [u8],
+    pub shipped_name: &'static str,
+}
+
+/// The faces tried, in order, for a character Noto Serif CJK SC lacks.
+pub const FALLBACK_CHAIN: [ChainFont; 3] = [
+    ChainFont {
+        name: "HanaMinA",
+        system: "/usr/share/fonts/truetype/hanazono/HanaMinA.ttf",
+        shipped: include_bytes!("../../assets/fonts/HanaMinA-Rare.ttf"),
+        shipped_name: "assets/fonts/HanaMinA-Rare.ttf",
+    },
+    ChainFont {
+        name: "HanaMinB",
+        system: "/usr/share/fonts/truetype/hanazono/HanaMinB.ttf",
+        shipped: include_bytes!("../../assets/fonts/HanaMinB-Rare.ttf"),
+        shipped_name: "assets/fonts/HanaMinB-Rare.ttf",
+    },
+    ChainFont {
+        name: "BabelStone Han",
+        system: "/usr/share/fonts/truetype/babelstone/BabelStoneHan.ttf",
+        shipped: include_bytes!("../../assets/fonts/BabelStoneHan-Rare.ttf"),
+        shipped_name: "assets/fonts/BabelStoneHan-Rare.ttf",
+    },
+];
 
 /// Where Debian's `fonts-noto-cjk` puts the serif faces.
 pub const SYSTEM_REGULAR: &str = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc";
@@ -52,7 +93,15 @@ impl Face {
         })
     }
 
-    fn font_ref(&self) -> FontRef<'_> {
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    pub(crate) fn index(&self) -> u32 {
+        self.index
+    }
+
+    pub(crate) fn font_ref(&self) -> FontRef<'_> {
         FontRef::from_index(&self.data, self.index).expect("checked when loaded")
     }
 
@@ -85,6 +134,28 @@ impl Face {
         text.chars()
             .find(|&c| !c.is_whitespace() && charmap.map(c).is_none())
     }
+
+    /// Whether the face has a glyph for `c` (a space is set in any face).
+    pub fn has(&self, c: char) -> bool {
+        c.is_whitespace() || self.font_ref().charmap().map(c).is_some()
+    }
+
+    /// The family name, as `pdffonts` and the log show it.
+    pub fn family(&self) -> String {
+        self.font_ref()
+            .localized_strings(StringId::FAMILY_NAME)
+            .english_or_first()
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// A piece of text set in one face.
+pub(crate) struct Run<'f, 't> {
+    pub face: &'f Face,
+    /// Set with a stroke to read as bold: the face has no bold of its own.
+    pub embolden: bool,
+    pub text: &'t str,
 }
 
 /// The faces a certificate is set in.
@@ -93,6 +164,8 @@ pub struct Fonts {
     pub(crate) regular: Face,
     /// A real bold face, or `None` to embolden the regular one with a stroke.
     pub(crate) bold: Option<Face>,
+    /// Tried in order for a character the main face lacks.
+    pub(crate) fallbacks: Vec<Face>,
     source: String,
 }
 
@@ -154,23 +227,44 @@ impl Fonts {
             .exists()
             .then(|| load_file(&bold_path))
             .transpose()?;
+        let (fallbacks, chain) = Fonts::chain(false)?;
         Ok(Fonts {
             source: format!(
-                "{}{}",
+                "{}{}, then {chain}",
                 regular.display(),
                 if bold.is_some() { " (+ Bold)" } else { "" }
             ),
             regular: load_file(&regular)?,
             bold,
+            fallbacks,
         })
     }
 
-    /// Only the subset shipped in `assets/fonts/`, whatever the system has.
+    /// The faces after the main one: each installed one from Debian, else its shipped subset
+    /// (always the subsets with `shipped_only`); and how to name them in the log.
+    fn chain(shipped_only: bool) -> Result<(Vec<Face>, String), DocumentError> {
+        let mut faces = Vec::new();
+        let mut names = Vec::new();
+        for f in &FALLBACK_CHAIN {
+            if !shipped_only && Path::new(f.system).exists() {
+                faces.push(load_file(Path::new(f.system))?);
+                names.push(f.system.to_owned());
+            } else {
+                faces.push(Face::new(Arc::new(f.shipped.to_vec()), 0)?);
+                names.push(format!("{} (embedded)", f.shipped_name));
+            }
+        }
+        Ok((faces, names.join(", ")))
+    }
+
+    /// Only the subsets shipped in `assets/fonts/`, whatever the system has.
     pub fn shipped() -> Result<Fonts, DocumentError> {
+        let (fallbacks, chain) = Fonts::chain(true)?;
         Ok(Fonts {
             regular: Face::new(Arc::new(FALLBACK.to_vec()), 0)?,
             bold: None,
-            source: "assets/fonts/NotoSerifSC-Regular-GB2312.otf (embedded)".into(),
+            fallbacks,
+            source: format!("assets/fonts/NotoSerifSC-Regular-GB2312.otf (embedded), then {chain}"),
         })
     }
 
@@ -179,10 +273,113 @@ impl Fonts {
         &self.source
     }
 
-    /// The first character of `text` that cannot be set.
+    /// The first character of `text` that no face of the chain has.
     pub fn missing(&self, text: &str) -> Option<char> {
-        self.regular
-            .missing(text)
-            .or_else(|| self.bold.as_ref().and_then(|b| b.missing(text)))
+        text.chars()
+            .find(|&c| !self.regular.has(c) && !self.fallbacks.iter().any(|f| f.has(c)))
+    }
+
+    /// The faces in the order a character is looked up: for bold text the bold face first
+    /// (when there is one), then the regular face and the chain, emboldened.
+    fn candidates(&self, bold: bool) -> impl Iterator<Item = (&Face, bool)> {
+        let own_bold = self.bold.as_ref().filter(|_| bold).map(|b| (b, false));
+        own_bold.into_iter().chain(
+            std::iter::once(&self.regular)
+                .chain(&self.fallbacks)
+                .map(move |f| (f, bold)),
+        )
+    }
+
+    /// `text` cut into runs, each set in the first face that has all its characters; a
+    /// character no face has stays with the main face (it prints as `.notdef`, which
+    /// [`crate::layout::render`] refuses before drawing anything).
+    pub(crate) fn runs<'f, 't>(&'f self, text: &'t str, bold: bool) -> Vec<Run<'f, 't>> {
+        let first = self
+            .candidates(bold)
+            .next()
+            .expect("the main face is always there");
+        let pick = |c: char| {
+            self.candidates(bold)
+                .enumerate()
+                .find(|(_, (f, _))| f.has(c))
+                .unwrap_or((0, first))
+        };
+        let mut runs: Vec<(usize, (&Face, bool), usize, usize)> = Vec::new();
+        for (at, c) in text.char_indices() {
+            let end = at + c.len_utf8();
+            match runs.last_mut() {
+                // A space joins whatever run it follows: every face has one.
+                Some(last) if c.is_whitespace() || pick(c).0 == last.0 => last.3 = end,
+                _ => {
+                    let (i, face) = pick(c);
+                    runs.push((i, face, at, end));
+                }
+            }
+        }
+        runs.into_iter()
+            .map(|(_, (face, embolden), from, to)| Run {
+                face,
+                embolden,
+                text: &text[from..to],
+            })
+            .collect()
+    }
+
+    /// The family names of the faces `text` is set in, in chain order (for tests and the log).
+    pub fn families_for(&self, text: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in self.runs(text, false) {
+            let f = r.face.family();
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::rare_names;
+
+    #[test]
+    fn the_shipped_chain_covers_every_rare_name_of_the_tests() {
+        let fonts = Fonts::shipped().unwrap();
+        let names = rare_names();
+        assert!(names.len() >= 10, "{names:?}");
+        for (what, name) in names {
+            assert_eq!(fonts.missing(name), None, "{what}: {name}");
+        }
+        // Extension I: no face of the chain has it yet, so the register refuses it.
+        assert_eq!(fonts.missing("沈\u{2EBF0}"), Some('\u{2EBF0}'));
+    }
+
+    #[test]
+    fn each_character_is_set_in_the_first_face_of_the_chain_that_has_it() {
+        let fonts = Fonts::shipped().unwrap();
+        let family = |s: &str| fonts.families_for(s);
+        assert_eq!(family("沈\u{4DAE}"), ["Noto Serif CJK SC"]);
+        assert_eq!(family("\u{20000}"), ["HanaMinA"]);
+        assert_eq!(family("\u{2CEB0}"), ["HanaMinB"]);
+        assert_eq!(family("\u{31350}"), ["BabelStone Han"]);
+        assert_eq!(
+            family("上海\u{20000}\u{2CEB0}有限公司"),
+            ["Noto Serif CJK SC", "HanaMinA", "HanaMinB"]
+        );
+        let runs: Vec<&str> = fonts
+            .runs("上海\u{20000}\u{2CEB0} 有限公司", false)
+            .iter()
+            .map(|r| r.text)
+            .collect();
+        assert_eq!(runs, ["上海", "\u{20000}", "\u{2CEB0} ", "有限公司"]);
+    }
+
+    #[test]
+    fn a_fallback_face_is_emboldened_even_where_the_main_face_has_a_bold() {
+        let fonts = Fonts::shipped().unwrap();
+        let runs = fonts.runs("沈\u{20000}", true);
+        assert_eq!(runs.len(), 2);
+        assert!(runs.iter().all(|r| r.embolden), "no bold face shipped");
     }
 }

@@ -461,10 +461,14 @@ mod tests {
     fn a_character_missing_from_the_font_is_refused_not_printed_as_a_box() {
         let fonts = Fonts::shipped().unwrap();
         let mut cert = sample::certificate(2);
-        cert.enterprise.name = "上海𠀀建设有限公司".into();
+        // Extension I: no face of the chain draws it yet (the register refuses it at entry).
+        cert.enterprise.name = "上海\u{2EBF0}建设有限公司".into();
         let qr = sample::qr_text();
         let err = render(&content(&cert, &qr, None), &fonts).unwrap_err();
-        assert!(matches!(err, DocumentError::MissingGlyph('𠀀')), "{err}");
+        assert!(
+            matches!(err, DocumentError::MissingGlyph('\u{2EBF0}')),
+            "{err}"
+        );
     }
 
     #[test]

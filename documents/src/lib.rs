@@ -28,6 +28,7 @@ pub mod pki;
 pub mod preview;
 #[doc(hidden)]
 pub mod sample;
+pub mod webfont;
 
 pub use fonts::Fonts;
 pub use layout::CopyContent;

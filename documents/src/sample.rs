@@ -106,3 +106,13 @@ pub fn pki() -> (Signer, Signer, Signer) {
         .expect("enterprise");
     (root, issuer, enterprise)
 }
+
+/// The names with characters outside GB 2312 the tests take through every step
+/// (`assets/demo/rare-names.txt`): `(what it samples, name)`. The shipped fonts cover them.
+pub fn rare_names() -> Vec<(&'static str, &'static str)> {
+    include_str!("../../assets/demo/rare-names.txt")
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('\t'))
+        .collect()
+}

@@ -27,6 +27,12 @@ pub enum DomainError {
     TooLong { field: &'static str, max: usize },
     #[error("字段 {field} 含有控制字符（换行、制表符、NUL 等）")]
     ControlCharacter { field: &'static str },
+    #[error("字段 {field} 含有不能登记的字符“{character}”（U+{code:04X}，{reason}）", code = u32::from(*character), reason = why.reason_zh())]
+    UnusableCharacter {
+        field: &'static str,
+        character: char,
+        why: crate::legal_text::Unusable,
+    },
     #[error("使用期限结束日期早于开始日期")]
     PeriodEndsBeforeStart,
     #[error("注册资本不能为负数")]
@@ -43,21 +49,23 @@ impl DomainError {
             DomainError::Empty { .. } => "empty_field",
             DomainError::TooLong { .. } => "field_too_long",
             DomainError::ControlCharacter { .. } => "control_character",
+            DomainError::UnusableCharacter { .. } => "unusable_character",
             DomainError::PeriodEndsBeforeStart => "period_ends_before_start",
             DomainError::NegativeCapital => "negative_capital",
         }
     }
 }
 
-/// Checks that a text field is present, bounded and one printable line; returns it trimmed.
-/// Control characters are refused because no certificate prints them, and PostgreSQL's text
-/// cannot even store a NUL.
+/// Checks that a text field is present, bounded and one line of characters the register
+/// accepts ([`crate::legal_text`]); returns it trimmed and in the register's normal form.
+/// Control characters get their own error because they are the common mistake (a pasted line
+/// break), and PostgreSQL's text cannot even store a NUL.
 pub fn bounded_text(
     field: &'static str,
     value: &str,
     max_chars: usize,
 ) -> Result<String, DomainError> {
-    let v = value.trim();
+    let v = crate::legal_text::normalize(value.trim());
     if v.is_empty() {
         return Err(DomainError::Empty { field });
     }
@@ -70,7 +78,14 @@ pub fn bounded_text(
     if v.chars().any(char::is_control) {
         return Err(DomainError::ControlCharacter { field });
     }
-    Ok(v.to_owned())
+    if let Some((character, why)) = crate::legal_text::first_unusable(&v) {
+        return Err(DomainError::UnusableCharacter {
+            field,
+            character,
+            why,
+        });
+    }
+    Ok(v)
 }
 
 /// 统一社会信用代码 (GB 32100-2015): 18 characters whose last one is a checksum.
@@ -304,6 +319,36 @@ pub struct Enterprise {
 }
 
 impl Enterprise {
+    /// The enterprise with every text field trimmed and in the register's normal form
+    /// ([`crate::legal_text::normalize`]), once all are valid: what an entry stores.
+    pub fn normalized(self) -> Result<Enterprise, DomainError> {
+        let e = Enterprise {
+            name: bounded_text("name", &self.name, 60)?,
+            credit_code: self.credit_code,
+            address: bounded_text("address", &self.address, 120)?,
+            legal_representative: bounded_text(
+                "legal_representative",
+                &self.legal_representative,
+                30,
+            )?,
+            registered_capital_wan: self.registered_capital_wan.trim().to_owned(),
+            economic_nature: bounded_text("economic_nature", &self.economic_nature, 60)?,
+        };
+        e.validate()?;
+        Ok(e)
+    }
+
+    /// The fields a certificate prints as text, for the printer's check at entry.
+    pub fn printed_texts(&self) -> [&str; 5] {
+        [
+            &self.name,
+            &self.address,
+            &self.legal_representative,
+            &self.registered_capital_wan,
+            &self.economic_nature,
+        ]
+    }
+
     /// Checks every field; the server calls this on each create and edit.
     pub fn validate(&self) -> Result<(), DomainError> {
         bounded_text("name", &self.name, 60)?;

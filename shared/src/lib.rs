@@ -10,6 +10,8 @@
 //!   current), full or delta, and the [`StatusCache`] a device keeps between syncs.
 //! - [`verdict`]: the verdict on a scanned copy, its wire form and the one function that
 //!   judges it, from the register's live status (server) or a cached snapshot (device).
+//! - [`legal_text`]: which characters the register accepts, the form it keeps them in, and
+//!   how search compares them.
 //! - [`time`]: times in China Standard Time, as inspectors read them.
 //! - `render` (feature `render`): QR code as SVG or PNG, level M, alphanumeric mode.
 //!
@@ -35,6 +37,7 @@ pub mod claims;
 mod cose;
 pub mod domain;
 pub mod keys;
+pub mod legal_text;
 pub mod payload;
 #[cfg(feature = "render")]
 pub mod render;

@@ -119,6 +119,9 @@ fn generate() -> Vec<(&'static str, Vector)> {
     old_copy.issued_at = Utc.with_ymd_and_hms(2025, 6, 1, 2, 0, 0).unwrap();
     old_copy.usage.as_mut().unwrap().from = date("2025-06-01");
     old_copy.usage.as_mut().unwrap().to = date("2025-08-31");
+    let rare = supplementary_usage();
+    let mut rare_approval = Claims::example_approval();
+    rare_approval.enterprise_name = ALL_SUPPLEMENTARY_NAME.to_owned();
     vec![
         (
             "valid_usage",
@@ -241,7 +244,48 @@ fn generate() -> Vec<(&'static str, Vector)> {
                 "unknown_key_id",
             ),
         ),
+        (
+            "valid_usage_supplementary",
+            case(
+                "使用件 whose enterprise name and purpose hold characters of CJK Extensions B, \
+                 C, E and G (U+20000 𠀀, U+2C317 𬌗, U+2B5AF 𫖯, U+30EDE 𰻞) beside BMP ones: \
+                 claims 5 and 7 are UTF-16BE byte strings, each supplementary character a \
+                 surrogate pair (e.g. U+20000 = D840 DC00). Verifies; QR version 12-M.",
+                &new_key(),
+                rare,
+                same,
+                qr,
+                "valid",
+            ),
+        ),
+        (
+            "valid_approval_all_supplementary",
+            case(
+                "批准件 whose enterprise name is only supplementary-plane characters (CJK \
+                 Extensions B-H): 4 bytes each in UTF-8 and in UTF-16, so on the tie claim 5 \
+                 is a UTF-8 text string. Verifies; QR version 11-M.",
+                &new_key(),
+                rare_approval,
+                same,
+                qr,
+                "valid",
+            ),
+        ),
     ]
+}
+
+/// An enterprise name of supplementary-plane characters only (Extensions B, C, D, E, F, G,
+/// H), 12 characters.
+const ALL_SUPPLEMENTARY_NAME: &str = "\u{20000}\u{2A6A5}\u{2B5AF}\u{2B7E6}\u{2C317}\u{2CEB0}\u{2CEB1}\u{30000}\u{30EDE}\u{31350}\u{20001}\u{20002}";
+
+/// The typical usage copy with 生僻字 from the supplementary planes in name and purpose.
+fn supplementary_usage() -> Claims {
+    let mut c = Claims::example_usage();
+    c.copy_id = 1_048_580;
+    c.enterprise_name = "上海喆堃\u{20000}\u{2C317}建设工程有限公司".to_owned();
+    c.usage.as_mut().unwrap().purpose =
+        "赵孟\u{2B5AF}故居旁\u{30EDE}\u{30EDE}面馆装修工程投标".to_owned();
+    c
 }
 
 fn render(v: &Vector) -> String {

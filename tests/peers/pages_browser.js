@@ -7,6 +7,9 @@
 // Steps:
 //   {"op": "open", "name": "current_usage", "path": "/V/…", "expand": true, "width": 360}
 //   {"op": "search", "name": "search_name", "query": "工程", "next": true}
+//   {"op": "fonts", "name": "rare", "path": "/V/…", "texts": ["沈䶮", …]}
+//     (for each text, the fonts Chromium drew the element holding it with, from DevTools'
+//     CSS.getPlatformFontsForNode: family, whether it is a web font, glyphs drawn)
 // Each result says what a person would see (status, verdict title and level, which 详情 rows
 // are visible before and after tapping 详情, result names, page summary, horizontal overflow)
 // and where its screenshots went. The Rust side asserts; this script only looks.
@@ -126,6 +129,47 @@ async function search(page, base, shots, step) {
   return out;
 }
 
+// Which fonts drew each text: the innermost element whose text contains it, asked through
+// DevTools (page scripts are off, so the DOM is read over the protocol too). A character no
+// font has is drawn with a last-resort font, or by no font at all, so a text is covered when
+// the glyph counts of real fonts add up to its characters.
+async function fonts(page, base, shots, step) {
+  await page.setViewportSize({ width: 375, height: 667 });
+  const res = await page.goto(base + step.path, { waitUntil: 'load' });
+  // data: fonts decode asynchronously after load; give them a moment before asking.
+  await page.waitForTimeout(500);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('DOM.enable');
+  await cdp.send('CSS.enable');
+  const { root } = await cdp.send('DOM.getDocument', { depth: -1 });
+  const textOf = (n) => (n.nodeType === 3 ? n.nodeValue : (n.children || []).map(textOf).join(''));
+  const innermost = (n, t) => {
+    for (const c of n.children || []) {
+      if (c.nodeType === 1 && textOf(c).includes(t)) return innermost(c, t);
+    }
+    return n;
+  };
+  const out = { name: step.name, status: res.status(), texts: [], shots: [] };
+  for (const t of step.texts) {
+    const body = (function find(n) {
+      if (n.nodeName === 'MAIN') return n;
+      for (const c of n.children || []) { const f = find(c); if (f) return f; }
+      return null;
+    })(root);
+    if (!body || !textOf(body).includes(t)) {
+      out.texts.push({ text: t, found: false });
+      continue;
+    }
+    const el = innermost(body, t);
+    const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId: el.nodeId });
+    out.texts.push({ text: t, found: true, element_text: textOf(el), fonts });
+  }
+  const shot = path.join(shots, `${step.name}.png`);
+  await page.screenshot({ path: shot, fullPage: true });
+  out.shots.push(shot);
+  return out;
+}
+
 (async () => {
   const input = JSON.parse(fs.readFileSync(0, 'utf8'));
   fs.mkdirSync(input.shots, { recursive: true });
@@ -152,7 +196,7 @@ async function search(page, base, shots, step) {
   const results = [];
   try {
     for (const step of input.steps) {
-      const run = step.op === 'search' ? search : open;
+      const run = step.op === 'search' ? search : step.op === 'fonts' ? fonts : open;
       results.push(await run(page, input.base, input.shots, step));
     }
   } finally {

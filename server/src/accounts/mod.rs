@@ -154,7 +154,9 @@ pub fn check_label(what: &str, text: &str, max: usize) -> Result<String, crate::
             format!("{what}须为 1 至 {max} 个字符，且不含控制字符"),
         ));
     }
-    Ok(t.to_owned())
+    // The register's one rule for stored text (no private use, bidirectional controls or
+    // unassigned code points; one normal form).
+    Ok(zizhi_shared::bounded_text("label", t, max)?)
 }
 
 #[cfg(test)]

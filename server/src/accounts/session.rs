@@ -175,9 +175,22 @@ pub async fn require_session(
 
 async fn admit(state: &AppState, audience: Audience, req: Request) -> Result<Request, Response> {
     let wants_page = req.method() == Method::GET || req.method() == Method::HEAD;
+    // The passkey script asks for JSON and shows the message; a form gets a page.
+    let wants_json = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    let refuse = |e: AppError| {
+        if wants_json {
+            e.into_response()
+        } else {
+            super::frame::error_page(&e)
+        }
+    };
     let signed_in = match current(state, req.headers()).await {
         Ok(s) => s,
-        Err(e) => return Err(super::frame::error_page(&e)),
+        Err(e) => return Err(refuse(e)),
     };
     let Some(signed_in) = signed_in.filter(|s| s.account.audience() == audience) else {
         if wants_page {
@@ -188,7 +201,7 @@ async fn admit(state: &AppState, audience: Audience, req: Request) -> Result<Req
             );
             return Err(Redirect::to(&to).into_response());
         }
-        return Err(super::frame::error_page(&AppError::forbidden(
+        return Err(refuse(AppError::forbidden(
             "session_required",
             "请先登录（登录已过期，或不是本系统的账户）",
         )));
@@ -202,7 +215,7 @@ async fn admit(state: &AppState, audience: Audience, req: Request) -> Result<Req
     let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
         Ok(b) => b,
         Err(_) => {
-            return Err(super::frame::error_page(&AppError::TooLarge {
+            return Err(refuse(AppError::TooLarge {
                 limit: MAX_FORM_BYTES,
             }));
         }
@@ -225,7 +238,7 @@ async fn admit(state: &AppState, audience: Audience, req: Request) -> Result<Req
             account = signed_in.account.id,
             "request without its CSRF token"
         );
-        return Err(super::frame::error_page(&AppError::forbidden(
+        return Err(refuse(AppError::forbidden(
             "csrf_invalid",
             "表单已失效（缺少或不符的安全校验码），请刷新页面后重试",
         )));

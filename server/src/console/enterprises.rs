@@ -338,18 +338,23 @@ pub async fn create(
     FormBody(f): FormBody<NewEnterprise>,
 ) -> Result<Response, PageError> {
     let code: CreditCode = f.credit_code.trim().parse().map_err(AppError::from)?;
-    let e = Enterprise {
-        name: f.name.trim().to_owned(),
-        credit_code: code.clone(),
-        address: f.address.trim().to_owned(),
-        legal_representative: f.legal_representative.trim().to_owned(),
-        registered_capital_wan: f.registered_capital_wan.trim().to_owned(),
-        economic_nature: f.economic_nature.trim().to_owned(),
-    };
+    // The same rules as the issuer API, all checked before anything is written.
+    let e = crate::register::api::checked_enterprise(
+        &state,
+        Enterprise {
+            name: f.name,
+            credit_code: code.clone(),
+            address: f.address,
+            legal_representative: f.legal_representative,
+            registered_capital_wan: f.registered_capital_wan,
+            economic_nature: f.economic_nature,
+        },
+    )?;
+    let (item, grade) = crate::register::api::checked_item_grade(&state, &f.item, &f.grade)?;
     let grant = Grant {
         category: f.category.parse().map_err(AppError::from)?,
-        item: f.item,
-        grade: f.grade,
+        item,
+        grade,
         approved_on: Some(f.approved_on),
         valid_until: Some(f.valid_until),
         certificate_number: None,

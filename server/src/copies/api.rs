@@ -87,6 +87,8 @@ async fn issue_usage(
 ) -> AppResult<impl IntoResponse> {
     let number = parse_number(&number)?;
     let terms = UsageTerms::new(&body.purpose, body.from, body.to)?;
+    // The purpose is entered here, so it is checked against the printer's fonts here too.
+    crate::pdf::files::check_printable(&state.pdf, &[("用途", terms.purpose.as_str())])?;
     issue(&state, &issuer, &number, Some(terms), key.as_deref()).await
 }
 

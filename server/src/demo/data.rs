@@ -328,6 +328,33 @@ mod tests {
     }
 
     #[test]
+    fn every_printed_text_is_in_the_register_form_and_prints_with_the_shipped_fonts() {
+        let r = load();
+        let fonts = zizhi_documents::Fonts::shipped().unwrap();
+        let mut texts: Vec<String> = Vec::new();
+        for e in &r.enterprises {
+            let ent = &e.enterprise;
+            let kept = ent.clone().normalized().unwrap();
+            assert_eq!(&kept, ent, "{} is not in the register's form", ent.name);
+            texts.extend(ent.printed_texts().map(str::to_owned));
+            for c in &e.certificates {
+                texts.extend(c.qualifications.iter().map(|q| q.display_zh()));
+            }
+        }
+        texts.extend(all_usage(&r).into_iter().map(|(_, t, _)| t.purpose.clone()));
+        for t in &texts {
+            assert_eq!(fonts.missing(t), None, "{t}");
+        }
+        // The demo shows 生僻字 (README): Extension A and at least one beyond the BMP.
+        let all: String = texts.concat();
+        assert!(all.contains('\u{4DAE}'), "no Extension A character");
+        assert!(
+            all.chars().any(|c| c > '\u{FFFF}'),
+            "no character of Extensions B–H"
+        );
+    }
+
+    #[test]
     fn certificate_numbers_are_unique_and_open_with_their_category_letter() {
         let r = load();
         let mut seen = BTreeSet::new();

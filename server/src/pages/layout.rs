@@ -57,6 +57,7 @@ impl Tone {
 
 /// A whole page: `title` goes into `<title>`, `body` inside the page column.
 pub fn shell(title: &str, body: Markup) -> Markup {
+    let rare_fonts = super::webfont::font_faces(&format!("{title}{}", body.0));
     html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -67,6 +68,9 @@ pub fn shell(title: &str, body: Markup) -> Markup {
                 meta name="robots" content="noindex";
                 title { (title) }
                 style { (PreEscaped(CSS)) }
+                @if !rare_fonts.is_empty() {
+                    style { (PreEscaped(&*rare_fonts)) }
+                }
             }
             body {
                 main.page { (body) }

@@ -18,6 +18,7 @@ pub mod certificate;
 pub mod layout;
 pub mod search;
 pub mod verdict;
+pub mod webfont;
 
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -67,7 +68,7 @@ fn page(status: StatusCode, body: Markup) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
             "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
-             form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+             font-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
         ),
     );
     h.insert(

@@ -73,7 +73,7 @@ pub async fn make_usage_copy(
     approval: Option<UsageApproval<'_>>,
 ) -> AppResult<IssueOutcome> {
     let status = own_certificate(state, account, number).await?;
-    check_printable(&state.pdf, &[&terms.purpose])?;
+    check_printable(&state.pdf, &[("用途", terms.purpose.as_str())])?;
     // The password is checked before anything is issued.
     let signer = credentials::enterprise_signer(&state.store, account, password).await?;
     let request = CopyRequest {

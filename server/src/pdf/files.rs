@@ -55,20 +55,29 @@ pub fn check_downloadable(copy: &CopyRecord, status: &CertificateStatus) -> AppR
 
 fn document_error(e: DocumentError) -> AppError {
     match e {
-        DocumentError::MissingGlyph(c) => AppError::invalid(
-            "unprintable_character",
-            format!("字符“{c}”无法排印在证书上，请改用常用汉字"),
-        ),
+        // The register checks every printed field with these fonts at entry
+        // (`check_printable`), so reaching this means the fonts in force changed since: the
+        // operator's fault, not the clerk's, and never a reason to ask for another name.
         DocumentError::WrongPassword => AppError::invalid("wrong_password", "数字证书密码错误"),
         other => AppError::Internal(other.into()),
     }
 }
 
-/// Checks that every character of `texts` can be set, before anything is issued.
-pub fn check_printable(keys: &PdfSigning, texts: &[&str]) -> AppResult<()> {
-    for t in texts {
-        if let Some(c) = keys.fonts.missing(t) {
-            return Err(document_error(DocumentError::MissingGlyph(c)));
+/// Checks, at entry, that the certificate's fonts can set every character of each text (the
+/// register's own rule, `zizhi_shared::legal_text`, has been applied already), so whatever
+/// the register accepts also prints. The error names the character and its code point: a
+/// legal name cannot be "replaced by common characters", so the message says what is missing
+/// rather than asking for another spelling.
+pub fn check_printable(keys: &PdfSigning, texts: &[(&str, &str)]) -> AppResult<()> {
+    for (field, text) in texts {
+        if let Some(c) = keys.fonts.missing(text) {
+            return Err(AppError::invalid(
+                "unprintable_character",
+                format!(
+                    "{field}中的字符“{c}”（U+{:04X}）在证书字体中没有字形，无法排印；请联系发证机关的系统管理员补充字体",
+                    u32::from(c)
+                ),
+            ));
         }
     }
     Ok(())

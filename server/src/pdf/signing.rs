@@ -121,6 +121,8 @@ impl PdfSigning {
     ) -> anyhow::Result<PdfSigning> {
         let fonts = Fonts::load(settings.font.as_deref())?;
         tracing::info!(fonts = %fonts.source(), "certificate fonts");
+        // The H5 pages show 生僻字 in web fonts cut from these same faces.
+        crate::pages::webfont::install(Arc::new(fonts.clone()));
         let configured_issuer = pem_pair(&settings.issuer_certificate, &settings.issuer_key)?;
         let configured_ca = pem_pair(
             &settings.enterprise_ca_certificate,

@@ -68,7 +68,7 @@ fn terms(status: &CertificateStatus, form: &UsageForm, state: &AppState) -> AppR
             "使用期限已经结束",
         ));
     }
-    crate::pdf::files::check_printable(&state.pdf, &[&t.purpose])?;
+    crate::pdf::files::check_printable(&state.pdf, &[("用途", t.purpose.as_str())])?;
     Ok(t)
 }
 

@@ -16,6 +16,7 @@ use crate::app::AppState;
 use crate::auth::IssuerStaff;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery};
+use crate::pdf::files::check_printable;
 use crate::store::EventRecord;
 
 /// Public lookup, under `/api/v1`.
@@ -184,18 +185,55 @@ pub struct EnterpriseBody {
 }
 
 impl EnterpriseBody {
-    fn into_enterprise(self) -> AppResult<Enterprise> {
-        let e = Enterprise {
-            credit_code: parse_credit_code(&self.credit_code)?,
-            name: self.name.trim().into(),
-            address: self.address.trim().into(),
-            legal_representative: self.legal_representative.trim().into(),
-            registered_capital_wan: self.registered_capital_wan.trim().into(),
-            economic_nature: self.economic_nature.trim().into(),
-        };
-        e.validate()?;
-        Ok(e)
+    /// The enterprise as the register keeps it (`zizhi_shared::legal_text`), once every
+    /// printed field passed the printer's fonts: the register never accepts what the
+    /// certificate cannot print.
+    fn into_enterprise(self, state: &AppState) -> AppResult<Enterprise> {
+        checked_enterprise(
+            state,
+            Enterprise {
+                credit_code: parse_credit_code(&self.credit_code)?,
+                name: self.name,
+                address: self.address,
+                legal_representative: self.legal_representative,
+                registered_capital_wan: self.registered_capital_wan,
+                economic_nature: self.economic_nature,
+            },
+        )
     }
+}
+
+/// The enterprise as the register keeps it (`zizhi_shared::legal_text`), once every printed
+/// field passed the printer's fonts: the register never accepts what the certificate cannot
+/// print. The API and the console both enter enterprises through this.
+pub(crate) fn checked_enterprise(state: &AppState, e: Enterprise) -> AppResult<Enterprise> {
+    let e = e.normalized()?;
+    check_printable(
+        &state.pdf,
+        &[
+            ("企业名称", e.name.as_str()),
+            ("注册地址", e.address.as_str()),
+            ("法定代表人", e.legal_representative.as_str()),
+            ("注册资本", e.registered_capital_wan.as_str()),
+            ("经济性质", e.economic_nature.as_str()),
+        ],
+    )?;
+    Ok(e)
+}
+
+/// A qualification's item and grade, as the register keeps them and the printer prints them.
+pub(crate) fn checked_item_grade(
+    state: &AppState,
+    item: &str,
+    grade: &str,
+) -> AppResult<(String, String)> {
+    let item = zizhi_shared::bounded_text("item", item, 40)?;
+    let grade = zizhi_shared::bounded_text("grade", grade, 10)?;
+    check_printable(
+        &state.pdf,
+        &[("资质项目", item.as_str()), ("资质等级", grade.as_str())],
+    )?;
+    Ok((item, grade))
 }
 
 /// 企业登记.
@@ -215,7 +253,7 @@ async fn create_enterprise(
     issuer: IssuerStaff,
     ApiJson(body): ApiJson<EnterpriseBody>,
 ) -> AppResult<(StatusCode, Json<Enterprise>)> {
-    let e = body.into_enterprise()?;
+    let e = body.into_enterprise(&state)?;
     state
         .store
         .create_enterprise(&issuer.actor, &e, Utc::now())
@@ -252,7 +290,7 @@ async fn update_enterprise(
     ApiJson(body): ApiJson<EnterpriseBody>,
 ) -> AppResult<Json<EnterpriseUpdated>> {
     let code = parse_credit_code(&code)?;
-    let e = body.into_enterprise()?;
+    let e = body.into_enterprise(&state)?;
     let changed = state
         .store
         .update_enterprise(&issuer.actor, &code, &e, Utc::now())
@@ -304,10 +342,11 @@ async fn grant(
     ApiJson(body): ApiJson<GrantBody>,
 ) -> AppResult<(StatusCode, Json<ChangeOutcome>)> {
     let code = parse_credit_code(&code)?;
+    let (item, grade) = checked_item_grade(&state, &body.item, &body.grade)?;
     let g = Grant {
         category: body.category.parse()?,
-        item: body.item,
-        grade: body.grade,
+        item,
+        grade,
         approved_on: body.approved_on,
         valid_until: body.valid_until,
         certificate_number: body
@@ -377,13 +416,23 @@ async fn change_qualification(
             }
         })?
     };
+    let grade = body
+        .grade
+        .as_deref()
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(|g| zizhi_shared::bounded_text("grade", g, 10))
+        .transpose()?;
+    if let Some(g) = &grade {
+        check_printable(&state.pdf, &[("资质等级", g.as_str())])?;
+    }
     let out = state
         .store
         .change_qualification(
             &issuer.actor,
             id,
             action,
-            body.grade.as_deref(),
+            grade.as_deref(),
             body.note.as_deref(),
             Utc::now(),
         )

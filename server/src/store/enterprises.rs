@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use zizhi_shared::legal_text::search_key;
 use zizhi_shared::{CertificateNumber, CreditCode, Enterprise};
 
 use super::certificates::issue_version;
@@ -70,6 +71,24 @@ pub(super) async fn enterprise_by_id(
 }
 
 impl Store {
+    /// Fills in the search key of names stored before migration 0008; idempotent, so
+    /// instances starting together may all run it.
+    pub(super) async fn fill_name_keys(pool: &sqlx::AnyPool) -> Result<(), StoreError> {
+        let rows = sqlx::query_as::<_, (i64, String)>(
+            "SELECT id, name FROM enterprises WHERE name_key IS NULL",
+        )
+        .fetch_all(pool)
+        .await?;
+        for (id, name) in rows {
+            sqlx::query("UPDATE enterprises SET name_key = $1 WHERE id = $2")
+                .bind(search_key(&name))
+                .bind(id)
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn create_enterprise(
         &self,
         actor: &str,
@@ -80,8 +99,8 @@ impl Store {
         let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO enterprises
-               (credit_code, name, address, legal_representative, registered_capital_wan, economic_nature, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+               (credit_code, name, address, legal_representative, registered_capital_wan, economic_nature, created_at, updated_at, name_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
         )
         .bind(e.credit_code.as_str())
         .bind(e.name.trim())
@@ -90,6 +109,7 @@ impl Store {
         .bind(e.registered_capital_wan.trim())
         .bind(e.economic_nature.trim())
         .bind(instant(now))
+        .bind(search_key(e.name.trim()))
         .execute(&mut *tx)
         .await
         .on_unique_violation(|| enterprise_exists(&e.credit_code))?;
@@ -125,7 +145,8 @@ impl Store {
         }
         sqlx::query(
             "UPDATE enterprises SET credit_code = $1, name = $2, address = $3, legal_representative = $4,
-               registered_capital_wan = $5, economic_nature = $6, updated_at = $7 WHERE id = $8",
+               registered_capital_wan = $5, economic_nature = $6, updated_at = $7, name_key = $9
+             WHERE id = $8",
         )
         .bind(e.credit_code.as_str())
         .bind(e.name.trim())
@@ -135,6 +156,7 @@ impl Store {
         .bind(e.economic_nature.trim())
         .bind(instant(now))
         .bind(id)
+        .bind(search_key(e.name.trim()))
         .execute(&mut *tx)
         .await
         .on_unique_violation(|| enterprise_exists(&e.credit_code))?;

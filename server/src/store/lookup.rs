@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use zizhi_shared::Category;
+use zizhi_shared::legal_text::search_key;
 
 use super::{Store, StoreError, like_fragment, parse_date, parse_field};
 use crate::register::lookup::{CertificateSummary, EnterpriseSummary, Page, Query, classify};
@@ -66,7 +67,12 @@ impl Store {
                 "e.id IN (SELECT enterprise_id FROM certificates WHERE number = $1)",
                 n.to_string(),
             ),
-            Query::Name(n) => ("e.name LIKE $1 ESCAPE '\\'", like_fragment(&n)),
+            // Compared in search form on both sides (see migration 0008), so a fragment finds
+            // a name whatever form of its characters the input method produced.
+            Query::Name(n) => (
+                "e.name_key LIKE $1 ESCAPE '\\'",
+                like_fragment(&search_key(&n)),
+            ),
         };
         let total = sqlx::query_scalar::<_, i64>(&format!(
             "SELECT COUNT(*) FROM enterprises e WHERE {filter}"

@@ -106,6 +106,7 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&pool).await?,
         }
+        Store::fill_name_keys(&pool).await?;
         Ok(Store { pool, backend })
     }
 

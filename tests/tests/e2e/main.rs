@@ -12,6 +12,8 @@
 //! - `faults`: Redis, PostgreSQL and the process itself failing for real, under the real
 //!   binary run as processes.
 //! - `harness`: the promises of the test harness itself (no database outlives its test).
+//! - `names`: legal names with characters outside GB 2312 through register, PDF, QR, verify,
+//!   H5 page, chat and search; and what the register refuses at entry.
 //! - `ops`: what operators watch: metrics, readiness, JSON logs without secrets.
 //! - `pages`: the H5 pages in headless Chromium and over HTTP.
 //! - `snapshot`: the status snapshot and the offline verdict built on it.
@@ -27,6 +29,7 @@ mod deploy;
 mod documents;
 mod faults;
 mod harness;
+mod names;
 mod ops;
 mod pages;
 mod portal;

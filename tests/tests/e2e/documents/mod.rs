@@ -3,7 +3,7 @@
 //! with `pdftotext`, `pdffonts` and a QR decoder; and the download rules on both backends.
 
 mod rules;
-pub(crate) mod tools;
+pub mod tools;
 
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -81,7 +81,7 @@ pub async fn download(app: &TestApp, token: &str, path: &str) -> (u16, Vec<u8>) 
     (s, res.bytes().await.unwrap().to_vec())
 }
 
-pub(crate) async fn validators(app: &TestApp, env: &TestEnv) -> Validators {
+pub async fn validators(app: &TestApp, env: &TestEnv) -> Validators {
     let root = app
         .client
         .get(app.url("/.well-known/zizhi/pdf-root.pem"))

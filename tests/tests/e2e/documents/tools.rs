@@ -187,3 +187,56 @@ pub fn zbar(png: &Path) -> Vec<String> {
         .filter(|l| !l.is_empty())
         .collect()
 }
+
+/// How many glyphs the PDF draws as `.notdef` (glyph 0): every text-showing operator's codes,
+/// in the page and in every form XObject. Our fonts are all CID-keyed with Identity-H, two
+/// bytes a glyph, so a code 0x0000 is the missing-glyph box. `pdftotext` cannot tell: the
+/// ToUnicode map gives back the intended character even for a box.
+pub fn notdef_glyphs(pdf: &[u8]) -> usize {
+    use zizhi_documents::lopdf::{Document, Object, content::Content};
+    let doc = Document::load_mem(pdf).expect("a PDF");
+    let mut streams: Vec<Vec<u8>> = doc
+        .get_pages()
+        .values()
+        .map(|&id| doc.get_page_content(id))
+        .collect();
+    for obj in doc.objects.values() {
+        if let Object::Stream(stream) = obj
+            && stream
+                .dict
+                .get(b"Subtype")
+                .is_ok_and(|s| s.as_name().is_ok_and(|n| n == b"Form"))
+        {
+            streams.push(stream.decompressed_content().expect("form content"));
+        }
+    }
+    let mut shown = 0;
+    let mut notdef = 0;
+    for data in streams {
+        let content = Content::decode(&data).expect("content stream");
+        let mut strings = Vec::new();
+        for op in &content.operations {
+            match op.operator.as_str() {
+                "Tj" | "'" | "\"" => strings.extend(op.operands.iter()),
+                "TJ" => {
+                    if let Some(Object::Array(a)) = op.operands.first() {
+                        strings.extend(a.iter());
+                    }
+                }
+                _ => {}
+            }
+        }
+        for s in strings {
+            if let Object::String(bytes, _) = s {
+                for code in bytes.chunks(2) {
+                    shown += 1;
+                    if code == [0, 0] {
+                        notdef += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(shown > 0, "no text found in the PDF's content streams");
+    notdef
+}

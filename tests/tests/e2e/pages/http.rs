@@ -4,7 +4,8 @@ use zizhi_tests::{Backend, TestApp, TestEnv, enterprise_with_certificate, on_bot
 
 use super::{CASES, case, demo_app, qr_path};
 
-/// Under 50 KB without fonts (there are none: the stylesheet and icons are inline).
+/// Under 50 KB: the stylesheet and icons are inline, and so are the web fonts of a page's few
+/// rare characters (`server/src/pages/webfont.rs`), a few KB each.
 const MAX_PAGE_BYTES: usize = 50 * 1024;
 
 async fn fetch(app: &TestApp, path: &str) -> (u16, reqwest::header::HeaderMap, String) {
