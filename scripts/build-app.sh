@@ -40,7 +40,21 @@ if [ ${#need[@]} -gt 0 ]; then
     || { $sudo apt-get update && $sudo apt-get install -y --no-install-recommends "${need[@]}"; }
 fi
 
-cargo build -p zizhi-app --target wasm32-unknown-unknown --profile "$profile"
+# rxing decodes byte-mode text through encoding_rs, which links every decoder's tables (125 KB
+# of CJK tables, a fifth of the gzipped wasm); in the browser, mobile/encoding stands in for it
+# and leaves decoding to TextDecoder. A patch in Cargo.toml would reach the server's encoding_rs
+# too (and two 0.8 versions of one crate cannot coexist), so it is given to this build only.
+# Cargo rewrites Cargo.lock for the patched graph: the committed lock file is put back
+# afterwards, whatever happens.
+root=$PWD
+lock_copy=$(mktemp)
+cp Cargo.lock "$lock_copy"
+restore_lock() { cp "$lock_copy" "$root/Cargo.lock" && rm -f "$lock_copy"; }
+trap restore_lock EXIT
+cargo build -p zizhi-app --target wasm32-unknown-unknown --profile "$profile" \
+  --config 'patch.crates-io.encoding_rs.path="mobile/encoding"'
+restore_lock
+trap - EXIT
 target_dir=${CARGO_TARGET_DIR:-target}
 wasm="$target_dir/wasm32-unknown-unknown/$profile/zizhi-app.wasm"
 
