@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the scanner app's web version into mobile/dist/ without the dx CLI:
-# cargo (wasm32, profile wasm-release: size first) → wasm-bindgen (--target web, at the exact
+# cargo (wasm32, profile wasm-release: size first; encoding_rs replaced by mobile/encoding, the
+# browser's TextDecoder) → wasm-bindgen (--target web, at the exact
 # version in Cargo.lock) → wasm-opt -Oz (Debian's binaryen) → the static files of
 # mobile/static/ → content-hashed names for everything index.html loads → gzip and brotli
 # copies beside every text and wasm file. The server serves the result at /app/: hashed
