@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the scanner app's web version into mobile/dist/ without the dx CLI:
-# cargo (wasm32, profile wasm-release: size first) → wasm-bindgen (--target web, at the exact
+# cargo (wasm32, profile wasm-release: size first; encoding_rs replaced by mobile/encoding, the
+# browser's TextDecoder) → wasm-bindgen (--target web, at the exact
 # version in Cargo.lock) → wasm-opt -Oz (Debian's binaryen) → the static files of
 # mobile/static/ → content-hashed names for everything index.html loads → gzip and brotli
 # copies beside every text and wasm file. The server serves the result at /app/: hashed
@@ -40,7 +41,21 @@ if [ ${#need[@]} -gt 0 ]; then
     || { $sudo apt-get update && $sudo apt-get install -y --no-install-recommends "${need[@]}"; }
 fi
 
-cargo build -p zizhi-app --target wasm32-unknown-unknown --profile "$profile"
+# rxing decodes byte-mode text through encoding_rs, which links every decoder's tables (125 KB
+# of CJK tables, a fifth of the gzipped wasm); in the browser, mobile/encoding stands in for it
+# and leaves decoding to TextDecoder. A patch in Cargo.toml would reach the server's encoding_rs
+# too (and two 0.8 versions of one crate cannot coexist), so it is given to this build only.
+# Cargo rewrites Cargo.lock for the patched graph: the committed lock file is put back
+# afterwards, whatever happens.
+root=$PWD
+lock_copy=$(mktemp)
+cp Cargo.lock "$lock_copy"
+restore_lock() { cp "$lock_copy" "$root/Cargo.lock" && rm -f "$lock_copy"; }
+trap restore_lock EXIT
+cargo build -p zizhi-app --target wasm32-unknown-unknown --profile "$profile" \
+  --config 'patch.crates-io.encoding_rs.path="mobile/encoding"'
+restore_lock
+trap - EXIT
 target_dir=${CARGO_TARGET_DIR:-target}
 wasm="$target_dir/wasm32-unknown-unknown/$profile/zizhi-app.wasm"
 

@@ -3,9 +3,11 @@
 //! - `rxing`'s `QrReader` is its port of zxing-cpp's QR detector (concentric finder patterns,
 //!   alignment-pattern based sampling); it reads all codes on the image in one pass.
 //! - `rxing`'s `QRCodeReader` is the older port of Java ZXing's detector; it finds some codes
-//!   the other misses (it estimates the module size differently).
-//! - `rqrr` (quirc's algorithm) has its own row-wise thresholding and a flood-fill capstone
-//!   finder; fed a pre-binarised image it reads codes neither ZXing detector locates.
+//!   the other misses (it estimates the module size differently). Only the profiler tries it
+//!   (feature `cli`): no pipeline uses it, and the app's wasm is smaller without it.
+//! - `rqrr` (quirc's algorithm, feature `rqrr`) has its own row-wise thresholding and a
+//!   flood-fill capstone finder; fed a pre-binarised image it reads codes neither ZXing
+//!   detector locates.
 //!
 //! Decoder errors (not found, checksum) are all the same to the pipeline: nothing read.
 
@@ -13,12 +15,12 @@ use std::collections::HashSet;
 
 use rxing::common::{GlobalHistogramBinarizer, HybridBinarizer};
 use rxing::multi::MultipleBarcodeReader;
+#[cfg(feature = "cli")]
 use rxing::qrcode::QRCodeReader;
 use rxing::qrcode::cpp_port::QrReader;
 use rxing::qrcode::cpp_port::detector::{FindFinderPatterns, GenerateFinderPatternSets};
 use rxing::{
     BarcodeFormat, Binarizer, BinaryBitmap, DecodeHintValue, DecodeHints, Luma8LuminanceSource,
-    Reader,
 };
 
 use crate::grey::Grey;
@@ -50,6 +52,7 @@ pub enum Effort {
     /// Finder patterns searched on every few rows only (ZXing's default).
     Quick,
     /// TryHarder: every row; also `QRCodeReader` when `QrReader` found nothing.
+    #[cfg(feature = "cli")]
     Hard,
     /// TryHarder, `QrReader` only.
     HardCpp,
@@ -75,16 +78,19 @@ fn read<B: Binarizer>(mut bitmap: BinaryBitmap<B>, effort: Effort) -> Vec<String
         .decode_multiple_with_hints(&mut bitmap, &hints)
         .map(|results| results.iter().map(|r| r.getText().to_owned()).collect())
         .unwrap_or_default();
-    if !texts.is_empty() || effort != Effort::Hard {
-        return texts;
+    #[cfg(feature = "cli")]
+    if texts.is_empty() && effort == Effort::Hard {
+        use rxing::Reader;
+        return QRCodeReader
+            .decode_with_hints(&mut bitmap, &hints)
+            .map(|r| vec![r.getText().to_owned()])
+            .unwrap_or_default();
     }
-    QRCodeReader
-        .decode_with_hints(&mut bitmap, &hints)
-        .map(|r| vec![r.getText().to_owned()])
-        .unwrap_or_default()
+    texts
 }
 
 /// Every code rqrr reads.
+#[cfg(feature = "rqrr")]
 pub fn rqrr(grey: &Grey) -> Vec<String> {
     let mut prepared =
         rqrr::PreparedImage::prepare_from_greyscale(grey.width, grey.height, |x, y| {

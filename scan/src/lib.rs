@@ -19,7 +19,8 @@
 //! # The attempts, and why in this order
 //!
 //! Contrast-stretched at most 1000 px, then at full size, then local thresholds, local
-//! contrast normalisation, a cut-out of the code enlarged, plain, inverted, and rqrr last.
+//! contrast normalisation, a cut-out of the code enlarged, plain, inverted, and rqrr last
+//! (feature `rqrr`, on by default; the app's wasm leaves it out).
 //! The order comes from measuring every candidate attempt's yield and cost on synthetic phone
 //! photos; the table is on [`pipeline::PIPELINE`], the benchmark in `scan/README.md`.
 //!

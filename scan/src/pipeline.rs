@@ -49,8 +49,11 @@ pub enum Engine {
     /// The same without TryHarder: finder patterns looked for on every few rows only.
     ZxingQuick,
     /// The same, then rxing's port of Java ZXing's reader when the first found nothing.
+    /// Profiler only (feature `cli`).
+    #[cfg(feature = "cli")]
     ZxingJava,
-    /// rqrr (quirc).
+    /// rqrr (quirc); feature `rqrr`.
+    #[cfg(feature = "rqrr")]
     Rqrr,
 }
 
@@ -80,7 +83,9 @@ pub const CANDIDATES: &[Step] = &[
     step(1200, Prep::Plain, Engine::Zxing),
     step(800, Prep::Plain, Engine::Zxing),
     step(600, Prep::Plain, Engine::Zxing),
+    #[cfg(feature = "cli")]
     step(1600, Prep::Plain, Engine::ZxingJava),
+    #[cfg(feature = "cli")]
     step(800, Prep::Plain, Engine::ZxingJava),
     step(0, Prep::Stretch, Engine::Zxing),
     step(1600, Prep::Stretch, Engine::Zxing),
@@ -98,6 +103,7 @@ pub const CANDIDATES: &[Step] = &[
     step(800, Prep::AdaptiveLow, Engine::Zxing),
     step(0, Prep::Smooth, Engine::Zxing),
     step(1600, Prep::Smooth, Engine::Zxing),
+    #[cfg(feature = "rqrr")]
     step(1600, Prep::Normalize, Engine::Rqrr),
     step(1600, Prep::Adaptive, Engine::Zxing),
     step(1200, Prep::Adaptive, Engine::Zxing),
@@ -105,15 +111,23 @@ pub const CANDIDATES: &[Step] = &[
     step(1600, Prep::Invert, Engine::Zxing),
     step(1600, Prep::Region, Engine::Zxing),
     step(800, Prep::Region, Engine::Zxing),
+    #[cfg(feature = "rqrr")]
     step(1600, Prep::Region, Engine::Rqrr),
     step(1600, Prep::RegionStretch, Engine::Zxing),
     step(800, Prep::RegionStretch, Engine::Zxing),
+    #[cfg(feature = "rqrr")]
     step(1600, Prep::RegionStretch, Engine::Rqrr),
+    #[cfg(feature = "rqrr")]
     step(1600, Prep::Plain, Engine::Rqrr),
+    #[cfg(feature = "rqrr")]
     step(800, Prep::Plain, Engine::Rqrr),
+    #[cfg(feature = "rqrr")]
     step(1600, Prep::Adaptive, Engine::Rqrr),
+    #[cfg(feature = "rqrr")]
     step(1200, Prep::Adaptive, Engine::Rqrr),
+    #[cfg(feature = "rqrr")]
     step(800, Prep::Adaptive, Engine::Rqrr),
+    #[cfg(feature = "rqrr")]
     step(800, Prep::Stretch, Engine::Rqrr),
     step(0, Prep::RegionSharp, Engine::Zxing),
     step(1600, Prep::RegionSharp, Engine::Zxing),
@@ -122,6 +136,7 @@ pub const CANDIDATES: &[Step] = &[
     step(1600, Prep::RegionDeblur, Engine::Zxing),
     step(800, Prep::RegionDeblur, Engine::Zxing),
     step(0, Prep::RegionDeblur, Engine::Zxing),
+    #[cfg(feature = "rqrr")]
     step(1600, Prep::RegionSharp, Engine::Rqrr),
 ];
 
@@ -156,7 +171,8 @@ pub const CANDIDATES: &[Step] = &[
 /// - rqrr alone reads at most 39% (its row-wise threshold loses codes under glare, blur and
 ///   halftone) and read no photo that an rxing attempt missed; it stays as the last attempt,
 ///   an independent decoder for failures the synthetic set does not model, paid for only
-///   when everything else failed.
+///   when everything else failed. The app's wasm builds without it (feature `rqrr`): its
+///   Galois field tables alone are 128 KB, and without it both benchmark sets read the same.
 /// - The number in brackets comes from an earlier run (heavier load, times ~1.7× higher); the
 ///   inverted attempt reads nothing here (every printed code is dark on light) and is kept
 ///   for light-on-dark codes on screens.
@@ -173,6 +189,7 @@ pub const PIPELINE: &[Step] = &[
     step(0, Prep::RegionSharp, Engine::Zxing),
     step(1600, Prep::RegionDeblur, Engine::Zxing),
     step(0, Prep::RegionDeblur, Engine::Zxing),
+    #[cfg(feature = "rqrr")]
     step(1600, Prep::RegionStretch, Engine::Rqrr),
 ];
 
@@ -325,12 +342,7 @@ impl<'a> Work<'a> {
         let images = self.prepared(f, step.prep);
         let mut texts = Vec::new();
         for image in images {
-            texts.extend(match step.engine {
-                Engine::Zxing => engines::rxing(image, binarize, Effort::HardCpp),
-                Engine::ZxingQuick => engines::rxing(image, binarize, Effort::Quick),
-                Engine::ZxingJava => engines::rxing(image, binarize, Effort::Hard),
-                Engine::Rqrr => engines::rqrr(image),
-            });
+            texts.extend(read(step.engine, image, binarize));
         }
         texts
     }
@@ -364,16 +376,25 @@ impl<'a> Work<'a> {
                 tried.push(r);
                 let restored = plane.richardson_lucy(r, 10).enlarged(scale);
                 let image = restore::to_grey(&restored);
-                let texts = match engine {
-                    Engine::Rqrr => engines::rqrr(&image),
-                    _ => engines::rxing(&image, Binarize::Hybrid, Effort::HardCpp),
-                };
+                let texts = read(engine, &image, Binarize::Hybrid);
                 if !texts.is_empty() {
                     return texts;
                 }
             }
         }
         Vec::new()
+    }
+}
+
+/// What `engine` reads on `image`.
+fn read(engine: Engine, image: &Grey, binarize: Binarize) -> Vec<String> {
+    match engine {
+        Engine::Zxing => engines::rxing(image, binarize, Effort::HardCpp),
+        Engine::ZxingQuick => engines::rxing(image, binarize, Effort::Quick),
+        #[cfg(feature = "cli")]
+        Engine::ZxingJava => engines::rxing(image, binarize, Effort::Hard),
+        #[cfg(feature = "rqrr")]
+        Engine::Rqrr => engines::rqrr(image),
     }
 }
 

@@ -219,7 +219,19 @@ async function photo(b, step) {
   const page = b.page;
   await page.locator('[data-testid=tab-scan]').first().click().catch(() => {});
   await page.locator('[data-testid=photo-input]').first().setInputFiles(step.file);
-  return { file: step.file };
+  const out = { file: step.file };
+  // A photo that gives no verdict: wait until the scan screen's status says `status`.
+  if (step.status) {
+    out.status_seen = await page
+      .waitForFunction((want) => {
+        const s = document.querySelector('[data-testid=scan-status]');
+        return s && s.textContent.includes(want);
+      }, step.status, { timeout: 30000, polling: 100 })
+      .then(() => true, () => false);
+    out.scan_status = await text(page, '[data-testid=scan-status]');
+    out.result_shown = (await page.locator('[data-testid=result]').count()) > 0;
+  }
+  return out;
 }
 
 async function tab(b, shots, step) {

@@ -16,6 +16,7 @@
 mod assist;
 mod camera;
 mod footage;
+mod foreign;
 mod lying;
 mod offline;
 mod photo;
