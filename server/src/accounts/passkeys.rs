@@ -384,8 +384,10 @@ mod tests {
     use super::*;
 
     fn with(base: Option<&str>, rp: Option<&str>) -> RelyingParty {
-        let mut s = Settings::default();
-        s.public_base_url = base.map(str::to_owned);
+        let mut s = Settings {
+            public_base_url: base.map(str::to_owned),
+            ..Settings::default()
+        };
         s.portal.rp_id = rp.map(str::to_owned);
         RelyingParty::new(&s).unwrap()
     }

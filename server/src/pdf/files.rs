@@ -177,7 +177,7 @@ pub async fn copy_file(state: &AppState, reader: &CopyReader, file: &str) -> App
     let not_found = || AppError::not_found("copy_not_found", format!("未找到编号为 {id} 的证书件"));
     let id: u64 = id.parse().map_err(|_| not_found())?;
     let copy = state.store.copy(id).await?.ok_or_else(not_found)?;
-    let status = status_of(&state, &copy.certificate_number).await?;
+    let status = status_of(state, &copy.certificate_number).await?;
     // Another enterprise's copy is answered as absent, so ids cannot be probed.
     if let CopyReader::Enterprise(acc) = &reader
         && acc.credit_code != status.credit_code
