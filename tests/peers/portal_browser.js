@@ -40,14 +40,21 @@ async function text(locator) {
   return (await locator.count()) ? (await locator.first().innerText()).trim() : null;
 }
 
+// An attribute of the first element matching, or null at once when there is none (a plain
+// getAttribute would wait for the element to appear).
+async function attr(page, selector, name) {
+  const l = page.locator(selector);
+  return (await l.count()) ? l.first().getAttribute(name) : null;
+}
+
 async function seen(page) {
   return {
     url: page.url(),
     title: await page.title(),
     h1: await text(page.locator('main h1')),
-    error: await page.locator('[data-error]').getAttribute('data-error').catch(() => null),
+    error: await attr(page, '[data-error]', 'data-error'),
     passkey_error: await text(page.locator('[data-passkey-error].shown')),
-    done: await page.locator('[data-testid=done]').getAttribute('data-copy').catch(() => null),
+    done: await attr(page, '[data-testid=done]', 'data-copy'),
   };
 }
 
@@ -193,7 +200,8 @@ const steps = {
   // crafted request, would send).
   async post(page, base, step) {
     await page.goto(base + (step.from || '/console/'), { waitUntil: 'load' });
-    const csrf = await page.locator('input[name=csrf]').first().inputValue().catch(() => '');
+    const token = page.locator('input[name=csrf]');
+    const csrf = (await token.count()) ? await token.first().inputValue() : '';
     return page.evaluate(async ({ path, csrf, fields }) => {
       const res = await fetch(path, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ ...fields, csrf }) });
