@@ -217,6 +217,15 @@ const steps = {
       (trs) => trs.map((tr) => Array.from(tr.children).map((td) => td.innerText.trim()))) };
   },
 
+  // Another passkey on one's own account page (the portal's or the console's).
+  async add_key(page, base, step) {
+    await page.goto(base + step.path, { waitUntil: 'load' });
+    const form = page.locator('form[data-passkey=create]');
+    await form.locator('input[name=key_name]').fill(step.key_name);
+    await submit(page, form);
+    return { ...(await seen(page)), keys: await page.locator('[data-testid=passkeys] tbody tr').count() };
+  },
+
   async logout(page) {
     const form = page.locator('form[action="/logout"]');
     await submit(page, form);

@@ -57,6 +57,7 @@ pub fn nav(audience: Audience) -> &'static [NavItem] {
             ("/console/changes", "变更审批"),
             ("/console/events", "操作日志"),
             ("/console/keys", "签名密钥"),
+            ("/console/account", "我的账户"),
         ],
     }
 }

@@ -17,6 +17,7 @@
 
 pub mod frame;
 pub mod invitations;
+pub mod keys;
 pub mod links;
 pub mod passkeys;
 pub mod session;

@@ -53,6 +53,8 @@ pub struct AppState {
     pub password_guesses: crate::password_guesses::PasswordGuesses,
     /// The WebAuthn relying party of the portal and console.
     pub passkeys: crate::accounts::passkeys::RelyingParty,
+    /// 核验次数 of issued copies not yet written to the register.
+    pub verify_tally: crate::verify::tally::VerificationTally,
 }
 
 impl AppState {
@@ -137,6 +139,7 @@ impl AppState {
             metrics,
             auth_failures: Default::default(),
             password_guesses,
+            verify_tally: Default::default(),
         })
     }
 }
@@ -198,6 +201,8 @@ pub struct RunningServer {
     metrics_task: Option<tokio::task::JoinHandle<()>>,
     /// Picks up newly installed trust lists (`KeyRing::spawn_reloader`).
     key_reloader: tokio::task::JoinHandle<()>,
+    /// Writes verification counts (`VerificationTally::spawn_writer`).
+    tally_writer: tokio::task::JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -228,6 +233,7 @@ impl RunningServer {
         };
         let app = router(state.clone());
         let key_reloader = state.keys.spawn_reloader();
+        let tally_writer = state.verify_tally.spawn_writer(state.store.clone());
         let task = tokio::spawn(serve::serve(
             listener,
             app,
@@ -243,6 +249,7 @@ impl RunningServer {
             task,
             metrics_task,
             key_reloader,
+            tally_writer,
         })
     }
 
@@ -260,7 +267,7 @@ impl RunningServer {
             t.abort();
         }
         self.key_reloader.abort();
-        self.state.store.close().await;
+        self.write_counts_and_close().await;
     }
 
     /// Waits until the server stops and has drained (for the `serve` command), then closes
@@ -271,8 +278,18 @@ impl RunningServer {
             t.abort();
         }
         self.key_reloader.abort();
-        self.state.store.close().await;
+        self.write_counts_and_close().await;
         Ok(())
+    }
+
+    /// The last verification counts, written after the last request drained, then the
+    /// database closed.
+    async fn write_counts_and_close(&mut self) {
+        self.tally_writer.abort();
+        if let Err(e) = self.state.verify_tally.write(&self.state.store).await {
+            tracing::warn!(error = %e, "verification counts lost at shutdown");
+        }
+        self.state.store.close().await;
     }
 
     /// Takes the trigger that stops the server, e.g. to wire it to Ctrl-C.

@@ -10,7 +10,9 @@
 //! - [`changes`]: 变更申请 (record, approve, reject).
 //! - [`events`]: 操作日志 with filters.
 //! - [`keys`]: the signing keys and the published trust list.
+//! - [`account`]: 我的账户, the staff member's own passkeys.
 
+pub mod account;
 pub mod changes;
 pub mod enterprises;
 pub mod events;
@@ -58,6 +60,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/console/changes/{id}/reject", post(changes::reject))
         .route("/console/events", get(events::list))
         .route("/console/keys", get(keys::show))
+        .route("/console/account", get(account::show))
+        .merge(crate::accounts::keys::routes(Audience::Issuer))
         // Unknown paths answer under the same layers: without a session, every one sends
         // the browser to sign in, so nothing tells a stranger which pages exist.
         .route("/console/{*rest}", axum::routing::any(not_found))

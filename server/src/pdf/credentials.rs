@@ -64,6 +64,13 @@ pub struct EnterpriseAccount {
 }
 
 /// What is stored of a token: its SHA-256, so a database leak does not leak tokens.
+/// A new enterprise API token: the prefix and 32 random bytes in hex.
+pub(crate) fn new_api_token() -> AppResult<String> {
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+    Ok(format!("{TOKEN_PREFIX}{}", hex::encode(raw)))
+}
+
 pub(crate) fn token_digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.trim().as_bytes()))
 }
@@ -170,9 +177,7 @@ pub async fn prepare_enrolment(
     .map_err(anyhow::Error::from)?
     .map_err(pki_error)?;
 
-    let mut raw = [0u8; 32];
-    getrandom::fill(&mut raw).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
-    let token = format!("{TOKEN_PREFIX}{}", hex::encode(raw));
+    let token = new_api_token()?;
     let credential = NewCredential {
         enterprise_id: enterprise.id,
         token_sha256: token_digest(&token),

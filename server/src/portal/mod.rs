@@ -11,11 +11,12 @@
 //! - [`usage`]: 生成使用件, approved by a fresh passkey assertion bound to its terms and the
 //!   password of the enterprise's signing key.
 //! - [`records`]: 使用记录, downloads, 作废.
-//! - [`account`]: keys and the signing-key password.
+//! - [`account`]: keys, the signing-key password and API tokens ([`tokens`]).
 
 pub mod account;
 pub mod certificates;
 pub mod records;
+pub mod tokens;
 pub mod usage;
 
 use axum::Router;
@@ -61,17 +62,13 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(records::withdraw_page).post(records::withdraw),
         )
         .route("/portal/account", get(account::show))
-        .route("/portal/account/keys/begin", post(account::add_key_begin))
-        .route("/portal/account/keys/finish", post(account::add_key_finish))
-        .route(
-            "/portal/account/keys/{id}/rename",
-            post(account::rename_key),
-        )
-        .route(
-            "/portal/account/keys/{id}/remove",
-            post(account::remove_key),
-        )
+        .merge(crate::accounts::keys::routes(Audience::Enterprise))
         .route("/portal/account/password", post(account::change_password))
+        .route("/portal/account/tokens", post(tokens::create))
+        .route(
+            "/portal/account/tokens/{id}/revoke",
+            get(tokens::revoke_page).post(tokens::revoke),
+        )
         // Unknown paths answer under the same layers: without a session, every one sends
         // the browser to sign in, so nothing tells a stranger which pages exist.
         .route("/portal/{*rest}", axum::routing::any(not_found))

@@ -25,9 +25,30 @@ use crate::extract::{ApiPath, FormBody};
 use crate::pdf::enterprise_copies;
 use crate::pdf::files::{check_downloadable, copy_file};
 use crate::register::model::CertificateStatus;
+use crate::store::VerificationDay;
 
 /// Usage copies per page.
 const PAGE_SIZE: usize = 10;
+
+/// 核验次数: how many times a copy was verified, and on which days (never by whom).
+fn verifications(days: Option<&Vec<VerificationDay>>) -> Markup {
+    let days = days.map_or(&[][..], Vec::as_slice);
+    let total: u64 = days.iter().map(|d| d.count).sum();
+    html! {
+        td data-testid="verifications" data-total=(total) {
+            @if days.is_empty() {
+                span.muted { "尚无" }
+            } @else {
+                details.days {
+                    summary { "共 " (total) " 次" }
+                    ul {
+                        @for d in days { li { (d.day) "：" (d.count) " 次" } }
+                    }
+                }
+            }
+        }
+    }
+}
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -85,6 +106,15 @@ pub async fn list(
         .skip((current - 1) * PAGE_SIZE)
         .take(PAGE_SIZE);
     let total = usage.len();
+    let shown: Vec<_> = shown.collect();
+    let listed: Vec<i64> = shown
+        .iter()
+        .map(|(_, c)| *c)
+        .chain(&approval)
+        .filter_map(|c| i64::try_from(c.id).ok())
+        .collect();
+    let counts = state.verify_tally.days(&state.store, &listed).await?;
+    let count_of = |c: &CopyRecord| i64::try_from(c.id).ok().and_then(|id| counts.get(&id));
     let done = match q.done.as_deref() {
         Some("usage") => Some("使用件已生成，并已由发证机关和本企业电子签名。"),
         Some("claimed") => Some("批准件已领取。"),
@@ -104,9 +134,9 @@ pub async fn list(
             } @else {
                 div.table-wrap {
                     table data-testid="usage-copies" {
-                        thead { tr { th { "序号" } th { "用途" } th { "使用允许时间范围" } th { "生成日期" } th { "状态" } th { "操作" } } }
+                        thead { tr { th { "序号" } th { "用途" } th { "使用允许时间范围" } th { "生成日期" } th { "状态" } th { "核验次数" } th { "操作" } } }
                         tbody {
-                            @for (i, c) in shown {
+                            @for (i, c) in shown.iter().copied() {
                                 @let terms = c.usage.as_ref();
                                 tr data-copy=(c.id) {
                                     td { (total - i) }
@@ -122,6 +152,7 @@ pub async fn list(
                                             span.state.ok { "有效" }
                                         }
                                     }
+                                    (verifications(count_of(c)))
                                     td.actions { (actions(c, &status, &user.who)) }
                                 }
                             }
@@ -144,13 +175,14 @@ pub async fn list(
             } @else {
                 div.table-wrap {
                     table data-testid="approval-copies" {
-                        thead { tr { th { "编号" } th { "证书版本" } th { "领取时间" } th { "操作" } } }
+                        thead { tr { th { "编号" } th { "证书版本" } th { "领取时间" } th { "核验次数" } th { "操作" } } }
                         tbody {
                             @for c in &approval {
                                 tr data-copy=(c.id) {
                                     td { (c.id) }
                                     td { "第 " (c.certificate_version) " 版" }
                                     td { (beijing_minute(c.issued_at)) }
+                                    (verifications(count_of(c)))
                                     td.actions { (actions(c, &status, &user.who)) }
                                 }
                             }
@@ -158,6 +190,7 @@ pub async fn list(
                     }
                 }
             }
+            p.muted { "核验次数按北京时间日期统计扫码核验本件的次数，不记录核验人；其他服务器上的核验数秒后计入。" }
             p.muted { "批准件仅用于展示资质，不得用于投标等业务。" }
         }
     };

@@ -89,14 +89,21 @@ impl Store {
         })
     }
 
-    /// The enterprise a token belongs to, if any.
+    /// The enterprise a token belongs to, if any: the enrolment token, or an API token made
+    /// on 账户 that is not revoked and whose maker's account is not disabled (a person who
+    /// leaves takes the tokens they made with them).
     pub async fn enterprise_by_token(
         &self,
         token: &str,
     ) -> Result<Option<EnterpriseAccount>, StoreError> {
         let Some(r) = sqlx::query_as::<_, AccountRow>(
             "SELECT e.id, e.credit_code, e.name FROM enterprise_credentials c
-             JOIN enterprises e ON e.id = c.enterprise_id WHERE c.token_sha256 = $1",
+             JOIN enterprises e ON e.id = c.enterprise_id WHERE c.token_sha256 = $1
+             UNION ALL
+             SELECT e.id, e.credit_code, e.name FROM api_tokens t
+             JOIN enterprises e ON e.id = t.enterprise_id
+             JOIN accounts a ON a.id = t.created_by
+             WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL AND a.disabled_at IS NULL",
         )
         .bind(token_digest(token))
         .fetch_optional(self.pool())

@@ -7,7 +7,9 @@
 //! This file owns connecting, migrating, transactions and the text forms of stored values.
 
 mod accounts;
+mod api_tokens;
 pub use accounts::{LoginLock, NewAccount, StoredPasskey, link_invalid};
+pub use api_tokens::{ApiTokenRecord, MAX_ACTIVE_API_TOKENS};
 mod certificates;
 mod change_requests;
 pub use change_requests::{ChangeRequest, EventFilter};
@@ -25,6 +27,8 @@ mod sessions;
 pub use sessions::{StoredCeremony, StoredSession};
 pub mod snapshot;
 mod status;
+mod verification_counts;
+pub use verification_counts::VerificationDay;
 
 pub use credentials::{EnrolledEnterprise, NewCredential, StoredCredential};
 pub use documents::StoredDocument;

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod request;
 mod service;
+pub mod tally;
 pub mod verdict;
 
 pub use service::verify;

@@ -42,6 +42,7 @@ pub async fn verify(state: &AppState, text: &str) -> AppResult<Verdict> {
             .await?
         {
             CopyRead::Issued(issued) if *issued == payload[..] => {
+                state.verify_tally.record(verified.claims.copy_id, now);
                 verdict::facts(&read, &verified.claims)
             }
             CopyRead::Issued(_) | CopyRead::NotIssued => {

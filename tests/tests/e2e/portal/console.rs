@@ -196,6 +196,33 @@ async fn a_clerk_records_a_change_an_approver_approves_it_and_the_enterprise_see
             "{want:?} not in {actors:?}"
         );
     }
+
+    // Staff keep their own keys: the approver, signed in by a link, registers a key on 我的账户,
+    // signs out, and signs in again with it.
+    let r = portal_browser(
+        &app,
+        vec![
+            json!({ "op": "link", "path": link(&app, &approver).await }),
+            json!({ "op": "add_key", "path": "/console/account", "key_name": "办公室安全密钥" }),
+            json!({ "op": "shots", "name": "console-account", "path": "/console/account" }),
+            json!({ "op": "logout" }),
+            json!({ "op": "login", "audience": "issuer", "login_name": "wang.approver" }),
+        ],
+    )
+    .await;
+    assert_eq!(r[1]["keys"], 1, "{}", r[1]);
+    assert!(
+        r[1]["url"].as_str().unwrap().contains("done=key_added"),
+        "{}",
+        r[1]
+    );
+    assert_eq!(r[2]["status"], 200, "{}", r[2]);
+    assert_eq!(r[2]["overflow_375"], 0, "{}", r[2]);
+    assert!(
+        r[4]["url"].as_str().unwrap().ends_with("/console/"),
+        "signed in with the new key: {}",
+        r[4]
+    );
     app.stop().await;
     env.finish().await;
 }

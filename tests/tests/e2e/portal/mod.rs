@@ -7,6 +7,7 @@
 //! the session are refused one by one. Screenshots of every page at 1280×800 and 375×667 go
 //! to `target/screenshots/portal-*.png`.
 
+mod account;
 mod console;
 mod sessions;
 
@@ -230,9 +231,24 @@ async fn an_invited_enterprise_claims_makes_downloads_and_withdraws_copies_with_
             json!({ "op": "shots", "name": "withdraw", "path": format!("/portal/copies/{second}/withdraw") }),
             json!({ "op": "withdraw", "copy": second, "reason": "项目已取消" }),
             json!({ "op": "attacks", "number": number, "password": PASSWORD, "from": from, "to": to }),
+            json!({ "op": "records", "number": number }),
+            json!({ "op": "shots", "name": "records-verified", "path": format!("/portal/certificates/{number}/copies") }),
         ],
     )
     .await;
+    // 核验次数: each copy was verified once above, today, and the page says so.
+    let listed = r[8]["rows"].as_array().unwrap();
+    for id in [approval, first] {
+        let row = listed
+            .iter()
+            .find(|row| row["copy"] == id)
+            .unwrap_or_else(|| panic!("copy {id} listed: {listed:?}"));
+        assert!(
+            row["text"].as_str().unwrap().contains("共 1 次"),
+            "copy {id} verified once: {row}"
+        );
+    }
+    assert_eq!(r[9]["status"], 200, "{}", r[9]);
     assert_eq!(r[1]["status"], 200, "{}", r[1]);
     assert_eq!(r[1]["type"], "application/pdf", "{}", r[1]);
     assert_eq!(r[2]["type"], "image/png", "{}", r[2]);

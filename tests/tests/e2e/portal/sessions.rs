@@ -11,20 +11,20 @@ use zizhi_server::store::NewAccount;
 use zizhi_tests::{Backend, TestApp, TestEnv, enterprise_with_certificate, on_both_backends};
 
 /// A browser-less client of one person: no redirects followed, the session cookie kept by hand.
-struct Person {
+pub(super) struct Person {
     http: reqwest::Client,
     base: String,
     cookie: Option<String>,
 }
 
-struct Answer {
-    status: u16,
-    location: Option<String>,
-    body: String,
+pub(super) struct Answer {
+    pub(super) status: u16,
+    pub(super) location: Option<String>,
+    pub(super) body: String,
 }
 
 impl Person {
-    fn new(app: &TestApp) -> Person {
+    pub(super) fn new(app: &TestApp) -> Person {
         Person {
             http: reqwest::Client::builder()
                 .redirect(Policy::none())
@@ -55,18 +55,18 @@ impl Person {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Answer {
+    pub(super) async fn get(&mut self, path: &str) -> Answer {
         let req = self.http.get(format!("{}{path}", self.base));
         self.send(req).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+    pub(super) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
         let req = self.http.post(format!("{}{path}", self.base)).form(form);
         self.send(req).await
     }
 
     /// The CSRF token of the forms on a page.
-    async fn csrf(&mut self, path: &str) -> String {
+    pub(super) async fn csrf(&mut self, path: &str) -> String {
         let page = self.get(path).await;
         assert_eq!(page.status, 200, "{}", page.body);
         let at = page
@@ -78,7 +78,12 @@ impl Person {
     }
 }
 
-async fn account(app: &TestApp, role: Role, login: &str, enterprise: Option<&str>) -> Account {
+pub(super) async fn account(
+    app: &TestApp,
+    role: Role,
+    login: &str,
+    enterprise: Option<&str>,
+) -> Account {
     let state = &app.server.state;
     let enterprise_id = match enterprise {
         Some(code) => Some(
@@ -120,12 +125,12 @@ async fn link(app: &TestApp, account: &Account) -> String {
     .0
 }
 
-fn demo(mut s: Settings) -> Settings {
+pub(super) fn demo(mut s: Settings) -> Settings {
     s.portal.demo = true;
     s
 }
 
-async fn signed_in(app: &TestApp, account: &Account) -> Person {
+pub(super) async fn signed_in(app: &TestApp, account: &Account) -> Person {
     let mut p = Person::new(app);
     let path = link(app, account).await;
     let confirm = p.get(&path).await;
