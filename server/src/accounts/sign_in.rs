@@ -140,7 +140,7 @@ struct LoginBegin {
 }
 
 /// Records a failed sign-in (per account and in the event log) and answers `sign_in_failed`.
-async fn failed(
+pub(crate) async fn failed(
     state: &AppState,
     account: Option<&Account>,
     subject: &str,

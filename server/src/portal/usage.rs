@@ -264,6 +264,8 @@ pub async fn finish(
     .into_response())
 }
 
+/// A refused step-up counts as a failed sign-in of this account (the same lock, the same
+/// log entry), so guessing through 生成使用件 is no cheaper than through the login page.
 async fn step_up_failed(
     state: &AppState,
     user: &PortalUser,
@@ -271,27 +273,12 @@ async fn step_up_failed(
     reason: &str,
     client: &str,
 ) -> AppError {
-    if let Err(e) = state
-        .store
-        .record_login_failure(
-            Some(user.who.account.id),
-            subject,
-            reason,
-            client,
-            5,
-            chrono::TimeDelta::minutes(5),
-            Utc::now(),
-        )
-        .await
-    {
-        return e.into();
-    }
     tracing::warn!(
         account = user.who.account.id,
         reason,
         "usage-copy step-up refused"
     );
-    AppError::SignInFailed
+    crate::accounts::sign_in::failed(state, Some(&user.who.account), subject, reason, client).await
 }
 
 /// Demo mode only: an account without a key approves with its password alone (the page says

@@ -49,6 +49,33 @@ struct AccountRow {
 const ACCOUNT_COLUMNS: &str =
     "id, role, enterprise_id, login_name, display_name, user_handle, disabled_at";
 
+/// The account with this id, read on `conn`: the pool, or a transaction that must see it.
+async fn account_by_id<'c, E>(conn: E, id: i64) -> Result<Option<Account>, StoreError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    sqlx::query_as::<_, AccountRow>(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .map(Account::try_from)
+    .transpose()
+}
+
+/// The account a link names, inside the transaction that uses the link; a disabled account
+/// is refused (its links die with it).
+async fn enabled_account(tx: &mut Tx, id: i64) -> Result<Account, StoreError> {
+    let account = account_by_id(&mut **tx, id)
+        .await?
+        .ok_or_else(link_invalid)?;
+    if account.disabled {
+        return Err(account_disabled());
+    }
+    Ok(account)
+}
+
 impl TryFrom<AccountRow> for Account {
     type Error = StoreError;
     fn try_from(r: AccountRow) -> Result<Account, StoreError> {
@@ -94,14 +121,7 @@ impl Store {
     }
 
     pub async fn account(&self, id: i64) -> Result<Option<Account>, StoreError> {
-        sqlx::query_as::<_, AccountRow>(&format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .map(Account::try_from)
-        .transpose()
+        account_by_id(self.pool(), id).await
     }
 
     pub async fn account_by_login(&self, login: &str) -> Result<Option<Account>, StoreError> {
@@ -472,16 +492,7 @@ impl Store {
         let id = Store::use_link(&mut tx, token_sha256, "invitation", now)
             .await?
             .ok_or_else(link_invalid)?;
-        let account: Account = sqlx::query_as::<_, AccountRow>(&format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_into()?;
-        if account.disabled {
-            return Err(account_disabled());
-        }
+        let account = enabled_account(&mut tx, id).await?;
         insert_passkey(
             &mut tx,
             &account,
@@ -513,16 +524,7 @@ impl Store {
         let id = Store::use_link(&mut tx, token_sha256, "demo_login", now)
             .await?
             .ok_or_else(link_invalid)?;
-        let account: Account = sqlx::query_as::<_, AccountRow>(&format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_into()?;
-        if account.disabled {
-            return Err(account_disabled());
-        }
+        let account = enabled_account(&mut tx, id).await?;
         tx.commit().await?;
         Ok(account)
     }
