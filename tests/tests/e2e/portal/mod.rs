@@ -7,6 +7,7 @@
 //! the session are refused one by one. Screenshots of every page at 1280×800 and 375×667 go
 //! to `target/screenshots/portal-*.png`.
 
+mod changes;
 mod console;
 mod sessions;
 
