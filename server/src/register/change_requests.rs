@@ -70,8 +70,8 @@ pub enum ChangeDetails {
     },
     /// 信息变更: the enterprise block before and after.
     EnterpriseInfo {
-        before: Enterprise,
-        after: Enterprise,
+        before: Box<Enterprise>,
+        after: Box<Enterprise>,
     },
 }
 

@@ -419,8 +419,8 @@ impl Store {
                 qualification_id: None,
                 new_grade: None,
                 details: ChangeDetails::EnterpriseInfo {
-                    before,
-                    after: after.clone(),
+                    before: Box::new(before),
+                    after: Box::new(after.clone()),
                 },
             },
             after.credit_code.as_str(),
@@ -596,7 +596,7 @@ async fn apply_request(
         ChangeDetails::EnterpriseInfo { before, after } => {
             // Applied only over the block the clerk saw: a change made meanwhile (through the
             // API or another request) is not silently overwritten.
-            if enterprise_by_id(tx, enterprise).await? != *before {
+            if enterprise_by_id(tx, enterprise).await? != **before {
                 return Err(StoreError::conflict(
                     "enterprise_changed_since_request",
                     "登记该申请后企业信息已被修改：请退回本申请并重新登记",

@@ -148,6 +148,9 @@ impl Staff {
     }
 }
 
+/// A form's fields, as posted.
+type Fields<'a> = Vec<(&'a str, &'a str)>;
+
 async fn staff(app: &TestApp, login: &str, role: Role, name: &str) -> Account {
     app.server
         .state
@@ -629,7 +632,7 @@ async fn refusals(backend: Backend) {
     // The certificate was approved ten days ago (UTC date): a day before is within the span.
     let before_approval = (Utc::now().date_naive() - Days::new(11)).to_string();
     let long_grade = "一二三四五六七八九十一";
-    let cases: Vec<(&str, Vec<(&str, &str)>, u16, &str)> = vec![
+    let cases: Vec<(&str, Fields, u16, &str)> = vec![
         (
             change.as_str(),
             vec![
