@@ -19,7 +19,8 @@
 //   {"op": "record_change", "qualification": 7, "action": "revoke", "basis": "…"},
 //   {"op": "changes"}, {"op": "approve", "request": 1}, {"op": "post", "path": "…", "fields": {}},
 //   {"op": "events", "query": "actor=…"},
-//   {"op": "login", "login_name": "…"}, {"op": "logout"}, {"op": "goto", "path": "…"}
+//   {"op": "login", "login_name": "…"}, {"op": "logout"}, {"op": "goto", "path": "…"},
+//   {"op": "add_key", "path": "/console/account", "key_name": "…"}
 // The Rust side asserts; this script only acts and looks.
 'use strict';
 

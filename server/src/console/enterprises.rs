@@ -121,6 +121,11 @@ pub async fn show(
     let body = html! {
         h1 { (summary.name) }
         p.crumb { a href="/console/" { "企业与证书" } " › " (code) }
+        p.actions data-testid="enterprise-changes" {
+            a.btn href={"/console/enterprises/" (code) "/add-item"} { "登记增项" } " "
+            a.btn.plain href={"/console/enterprises/" (code) "/info-change"} { "登记信息变更" } " "
+            a href="/console/changes" { "变更审批" }
+        }
         @if let Some(link) = &q.invited {
             div class="notice ok" data-testid="invitation" {
                 "邀请链接（72 小时内有效，只能使用一次，请当面或通过安全渠道交给企业管理员）："

@@ -58,6 +58,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route("/console/changes/{id}/approve", post(changes::approve))
         .route("/console/changes/{id}/reject", post(changes::reject))
+        .merge(changes::routes())
         .route("/console/events", get(events::list))
         .route("/console/keys", get(keys::show))
         .route("/console/account", get(account::show))

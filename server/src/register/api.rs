@@ -236,6 +236,14 @@ pub(crate) fn checked_item_grade(
     Ok((item, grade))
 }
 
+/// A new grade (升级, 降级), as the register keeps it and the printer prints it. The API and
+/// the console both check a grade change through this.
+pub(crate) fn checked_grade(state: &AppState, grade: &str) -> AppResult<String> {
+    let grade = zizhi_shared::bounded_text("grade", grade, 10)?;
+    check_printable(&state.pdf, &[("资质等级", grade.as_str())])?;
+    Ok(grade)
+}
+
 /// 企业登记.
 #[utoipa::path(
     post,
@@ -421,11 +429,8 @@ async fn change_qualification(
         .as_deref()
         .map(str::trim)
         .filter(|g| !g.is_empty())
-        .map(|g| zizhi_shared::bounded_text("grade", g, 10))
+        .map(|g| checked_grade(&state, g))
         .transpose()?;
-    if let Some(g) = &grade {
-        check_printable(&state.pdf, &[("资质等级", g.as_str())])?;
-    }
     let out = state
         .store
         .change_qualification(

@@ -35,6 +35,101 @@ impl QualificationAction {
     }
 }
 
+/// The legal act a change request records: every change the guide names (升级、降级、增项、
+/// 暂扣、恢复、吊销、注销、撤销、撤回、信息变更).
+///
+/// 吊销, 撤销 and 撤回 are three different acts — 吊销 a penalty (行政处罚); 撤销 annuls an
+/// approval granted improperly (《行政许可法》第六十九条); 撤回 withdraws a lawful approval
+/// because the circumstances it rested on changed (第八条) — with one effect on the register:
+/// the qualification is revoked ([`QualificationAction::Revoke`]). Which one was decided is
+/// kept with the request, in its list and in the event log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeAct {
+    Upgrade,
+    Downgrade,
+    AddItem,
+    Suspend,
+    Reinstate,
+    /// 吊销
+    RevokeAsPenalty,
+    /// 撤销
+    Annul,
+    /// 撤回
+    Withdraw,
+    Cancel,
+    /// 信息变更 (the enterprise block)
+    EnterpriseInfo,
+}
+
+impl ChangeAct {
+    pub const ALL: [ChangeAct; 10] = [
+        ChangeAct::Upgrade,
+        ChangeAct::Downgrade,
+        ChangeAct::AddItem,
+        ChangeAct::Suspend,
+        ChangeAct::Reinstate,
+        ChangeAct::RevokeAsPenalty,
+        ChangeAct::Annul,
+        ChangeAct::Withdraw,
+        ChangeAct::Cancel,
+        ChangeAct::EnterpriseInfo,
+    ];
+
+    /// As stored (`change_requests.action`) and sent by the console's forms. 撤销 is
+    /// `revoke`, the register's own word for it (requests recorded as 撤销（吊销） before the
+    /// three were told apart read as 撤销).
+    pub fn code(self) -> &'static str {
+        match self {
+            ChangeAct::Upgrade => "upgrade",
+            ChangeAct::Downgrade => "downgrade",
+            ChangeAct::AddItem => "add_item",
+            ChangeAct::Suspend => "suspend",
+            ChangeAct::Reinstate => "reinstate",
+            ChangeAct::RevokeAsPenalty => "revoke_penalty",
+            ChangeAct::Annul => "revoke",
+            ChangeAct::Withdraw => "withdraw",
+            ChangeAct::Cancel => "cancel",
+            ChangeAct::EnterpriseInfo => "enterprise_info",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<ChangeAct> {
+        ChangeAct::ALL.into_iter().find(|a| a.code() == code)
+    }
+
+    /// The legal term (法律用语) as the guide writes it.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            ChangeAct::Upgrade => "升级",
+            ChangeAct::Downgrade => "降级",
+            ChangeAct::AddItem => "增项",
+            ChangeAct::Suspend => "暂扣",
+            ChangeAct::Reinstate => "恢复",
+            ChangeAct::RevokeAsPenalty => "吊销",
+            ChangeAct::Annul => "撤销",
+            ChangeAct::Withdraw => "撤回",
+            ChangeAct::Cancel => "注销",
+            ChangeAct::EnterpriseInfo => "信息变更",
+        }
+    }
+
+    /// What the act does to one qualification; `None` for 增项 and 信息变更, which are not
+    /// changes of an existing qualification.
+    pub fn qualification_action(self) -> Option<QualificationAction> {
+        Some(match self {
+            ChangeAct::Upgrade => QualificationAction::Upgrade,
+            ChangeAct::Downgrade => QualificationAction::Downgrade,
+            ChangeAct::Suspend => QualificationAction::Suspend,
+            ChangeAct::Reinstate => QualificationAction::Reinstate,
+            ChangeAct::RevokeAsPenalty | ChangeAct::Annul | ChangeAct::Withdraw => {
+                QualificationAction::Revoke
+            }
+            ChangeAct::Cancel => QualificationAction::Cancel,
+            ChangeAct::AddItem | ChangeAct::EnterpriseInfo => return None,
+        })
+    }
+}
+
 /// A new qualification (资质核准 or 增项).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,6 +211,33 @@ mod tests {
         check_grade_direction(action, from, to)
             .err()
             .map(|e| e.code())
+    }
+
+    #[test]
+    fn every_change_act_round_trips_through_its_code() {
+        for a in ChangeAct::ALL {
+            assert_eq!(ChangeAct::from_code(a.code()), Some(a), "{a:?}");
+        }
+        assert_eq!(ChangeAct::from_code("revoke_all"), None);
+        let terms: std::collections::BTreeSet<_> = ChangeAct::ALL.map(ChangeAct::name_zh).into();
+        assert_eq!(terms.len(), 10, "ten distinct legal terms");
+    }
+
+    #[test]
+    fn revoking_as_penalty_annulling_and_withdrawing_all_revoke_the_qualification() {
+        for a in [
+            ChangeAct::RevokeAsPenalty,
+            ChangeAct::Annul,
+            ChangeAct::Withdraw,
+        ] {
+            assert_eq!(a.qualification_action(), Some(QualificationAction::Revoke));
+        }
+        assert_eq!(ChangeAct::AddItem.qualification_action(), None);
+        assert_eq!(ChangeAct::EnterpriseInfo.qualification_action(), None);
+        assert_eq!(
+            ChangeAct::Cancel.qualification_action(),
+            Some(QualificationAction::Cancel)
+        );
     }
 
     #[test]

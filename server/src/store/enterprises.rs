@@ -136,62 +136,17 @@ impl Store {
         e: &Enterprise,
         now: DateTime<Utc>,
     ) -> Result<Vec<CertificateNumber>, StoreError> {
-        e.validate()?;
         let mut tx = self.begin().await?;
-        let id = enterprise_id(&mut tx, code).await?;
-        let before = enterprise_by_id(&mut tx, id).await?;
-        if before == *e {
-            return Ok(Vec::new());
-        }
-        sqlx::query(
-            "UPDATE enterprises SET credit_code = $1, name = $2, address = $3, legal_representative = $4,
-               registered_capital_wan = $5, economic_nature = $6, updated_at = $7, name_key = $9
-             WHERE id = $8",
-        )
-        .bind(e.credit_code.as_str())
-        .bind(e.name.trim())
-        .bind(e.address.trim())
-        .bind(e.legal_representative.trim())
-        .bind(e.registered_capital_wan.trim())
-        .bind(e.economic_nature.trim())
-        .bind(instant(now))
-        .bind(id)
-        .bind(search_key(e.name.trim()))
-        .execute(&mut *tx)
-        .await
-        .on_unique_violation(|| enterprise_exists(&e.credit_code))?;
-        let numbers = sqlx::query_scalar::<_, String>(
-            "SELECT number FROM certificates WHERE enterprise_id = $1 AND state = 'active' ORDER BY number",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|n| parse_field("number", n))
-        .collect::<Result<Vec<CertificateNumber>, _>>()?;
-        for n in &numbers {
-            issue_version(
-                &mut tx,
-                n,
-                ChangeKind::ContentChange,
-                "企业基本信息变更",
-                None,
-                now,
-            )
-            .await?;
-        }
-        append_event(
-            &mut tx,
-            now,
-            actor,
-            "enterprise.update",
-            code.as_str(),
-            Touches::Everything,
-            &json!({ "before": before, "after": e, "new_versions": numbers }),
-        )
-        .await?;
+        let numbers = update_enterprise_in(&mut tx, actor, code, e, None, now).await?;
         tx.commit().await?;
         Ok(numbers)
+    }
+
+    /// The enterprise block as the register holds it now.
+    pub async fn enterprise(&self, code: &CreditCode) -> Result<Enterprise, StoreError> {
+        let mut tx = self.begin_read().await?;
+        let id = enterprise_id(&mut tx, code).await?;
+        enterprise_by_id(&mut tx, id).await
     }
 
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
@@ -200,4 +155,67 @@ impl Store {
             .await?;
         Ok(n == 0)
     }
+}
+
+/// [`Store::update_enterprise`] inside `tx` (also used when an approver approves a clerk's
+/// 信息变更, in the same transaction that marks the request approved). `extra_note` (the legal
+/// basis and effective date) is added to each new version's note.
+pub(super) async fn update_enterprise_in(
+    tx: &mut Tx,
+    actor: &str,
+    code: &CreditCode,
+    e: &Enterprise,
+    extra_note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Vec<CertificateNumber>, StoreError> {
+    e.validate()?;
+    let id = enterprise_id(tx, code).await?;
+    let before = enterprise_by_id(tx, id).await?;
+    if before == *e {
+        return Ok(Vec::new());
+    }
+    sqlx::query(
+        "UPDATE enterprises SET credit_code = $1, name = $2, address = $3, legal_representative = $4,
+           registered_capital_wan = $5, economic_nature = $6, updated_at = $7, name_key = $9
+         WHERE id = $8",
+    )
+    .bind(e.credit_code.as_str())
+    .bind(e.name.trim())
+    .bind(e.address.trim())
+    .bind(e.legal_representative.trim())
+    .bind(e.registered_capital_wan.trim())
+    .bind(e.economic_nature.trim())
+    .bind(instant(now))
+    .bind(id)
+    .bind(search_key(e.name.trim()))
+    .execute(&mut **tx)
+    .await
+    .on_unique_violation(|| enterprise_exists(&e.credit_code))?;
+    let note = match extra_note {
+        Some(n) => format!("企业基本信息变更（{n}）"),
+        None => "企业基本信息变更".to_owned(),
+    };
+    let numbers = sqlx::query_scalar::<_, String>(
+        "SELECT number FROM certificates WHERE enterprise_id = $1 AND state = 'active' ORDER BY number",
+    )
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|n| parse_field("number", n))
+    .collect::<Result<Vec<CertificateNumber>, _>>()?;
+    for n in &numbers {
+        issue_version(tx, n, ChangeKind::ContentChange, &note, None, now).await?;
+    }
+    append_event(
+        tx,
+        now,
+        actor,
+        "enterprise.update",
+        code.as_str(),
+        Touches::Everything,
+        &json!({ "before": before, "after": e, "new_versions": numbers }),
+    )
+    .await?;
+    Ok(numbers)
 }

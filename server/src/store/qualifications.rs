@@ -43,148 +43,10 @@ impl Store {
         issuer: &str,
         now: DateTime<Utc>,
     ) -> Result<ChangeOutcome, StoreError> {
-        let q = Qualification {
-            category: g.category,
-            item: g.item.trim().to_owned(),
-            grade: g.grade.trim().to_owned(),
-        };
-        q.validate()?;
-        let today = now.date_naive();
-        let approved_on = g.approved_on.unwrap_or(today);
-        if let Some(until) = g.valid_until
-            && until < approved_on
-        {
-            return Err(validity_ends_before_approval());
-        }
         let mut tx = self.begin().await?;
-        let eid = enterprise_id(&mut tx, code).await?;
-        let existing = sqlx::query_as::<_, ExistingCertificate>(
-            "SELECT number FROM certificates WHERE enterprise_id = $1 AND category = $2",
-        )
-        .bind(eid)
-        .bind(g.category.code())
-        .fetch_optional(&mut *tx)
-        .await?;
-
-        let (number, kind, issuer_for_version) = match existing {
-            Some(row) => {
-                let number: CertificateNumber = parse_field("number", &row.number)?;
-                if let Some(requested) = &g.certificate_number
-                    && *requested != number
-                {
-                    return Err(StoreError::conflict(
-                        "certificate_exists",
-                        format!("该企业已有{}证书 {number}", g.category.name_zh()),
-                    ));
-                }
-                if let Some(until) = g.valid_until {
-                    sqlx::query("UPDATE certificates SET valid_until = $1 WHERE number = $2")
-                        .bind(until.to_string())
-                        .bind(number.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                sqlx::query("UPDATE certificates SET approved_on = $1 WHERE number = $2")
-                    .bind(approved_on.to_string())
-                    .bind(number.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                (number, ChangeKind::Add, None)
-            }
-            None => {
-                let Some(until) = g.valid_until else {
-                    return Err(StoreError::invalid(
-                        "valid_until_required",
-                        "首次核准须填写有效期至",
-                    ));
-                };
-                let number = match &g.certificate_number {
-                    Some(n) if n.as_str().starts_with(g.category.number_prefix()) => n.clone(),
-                    Some(n) => return Err(number_of_other_category(g.category, n)),
-                    None => next_certificate_number(&mut tx, g.category).await?,
-                };
-                insert_certificate(
-                    &mut tx,
-                    &number,
-                    eid,
-                    g.category,
-                    approved_on,
-                    until,
-                    || {
-                        StoreError::conflict(
-                            "certificate_exists",
-                            format!("证书编号 {number} 已被使用"),
-                        )
-                    },
-                )
-                .await?;
-                (number, ChangeKind::Grant, Some(issuer))
-            }
-        };
-
-        let prior = sqlx::query_as::<_, PriorQualification>(
-            "SELECT id, status FROM qualifications WHERE certificate_number = $1 AND item = $2",
-        )
-        .bind(number.as_str())
-        .bind(&q.item)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let qid = match prior {
-            Some(row) => {
-                let status: QualificationStatus = parse_field("status", &row.status)?;
-                if matches!(
-                    status,
-                    QualificationStatus::Active | QualificationStatus::Suspended
-                ) {
-                    return Err(StoreError::conflict(
-                        "qualification_exists",
-                        format!("该企业已具有{}资质，请使用升级或降级", q.item),
-                    ));
-                }
-                sqlx::query(
-                    "UPDATE qualifications SET grade = $1, status = 'active', granted_on = $2, changed_at = $3 WHERE id = $4",
-                )
-                .bind(&q.grade)
-                .bind(approved_on.to_string())
-                .bind(instant(now))
-                .bind(row.id)
-                .execute(&mut *tx)
-                .await?;
-                row.id
-            }
-            None => {
-                sqlx::query_scalar::<_, i64>(
-                    "INSERT INTO qualifications (certificate_number, item, grade, status, granted_on, changed_at)
-                     VALUES ($1, $2, $3, 'active', $4, $5) RETURNING id",
-                )
-                .bind(number.as_str())
-                .bind(&q.item)
-                .bind(&q.grade)
-                .bind(approved_on.to_string())
-                .bind(instant(now))
-                .fetch_one(&mut *tx)
-                .await?
-            }
-        };
-        let note = format!("{}：{}", kind.name_zh(), q.display_zh());
-        let version = issue_version(&mut tx, &number, kind, &note, issuer_for_version, now).await?;
-        append_event(
-            &mut tx,
-            now,
-            actor,
-            &format!("qualification.{}", kind.code()),
-            number.as_str(),
-            Touches::Certificate(&number),
-            &json!({ "qualification_id": qid, "qualification": q, "approved_on": approved_on, "version": version }),
-        )
-        .await?;
+        let out = grant_in(&mut tx, actor, code, g, issuer, None, now).await?;
         tx.commit().await?;
-        Ok(ChangeOutcome {
-            certificate_number: number,
-            standing: CertificateStanding::Active,
-            current_version: version,
-            qualification_id: Some(qid),
-        })
+        Ok(out)
     }
 
     /// Ids of the qualifications of a certificate, by item name.
@@ -218,6 +80,7 @@ impl Store {
             actor,
             qualification_id,
             action,
+            None,
             new_grade,
             note,
             now,
@@ -228,13 +91,163 @@ impl Store {
     }
 }
 
+/// [`Store::grant_qualification`] inside `tx` (also used when an approver approves a clerk's
+/// 增项, in the same transaction that marks the request approved). `extra_note` (the legal
+/// basis and effective date) is added to the version's note.
+pub(super) async fn grant_in(
+    tx: &mut super::Tx,
+    actor: &str,
+    code: &CreditCode,
+    g: &Grant,
+    issuer: &str,
+    extra_note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<ChangeOutcome, StoreError> {
+    let q = Qualification {
+        category: g.category,
+        item: g.item.trim().to_owned(),
+        grade: g.grade.trim().to_owned(),
+    };
+    q.validate()?;
+    let today = now.date_naive();
+    let approved_on = g.approved_on.unwrap_or(today);
+    if let Some(until) = g.valid_until
+        && until < approved_on
+    {
+        return Err(validity_ends_before_approval());
+    }
+    let eid = enterprise_id(tx, code).await?;
+    let existing = sqlx::query_as::<_, ExistingCertificate>(
+        "SELECT number FROM certificates WHERE enterprise_id = $1 AND category = $2",
+    )
+    .bind(eid)
+    .bind(g.category.code())
+    .fetch_optional(&mut **tx)
+    .await?;
+
+    let (number, kind, issuer_for_version) = match existing {
+        Some(row) => {
+            let number: CertificateNumber = parse_field("number", &row.number)?;
+            if let Some(requested) = &g.certificate_number
+                && *requested != number
+            {
+                return Err(StoreError::conflict(
+                    "certificate_exists",
+                    format!("该企业已有{}证书 {number}", g.category.name_zh()),
+                ));
+            }
+            if let Some(until) = g.valid_until {
+                sqlx::query("UPDATE certificates SET valid_until = $1 WHERE number = $2")
+                    .bind(until.to_string())
+                    .bind(number.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            sqlx::query("UPDATE certificates SET approved_on = $1 WHERE number = $2")
+                .bind(approved_on.to_string())
+                .bind(number.as_str())
+                .execute(&mut **tx)
+                .await?;
+            (number, ChangeKind::Add, None)
+        }
+        None => {
+            let Some(until) = g.valid_until else {
+                return Err(StoreError::invalid(
+                    "valid_until_required",
+                    "首次核准须填写有效期至",
+                ));
+            };
+            let number = match &g.certificate_number {
+                Some(n) if n.as_str().starts_with(g.category.number_prefix()) => n.clone(),
+                Some(n) => return Err(number_of_other_category(g.category, n)),
+                None => next_certificate_number(tx, g.category).await?,
+            };
+            insert_certificate(tx, &number, eid, g.category, approved_on, until, || {
+                StoreError::conflict("certificate_exists", format!("证书编号 {number} 已被使用"))
+            })
+            .await?;
+            (number, ChangeKind::Grant, Some(issuer))
+        }
+    };
+
+    let prior = sqlx::query_as::<_, PriorQualification>(
+        "SELECT id, status FROM qualifications WHERE certificate_number = $1 AND item = $2",
+    )
+    .bind(number.as_str())
+    .bind(&q.item)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let qid = match prior {
+        Some(row) => {
+            let status: QualificationStatus = parse_field("status", &row.status)?;
+            if matches!(
+                status,
+                QualificationStatus::Active | QualificationStatus::Suspended
+            ) {
+                return Err(StoreError::conflict(
+                    "qualification_exists",
+                    format!("该企业已具有{}资质，请使用升级或降级", q.item),
+                ));
+            }
+            sqlx::query(
+                "UPDATE qualifications SET grade = $1, status = 'active', granted_on = $2, changed_at = $3 WHERE id = $4",
+            )
+            .bind(&q.grade)
+            .bind(approved_on.to_string())
+            .bind(instant(now))
+            .bind(row.id)
+            .execute(&mut **tx)
+            .await?;
+            row.id
+        }
+        None => {
+            sqlx::query_scalar::<_, i64>(
+                "INSERT INTO qualifications (certificate_number, item, grade, status, granted_on, changed_at)
+                 VALUES ($1, $2, $3, 'active', $4, $5) RETURNING id",
+            )
+            .bind(number.as_str())
+            .bind(&q.item)
+            .bind(&q.grade)
+            .bind(approved_on.to_string())
+            .bind(instant(now))
+            .fetch_one(&mut **tx)
+            .await?
+        }
+    };
+    let mut note = format!("{}：{}", kind.name_zh(), q.display_zh());
+    if let Some(n) = extra_note {
+        note.push_str(&format!("（{n}）"));
+    }
+    let version = issue_version(tx, &number, kind, &note, issuer_for_version, now).await?;
+    append_event(
+        tx,
+        now,
+        actor,
+        &format!("qualification.{}", kind.code()),
+        number.as_str(),
+        Touches::Certificate(&number),
+        &json!({ "qualification_id": qid, "qualification": q, "approved_on": approved_on, "version": version }),
+    )
+    .await?;
+    Ok(ChangeOutcome {
+        certificate_number: number,
+        standing: CertificateStanding::Active,
+        current_version: version,
+        qualification_id: Some(qid),
+    })
+}
+
 /// [`Store::change_qualification`] inside `tx` (also used when an approver approves a clerk's
-/// change request, in the same transaction that marks the request approved).
+/// change request, in the same transaction that marks the request approved). `term` is the
+/// legal act when it says more than the action (吊销, 撤销 or 撤回 for a revocation): the
+/// version's note and the event name it.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn apply_change(
     tx: &mut super::Tx,
     actor: &str,
     qualification_id: i64,
     action: QualificationAction,
+    term: Option<&str>,
     new_grade: Option<&str>,
     note: Option<&str>,
     now: DateTime<Utc>,
@@ -267,21 +280,7 @@ pub(crate) async fn apply_change(
 
     use QualificationAction as A;
     use QualificationStatus as S;
-    let allowed = match action {
-        A::Upgrade | A::Downgrade | A::Suspend => status == S::Active,
-        A::Reinstate => status == S::Suspended,
-        A::Revoke | A::Cancel => matches!(status, S::Active | S::Suspended),
-    };
-    if !allowed {
-        return Err(StoreError::conflict(
-            "qualification_state",
-            format!(
-                "资质{item}当前状态为{}，不能{}",
-                status.name_zh(),
-                action.change_kind().name_zh()
-            ),
-        ));
-    }
+    check_action_allowed(action, term, status, &item)?;
     let (new_status, grade_after) = match action {
         A::Upgrade | A::Downgrade => {
             let g = new_grade
@@ -305,11 +304,10 @@ pub(crate) async fn apply_change(
         .execute(&mut **tx)
         .await?;
     let kind = action.change_kind();
+    let term = term.unwrap_or(kind.name_zh());
     let mut text = match action {
-        A::Upgrade | A::Downgrade => {
-            format!("{}：{item}{grade} → {grade_after}", kind.name_zh())
-        }
-        _ => format!("{}：{item}{grade}", kind.name_zh()),
+        A::Upgrade | A::Downgrade => format!("{term}：{item}{grade} → {grade_after}"),
+        _ => format!("{term}：{item}{grade}"),
     };
     if let Some(n) = note.map(str::trim).filter(|n| !n.is_empty()) {
         // Printed in the version history like the fields `bounded_text` checks.
@@ -334,7 +332,8 @@ pub(crate) async fn apply_change(
         number.as_str(),
         Touches::Certificate(&number),
         &json!({ "qualification_id": qualification_id, "item": item, "grade_before": grade,
-                     "grade_after": grade_after, "note": text, "version": version }),
+                     "grade_after": grade_after, "legal_term": term, "note": text,
+                     "version": version }),
     )
     .await?;
     Ok(ChangeOutcome {
@@ -343,4 +342,32 @@ pub(crate) async fn apply_change(
         current_version: version,
         qualification_id: Some(qualification_id),
     })
+}
+
+/// Whether the register's rules allow `action` on a qualification in `status` (checked when a
+/// change is recorded and again when it is made). `term` names the act in the refusal.
+pub(super) fn check_action_allowed(
+    action: QualificationAction,
+    term: Option<&str>,
+    status: QualificationStatus,
+    item: &str,
+) -> Result<(), StoreError> {
+    use QualificationAction as A;
+    use QualificationStatus as S;
+    let allowed = match action {
+        A::Upgrade | A::Downgrade | A::Suspend => status == S::Active,
+        A::Reinstate => status == S::Suspended,
+        A::Revoke | A::Cancel => matches!(status, S::Active | S::Suspended),
+    };
+    if allowed {
+        return Ok(());
+    }
+    Err(StoreError::conflict(
+        "qualification_state",
+        format!(
+            "资质{item}当前状态为{}，不能{}",
+            status.name_zh(),
+            term.unwrap_or(action.change_kind().name_zh())
+        ),
+    ))
 }

@@ -8,6 +8,7 @@
 //! to `target/screenshots/portal-*.png`.
 
 mod account;
+mod changes;
 mod console;
 mod sessions;
 
