@@ -1,7 +1,7 @@
 //! Times as inspectors read them: the register is in Shanghai, so pages, messages and the
 //! offline answer give China Standard Time whatever the zone of the machine showing them.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 
 /// `2026-11-25 14:03`: `t` in China Standard Time (UTC+8, no daylight saving), to the minute.
 ///
@@ -12,6 +12,18 @@ use chrono::{DateTime, FixedOffset, Utc};
 /// ```
 pub fn beijing_minute(t: DateTime<Utc>) -> String {
     in_beijing(t).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// The date in Beijing at `t`: the day usage periods, validity and "today" are counted in,
+/// on every surface (verdict, register, pages, chat, portal), whatever the machine's zone.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// let t = Utc.with_ymd_and_hms(2026, 11, 30, 16, 30, 0).unwrap();
+/// assert_eq!(zizhi_shared::time::beijing_date(t).to_string(), "2026-12-01");
+/// ```
+pub fn beijing_date(t: DateTime<Utc>) -> NaiveDate {
+    in_beijing(t).date_naive()
 }
 
 /// `t` in China Standard Time, for other formats (the certificate's 2026年11月25日 13:02, a

@@ -485,7 +485,7 @@ pub async fn enterprise_with_certificate(
         )
         .await;
     assert_eq!(s, 201, "{b}");
-    let today = Utc::now().date_naive();
+    let today = today();
     let (s, b) = app
         .issuer(
             "POST",
@@ -514,7 +514,7 @@ pub async fn enterprise_with_certificate(
 
 /// Issues a usage copy valid from today for 60 days; returns the copy JSON.
 pub async fn usage_copy(app: &impl Api, number: &str, purpose: &str) -> Value {
-    let today = Utc::now().date_naive();
+    let today = today();
     let (s, b) = app
         .issuer(
             "POST",
@@ -606,4 +606,10 @@ macro_rules! on_both_backends {
             }
         }
     };
+}
+
+/// Today as the register counts it: the Beijing date (between 16:00 and 24:00 UTC it is
+/// already tomorrow there).
+pub fn today() -> chrono::NaiveDate {
+    zizhi_shared::time::beijing_date(Utc::now())
 }

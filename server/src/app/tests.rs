@@ -321,7 +321,7 @@ async fn verify(app: &TestApp, text: &str) -> Value {
 #[tokio::test]
 async fn issued_usage_copy_verifies_as_valid_until_its_qualification_is_revoked() {
     let app = TestApp::new().await;
-    let today = Utc::now().date_naive();
+    let today = zizhi_shared::time::beijing_date(Utc::now());
 
     let r = app
         .issuer(

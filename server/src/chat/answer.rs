@@ -261,7 +261,7 @@ async fn certificate_answer(state: &AppState, base: &str, n: &CertificateNumber)
         )
         .about(n);
     };
-    let s = crate::wording::standing(status, Utc::now().date_naive());
+    let s = crate::wording::standing(status, zizhi_shared::time::beijing_date(Utc::now()));
     let cert = &status.current().certificate;
     let active: Vec<String> = status
         .active_qualifications()
@@ -310,7 +310,7 @@ async fn enterprises_answer(state: &AppState, base: &str, q: &str, kind: &'stati
             outcome: "not_found",
         };
     }
-    let today = Utc::now().date_naive();
+    let today = zizhi_shared::time::beijing_date(Utc::now());
     let mut text = if found.total == 1 {
         String::new()
     } else {

@@ -160,7 +160,11 @@ async fn certificate_page(
     match status.as_ref() {
         Some(s) => page(
             StatusCode::OK,
-            certificate::render(s, Utc::now().date_naive(), &state.settings.issuer_name),
+            certificate::render(
+                s,
+                zizhi_shared::time::beijing_date(Utc::now()),
+                &state.settings.issuer_name,
+            ),
         ),
         None => error_page(
             &state,

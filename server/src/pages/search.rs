@@ -37,7 +37,7 @@ fn enterprise(e: &EnterpriseSummary, today: NaiveDate) -> Markup {
 
 /// The search page: the form alone when `found` is `None`, else the results for `q`.
 pub fn render(issuer_name: &str, q: &str, found: Option<&Page<EnterpriseSummary>>) -> Markup {
-    let today = Utc::now().date_naive();
+    let today = zizhi_shared::time::beijing_date(Utc::now());
     let title = if q.is_empty() {
         "资质查询".to_owned()
     } else {

@@ -132,5 +132,5 @@ pub fn number(s: &str) -> Result<CertificateNumber, PageError> {
 
 /// Today in China Standard Time: what "今天" means on these pages.
 pub fn today() -> NaiveDate {
-    zizhi_shared::time::in_beijing(chrono::Utc::now()).date_naive()
+    zizhi_shared::time::beijing_date(chrono::Utc::now())
 }

@@ -28,7 +28,7 @@ pub const EFFECTIVE_DAYS_AHEAD: u64 = 180;
 
 /// Today in Beijing: the date effective dates are compared with.
 pub fn beijing_today(now: DateTime<Utc>) -> NaiveDate {
-    zizhi_shared::time::in_beijing(now).date_naive()
+    zizhi_shared::time::beijing_date(now)
 }
 
 /// Refuses an effective date outside the span a clerk may record.

@@ -190,7 +190,7 @@ impl Snapshots {
         request: Request,
         now: DateTime<Utc>,
     ) -> Result<StatusSnapshot, StoreError> {
-        let today = now.date_naive();
+        let today = zizhi_shared::time::beijing_date(now);
         let mut reader = store.read_register().await?;
         let seq = reader.seq().await?;
         let cached = self
@@ -218,7 +218,12 @@ impl Snapshots {
                 for e in reader.events(since, seq).await? {
                     changes.add(&e.action, &e.subject, &e.detail);
                 }
-                status.delta(since, &changes, since_time.date_naive(), now)
+                status.delta(
+                    since,
+                    &changes,
+                    zizhi_shared::time::beijing_date(since_time),
+                    now,
+                )
             }
             _ => status.full(now),
         };

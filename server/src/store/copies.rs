@@ -226,7 +226,7 @@ impl Store {
             .with_second(0)
             .and_then(|t| t.with_nanosecond(0))
             .unwrap_or(now);
-        let today = now.date_naive();
+        let today = zizhi_shared::time::beijing_date(now);
         let mut tx = self.begin().await?;
         if let Some(key) = idempotency_key {
             if let Some(issued) = replay(&mut tx, request).await? {

@@ -109,7 +109,7 @@ pub(super) async fn grant_in(
         grade: g.grade.trim().to_owned(),
     };
     q.validate()?;
-    let today = now.date_naive();
+    let today = zizhi_shared::time::beijing_date(now);
     let approved_on = g.approved_on.unwrap_or(today);
     if let Some(until) = g.valid_until
         && until < approved_on

@@ -43,7 +43,7 @@ impl VerificationTally {
         let Ok(copy_id) = i64::try_from(copy_id) else {
             return;
         };
-        let day = zizhi_shared::time::in_beijing(now).date_naive();
+        let day = zizhi_shared::time::beijing_date(now);
         let mut pending = self.lock();
         let full = pending.len() >= MAX_PENDING;
         match pending.get_mut(&(copy_id, day)) {
@@ -180,7 +180,7 @@ mod tests {
         let now = Utc::now();
         {
             let mut p = tally.lock();
-            let day = zizhi_shared::time::in_beijing(now).date_naive();
+            let day = zizhi_shared::time::beijing_date(now);
             for i in 0..MAX_PENDING as i64 {
                 p.insert((i, day), 1);
             }

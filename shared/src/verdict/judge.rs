@@ -139,10 +139,11 @@ pub(super) fn warn(code: WarningCode, message: impl Into<String>) -> Warning {
 }
 
 /// Judges a genuinely signed copy from what is known of its status, at `checked_at` (whose
-/// UTC date is the day usage periods and validity are counted in).
+/// Beijing date is the day usage periods and validity are counted in: a period that starts
+/// on 12月1日 has started for an inspector in Shanghai at 00:30 that day).
 pub fn judge(v: &Verified, facts: StatusFacts, checked_at: DateTime<Utc>) -> Verdict {
     let c = &v.claims;
-    let today = checked_at.date_naive();
+    let today = crate::time::beijing_date(checked_at);
     let mut warnings = Vec::new();
     let mut reasons: Vec<(Level, String)> = Vec::new();
     let mut answer = Verdict {

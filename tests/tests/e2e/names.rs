@@ -42,7 +42,7 @@ async fn register(app: &TestApp, i: usize, name: &str) -> (String, String, Strin
     // Kept exactly as entered, compatibility ideographs included.
     assert_eq!(b["name"], ent_name.as_str(), "{b}");
     assert_eq!(b["legal_representative"], legal.as_str(), "{b}");
-    let today = chrono::Utc::now().date_naive();
+    let today = zizhi_tests::today();
     let (s, b) = app
         .issuer(
             "POST",
@@ -306,7 +306,7 @@ async fn the_register_refuses_at_entry_what_cannot_print_naming_the_character() 
         )
         .await;
     assert_eq!(s, 201, "{b}");
-    let today = chrono::Utc::now().date_naive();
+    let today = zizhi_tests::today();
     let (s, b) = app
         .issuer(
             "POST",

@@ -77,7 +77,7 @@ async fn a_full_scenario_logs_json_with_request_ids_and_no_secret_and_metrics_co
         .await;
     assert_eq!(s, 201, "{enrolled}");
     let enterprise_token = enrolled["token"].as_str().unwrap().to_owned();
-    let today = chrono::Utc::now().date_naive();
+    let today = zizhi_tests::today();
     for password in ["wrong-password-1", ENTERPRISE_PASSWORD] {
         server
             .client()

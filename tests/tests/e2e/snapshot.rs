@@ -463,7 +463,7 @@ async fn expired_certificates_enter_a_delta_once_their_validity_ends(backend: Ba
     let (_, x) =
         enterprise_with_certificate(&app, "上海快照到期建设有限公司", "91310000MA1K00003").await;
     // Renewed to end yesterday: the certificate is expired today.
-    let today = Utc::now().date_naive();
+    let today = zizhi_tests::today();
     let (s, b) = app
         .issuer(
             "POST",

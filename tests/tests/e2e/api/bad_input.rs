@@ -47,7 +47,7 @@ async fn malformed_bodies_are_refused_with_precise_codes_and_nothing_is_written(
         (400, "empty_field", ent.clone(), enterprise_json("   ", &credit_code("91310112MA1FL0032")).to_string(), "application/json"),
         (409, "enterprise_exists", ent.clone(), enterprise_json("重复登记", &code).to_string(), "application/json"),
         (400, "period_ends_before_start", usage.clone(), json!({"purpose": "投标", "from": "2026-12-31", "to": "2026-12-01"}).to_string(), "application/json"),
-        (400, "usage_period_outside_validity", usage.clone(), json!({"purpose": "投标", "from": chrono::Utc::now().date_naive().to_string(), "to": "2099-01-01"}).to_string(), "application/json"),
+        (400, "usage_period_outside_validity", usage.clone(), json!({"purpose": "投标", "from": zizhi_tests::today().to_string(), "to": "2099-01-01"}).to_string(), "application/json"),
         (400, "empty_field", usage.clone(), json!({"purpose": " ", "from": "2026-12-01", "to": "2026-12-31"}).to_string(), "application/json"),
         (400, "field_too_long", usage.clone(), json!({"purpose": "很".repeat(31), "from": "2026-12-01", "to": "2026-12-31"}).to_string(), "application/json"),
         (400, "invalid_body", usage.clone(), json!({"purpose": "投标", "from": "2026-13-01", "to": "2026-12-31"}).to_string(), "application/json"),
@@ -135,7 +135,7 @@ async fn a_failure_midway_leaves_nothing_half_written(backend: Backend) {
         grade: "三级".into(),
     };
     let number: zizhi_shared::CertificateNumber = "D231000777".parse().unwrap();
-    let today = chrono::Utc::now().date_naive();
+    let today = zizhi_tests::today();
     let err = app
         .server
         .state

@@ -2,7 +2,6 @@
 //! never a 500; one approval copy however many claim it at once; a retried request with its
 //! `Idempotency-Key` gets the copy the first one made.
 
-use chrono::Utc;
 use futures::future::join_all;
 use serde_json::{Value, json};
 use zizhi_tests::{
@@ -16,7 +15,7 @@ async fn usage_request(
     purpose: &str,
     key: Option<&str>,
 ) -> (u16, Option<String>, Value) {
-    let today = Utc::now().date_naive();
+    let today = zizhi_tests::today();
     let mut req = app
         .client
         .post(app.url(&format!(

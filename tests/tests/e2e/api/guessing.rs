@@ -3,7 +3,6 @@
 //! one, shared by all instances through the database) and per client address, and never more
 //! than a few password checks at once.
 
-use chrono::Utc;
 use futures::future::join_all;
 use serde_json::json;
 use zizhi_tests::{
@@ -56,7 +55,7 @@ async fn five_wrong_passwords_lock_the_certificate_password_for_a_while(backend:
     let (code, number) =
         enterprise_with_certificate(&app, "上海黄浦建设有限公司", "91310101MA1FL0316").await;
     let token = enrol(&app, &code).await;
-    let today = Utc::now().date_naive();
+    let today = zizhi_tests::today();
     let body = |password: &str| {
         json!({ "purpose": "黄浦区某工程投标", "from": today.to_string(),
                 "to": (today + chrono::Duration::days(30)).to_string(), "password": password })
@@ -115,7 +114,7 @@ on_both_backends!(
 
 /// The statuses and bodies of one wrong-password request per (token, address).
 async fn wrong_password(app: &TestApp, token: &str, number: &str, address: &str) -> Answer {
-    let today = Utc::now().date_naive();
+    let today = zizhi_tests::today();
     let res = app
         .client
         .post(app.url(&format!(
@@ -351,7 +350,7 @@ async fn as_enterprise_from(
     password: &str,
     address: &str,
 ) -> (u16, serde_json::Value) {
-    let today = Utc::now().date_naive();
+    let today = zizhi_tests::today();
     let res = app
         .client
         .post(app.url(&format!(

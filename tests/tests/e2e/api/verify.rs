@@ -131,6 +131,7 @@ async fn the_trust_list_opens_with_the_root_key_and_rotation_keeps_old_copies_va
     // trust list signed with the offline root, installed; the running instance takes it
     // without a restart.
     let app = TestApp::start(env.settings()).await;
+    // Signing keys are in force by UTC date (`KeyRing::signer`), unlike usage periods.
     let today = chrono::Utc::now().date_naive();
     let data = env.data_dir();
     let request = KeyRing::new_online_key(

@@ -5,7 +5,6 @@
 mod rules;
 pub mod tools;
 
-use chrono::Utc;
 use serde_json::{Value, json};
 use zizhi_documents::lopdf;
 use zizhi_tests::{Backend, TestApp, TestEnv, enterprise_with_certificate};
@@ -54,7 +53,7 @@ pub async fn enterprise_usage_copy(
     number: &str,
     purpose: &str,
 ) -> Value {
-    let today = Utc::now().date_naive();
+    let today = zizhi_tests::today();
     let (s, b) = as_enterprise(
         app,
         token,

@@ -30,7 +30,7 @@ async fn download_rules(backend: Backend) {
     assert_eq!(s, 401);
 
     // A wrong password issues nothing.
-    let today = chrono::Utc::now().date_naive();
+    let today = zizhi_tests::today();
     let (s, b) = as_enterprise(
         &app,
         &token,

@@ -89,7 +89,7 @@ async fn with_postgres_stopped_verdicts_say_the_status_is_unavailable_writes_fai
 
     // Writes are refused, fast, with a stable code.
     let t = Instant::now();
-    let today = chrono::Utc::now().date_naive();
+    let today = zizhi_tests::today();
     let (s, v) = a
         .issuer(
             "POST",

@@ -79,7 +79,7 @@ async fn issue(
     enterprise_token: Option<&str>,
     key: &str,
 ) -> Result<(u16, Value), reqwest::Error> {
-    let today = chrono::Utc::now().date_naive();
+    let today = zizhi_tests::today();
     let mut body = json!({ "purpose": key, "from": today.to_string(),
                            "to": (today + chrono::Duration::days(30)).to_string() });
     let req = match enterprise_token {

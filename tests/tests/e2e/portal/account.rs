@@ -3,7 +3,6 @@
 //! the verification counts of each copy by day (counted, written, kept across a restart,
 //! never counting a forged code), and the staff's own key page in the console.
 
-use chrono::Utc;
 use zizhi_server::accounts::Role;
 use zizhi_tests::{Backend, TestApp, TestEnv, enterprise_with_certificate, on_both_backends};
 
@@ -187,9 +186,7 @@ async fn verification_counts(backend: Backend) {
     let id = copy["id"].as_u64().unwrap();
     let qr = copy["qr_text"].as_str().unwrap().to_owned();
     let records = format!("/portal/certificates/{number}/copies");
-    let today = zizhi_shared::time::in_beijing(Utc::now())
-        .date_naive()
-        .to_string();
+    let today = zizhi_tests::today().to_string();
 
     let mut p = signed_in(&app, &admin).await;
     let (total, _) = counts_on(&p.get(&records).await.body, id);

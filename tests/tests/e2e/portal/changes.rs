@@ -6,108 +6,15 @@
 //! refusals, each with its code, each leaving the register as it was.
 
 use chrono::{Days, NaiveDate, Utc};
-use reqwest::redirect::Policy;
 use serde_json::{Value, json};
-use zizhi_server::accounts::links::{self, LinkKind};
 use zizhi_server::accounts::{Account, Role};
 use zizhi_server::store::NewAccount;
 use zizhi_tests::{Backend, TestApp, TestEnv, credit_code, enterprise_json, on_both_backends};
 
+use super::sessions::{Answer, Person, signed_in};
 use super::verdict;
 
-/// A browser-less console user: no redirects followed, the session cookie kept by hand.
-struct Staff {
-    http: reqwest::Client,
-    base: String,
-    cookie: Option<String>,
-}
-
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    location: Option<String>,
-    body: String,
-}
-
-impl Answer {
-    /// The machine code of a refusal page (`data-error="…"`).
-    fn error(&self) -> Option<&str> {
-        let at = self.body.find("data-error=\"")? + "data-error=\"".len();
-        let rest = &self.body[at..];
-        Some(&rest[..rest.find('"')?])
-    }
-}
-
-impl Staff {
-    async fn signed_in(app: &TestApp, account: &Account) -> Staff {
-        let mut s = Staff {
-            http: reqwest::Client::builder()
-                .redirect(Policy::none())
-                .build()
-                .unwrap(),
-            base: super::localhost(app),
-            cookie: None,
-        };
-        let path = links::create(
-            &app.server.state.store,
-            "test",
-            account,
-            LinkKind::DemoLogin,
-            Utc::now(),
-        )
-        .await
-        .unwrap()
-        .0;
-        let a = s.post(&path, &[]).await;
-        assert_eq!(a.status, 303, "{}", a.body);
-        assert!(s.cookie.is_some(), "a session cookie");
-        s
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Answer {
-        let req = match &self.cookie {
-            Some(c) => req.header("cookie", c),
-            None => req,
-        };
-        let res = req.send().await.unwrap();
-        if let Some(set) = res.headers().get("set-cookie") {
-            self.cookie = Some(set.to_str().unwrap().split(';').next().unwrap().to_owned());
-        }
-        Answer {
-            status: res.status().as_u16(),
-            location: res
-                .headers()
-                .get("location")
-                .map(|l| l.to_str().unwrap().to_owned()),
-            body: res.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Answer {
-        let req = self.http.get(format!("{}{path}", self.base));
-        self.send(req).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
-        let req = self.http.post(format!("{}{path}", self.base)).form(form);
-        self.send(req).await
-    }
-
-    /// Opens the form at `path` and posts it with its CSRF token and `fields`.
-    async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
-        let page = self.get(path).await;
-        assert_eq!(page.status, 200, "{path}: {}", page.body);
-        let at = page
-            .body
-            .find("name=\"csrf\" value=\"")
-            .expect("a form with its token")
-            + "name=\"csrf\" value=\"".len();
-        let csrf = page.body[at..][..page.body[at..].find('"').unwrap()].to_owned();
-        let mut form = vec![("csrf", csrf.as_str())];
-        form.extend_from_slice(fields);
-        self.post(path, &form).await
-    }
-
+impl Person {
     /// Records a request through the form at `path`; its id.
     async fn record(&mut self, app: &TestApp, path: &str, fields: &[(&str, &str)]) -> i64 {
         let before = newest_request(app).await;
@@ -174,10 +81,6 @@ async fn newest_request(app: &TestApp) -> i64 {
     all.iter().map(|r| r.id).max().unwrap_or(0)
 }
 
-fn beijing_today() -> NaiveDate {
-    zizhi_shared::time::in_beijing(Utc::now()).date_naive()
-}
-
 /// An enterprise whose certificate was approved `days_ago` with 建筑工程施工总承包 二级 and
 /// 市政公用工程施工总承包 三级.
 async fn enterprise(app: &TestApp, name: &str, stem17: &str, days_ago: u64) -> (String, String) {
@@ -190,7 +93,7 @@ async fn enterprise(app: &TestApp, name: &str, stem17: &str, days_ago: u64) -> (
         )
         .await;
     assert_eq!(s, 201, "{b}");
-    let today = Utc::now().date_naive();
+    let today = zizhi_tests::today();
     let mut number = String::new();
     for (item, grade) in [
         ("建筑工程施工总承包", "二级"),
@@ -274,7 +177,7 @@ async fn assert_logged(app: &TestApp, id: i64, term: &str, effective_on: NaiveDa
 
 /// The change list's row of a request: its act, term, basis and effective date are shown.
 async fn assert_listed(
-    who: &mut Staff,
+    who: &mut Person,
     id: i64,
     code: &str,
     term: &str,
@@ -300,8 +203,8 @@ async fn assert_listed(
 struct Scene {
     env: TestEnv,
     app: TestApp,
-    clerk: Staff,
-    approver: Staff,
+    clerk: Person,
+    approver: Person,
 }
 
 async fn scene(backend: Backend) -> Scene {
@@ -311,8 +214,8 @@ async fn scene(backend: Backend) -> Scene {
     let app = TestApp::start(settings).await;
     let clerk = staff(&app, "zhang.clerk", Role::Clerk, "张经办").await;
     let approver = staff(&app, "wang.approver", Role::Approver, "王审批").await;
-    let clerk = Staff::signed_in(&app, &clerk).await;
-    let approver = Staff::signed_in(&app, &approver).await;
+    let clerk = signed_in(&app, &clerk).await;
+    let approver = signed_in(&app, &approver).await;
     Scene {
         env,
         app,
@@ -330,7 +233,7 @@ async fn every_kind(backend: Backend) {
     } = scene(backend).await;
     let (code, number) =
         enterprise(&app, "上海申衡建设工程有限公司", "91310000MA1FX0001", 30).await;
-    let today = beijing_today();
+    let today = zizhi_tests::today();
     let qid = |item: &'static str| {
         let (app, number) = (&app, number.clone());
         async move { zizhi_tests::qualification_id(app, &number, item).await }
@@ -617,7 +520,7 @@ async fn refusals(backend: Backend) {
     } = scene(backend).await;
     let (code, number) =
         enterprise(&app, "上海申宁建设工程有限公司", "91310000MA1FX0002", 10).await;
-    let today = beijing_today();
+    let today = zizhi_tests::today();
     let shizheng = zizhi_tests::qualification_id(&app, &number, "市政公用工程施工总承包").await;
     let change = format!("/console/qualifications/{shizheng}/change");
     let add_item = format!("/console/enterprises/{code}/add-item");
@@ -630,7 +533,7 @@ async fn refusals(backend: Backend) {
     let far = (today + Days::new(181)).to_string();
     let long_ago = (today - Days::new(31)).to_string();
     // The certificate was approved ten days ago (UTC date): a day before is within the span.
-    let before_approval = (Utc::now().date_naive() - Days::new(11)).to_string();
+    let before_approval = (zizhi_tests::today() - Days::new(11)).to_string();
     let long_grade = "一二三四五六七八九十一";
     let cases: Vec<(&str, Fields, u16, &str)> = vec![
         (

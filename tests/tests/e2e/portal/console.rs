@@ -60,7 +60,7 @@ async fn a_clerk_records_a_change_an_approver_approves_it_and_the_enterprise_see
         zizhi_tests::qualification_id(&app, &number, "市政公用工程施工总承包").await;
     let clerk = staff(&app, "zhang.clerk", Role::Clerk).await;
     let approver = staff(&app, "wang.approver", Role::Approver).await;
-    let today = Utc::now().date_naive();
+    let today = zizhi_tests::today();
     let (from, to) = (today.to_string(), (today + Duration::days(30)).to_string());
 
     let r = portal_browser(

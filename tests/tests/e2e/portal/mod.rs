@@ -12,7 +12,7 @@ mod changes;
 mod console;
 mod sessions;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde_json::{Value, json};
 use zizhi_tests::{Backend, TestApp, TestEnv, enterprise_with_certificate, screenshots_dir};
 
@@ -93,7 +93,7 @@ async fn an_invited_enterprise_claims_makes_downloads_and_withdraws_copies_with_
     let (code, number) =
         enterprise_with_certificate(&app, "上海申城建设工程有限公司", "91310000MA1FP0001").await;
     let link = invite(&app, &code).await;
-    let today = Utc::now().date_naive();
+    let today = zizhi_tests::today();
     let (from, to) = (today.to_string(), (today + Duration::days(60)).to_string());
     let pdf_file = env.dir.path().join("usage.pdf");
     let r = portal_browser(

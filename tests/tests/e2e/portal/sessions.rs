@@ -17,10 +17,20 @@ pub(super) struct Person {
     cookie: Option<String>,
 }
 
+#[derive(Debug)]
 pub(super) struct Answer {
     pub(super) status: u16,
     pub(super) location: Option<String>,
     pub(super) body: String,
+}
+
+impl Answer {
+    /// The machine code of a refusal page (`data-error="…"`).
+    pub(super) fn error(&self) -> Option<&str> {
+        let at = self.body.find("data-error=\"")? + "data-error=\"".len();
+        let rest = &self.body[at..];
+        Some(&rest[..rest.find('"')?])
+    }
 }
 
 impl Person {
@@ -63,6 +73,21 @@ impl Person {
     pub(super) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
         let req = self.http.post(format!("{}{path}", self.base)).form(form);
         self.send(req).await
+    }
+
+    /// Opens the form at `path` and posts it with its CSRF token and `fields`.
+    pub(super) async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let page = self.get(path).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.body);
+        let at = page
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a form with its token")
+            + "name=\"csrf\" value=\"".len();
+        let csrf = page.body[at..][..page.body[at..].find('"').unwrap()].to_owned();
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.post(path, &form).await
     }
 
     /// The CSRF token of the forms on a page.
@@ -216,7 +241,7 @@ async fn refusals(backend: Backend) {
         )
         .await;
     assert_eq!(s, 201, "{b}");
-    let today = Utc::now().date_naive().to_string();
+    let today = zizhi_tests::today().to_string();
     let usage = format!("/portal/certificates/{number_a}/usage");
     let mut statuses = Vec::new();
     for _ in 0..6 {
