@@ -98,7 +98,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 }
 
 #[derive(Deserialize)]
-struct FontQuery {
+pub(crate) struct FontQuery {
     chars: Option<String>,
 }
 
