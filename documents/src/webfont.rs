@@ -19,25 +19,7 @@ use write_fonts::types::{GlyphId, Tag};
 use crate::DocumentError;
 use crate::fonts::{Face, Fonts};
 
-/// Whether a phone may lack `c` in its system fonts: CJK ideographs outside the unified
-/// block every CJK system font has (Extension A, the compatibility ideographs, the
-/// supplementary planes' extensions), and the unified block's late additions (U+9FA6 on,
-/// Unicode 4.1 and after), which older phones lack.
-pub fn needs_web_font(c: char) -> bool {
-    matches!(c,
-        '\u{3400}'..='\u{4DBF}'
-        | '\u{9FA6}'..='\u{9FFF}'
-        | '\u{F900}'..='\u{FAFF}'
-        | '\u{20000}'..='\u{3FFFF}')
-}
-
-/// The rare characters of `text`, each once, in code point order.
-pub fn rare_chars(text: &str) -> Vec<char> {
-    let mut out: Vec<char> = text.chars().filter(|&c| needs_web_font(c)).collect();
-    out.sort_unstable();
-    out.dedup();
-    out
-}
+pub use zizhi_shared::rare::{needs_web_font, rare_chars};
 
 /// One web font: the characters it serves and the font file (TrueType or CFF-flavoured
 /// OpenType, as its source face).
@@ -142,15 +124,6 @@ fn sfnt_tables(data: &[u8]) -> Result<Vec<(Tag, &[u8])>, DocumentError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_ideographs_a_phone_may_lack_need_a_web_font() {
-        assert_eq!(
-            rare_chars("上海喆堃\u{20000}\u{2C317}建设 沈\u{4DAE}\u{20000}\u{F900}"),
-            ['\u{4DAE}', '\u{F900}', '\u{20000}', '\u{2C317}']
-        );
-        assert!(rare_chars("上海申衡建设工程有限公司 ABC 123").is_empty());
-    }
 
     #[test]
     fn web_fonts_map_each_rare_character_to_its_glyph_in_the_face_the_certificate_uses() {

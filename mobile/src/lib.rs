@@ -20,6 +20,7 @@ pub mod check;
 pub mod format;
 pub mod frame;
 pub mod history;
+pub mod rare;
 pub mod status;
 pub mod sync;
 pub mod view;

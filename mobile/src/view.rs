@@ -194,6 +194,31 @@ fn certificate_rows(cert: &Certificate) -> Vec<Row> {
 }
 
 impl ResultView {
+    /// Every text the 结果 screen shows for this view, joined: what the page needs fonts for
+    /// ([`crate::rare`]).
+    pub fn shown_text(&self) -> String {
+        let mut out = vec![
+            self.title.as_str(),
+            &self.message,
+            &self.enterprise_name,
+            &self.certificate_number,
+        ];
+        out.extend(self.status_as_of.as_deref());
+        out.extend(self.notice.as_deref());
+        if let Some(u) = &self.usage {
+            out.extend([u.headline.as_str(), &u.detail]);
+        }
+        for r in self.claims.iter().chain(&self.certificate) {
+            out.extend([r.label.as_str(), &r.value]);
+        }
+        for q in self.qualifications.iter().flatten() {
+            out.extend([q.text.as_str(), &q.status_name]);
+        }
+        out.extend(self.changes.iter().map(String::as_str));
+        out.extend(self.warnings.iter().map(String::as_str));
+        out.concat()
+    }
+
     /// The server's answer.
     pub fn live(text: &str, v: &Verdict, offset: LocalOffset) -> ResultView {
         let level = v.summary.level;
@@ -419,6 +444,17 @@ mod tests {
                 .contains(&row("本件生成时间", "2026-01-10 09:30"))
         );
         assert_eq!(view.checked_at, "2026-02-01 14:03");
+        // What the screen shows, for its fonts: the legal representative of the live version
+        // and the usage statement included.
+        let shown = view.shown_text();
+        for part in [
+            "王建国",
+            "张江科学城道路改建工程投标",
+            "有效期至",
+            "打印内容已不是最新",
+        ] {
+            assert!(shown.contains(part), "{part} not in {shown}");
+        }
         assert_eq!(
             view.usage.unwrap().headline,
             "本使用件仅用于：上海市浦东新区张江科学城道路改建工程投标"

@@ -39,6 +39,8 @@ const COPY_FILES: &str = "copy-files";
         crate::verify::api::verify_path,
         crate::verify::api::trust_list,
         crate::snapshot::api::snapshot,
+        crate::pages::webfont::rare_fonts,
+        crate::pages::webfont::register_chars,
         crate::register::api::certificate_details,
         crate::register::api::search,
         crate::pdf::api::trust_root,

@@ -12,6 +12,7 @@
 //!   judges it, from the register's live status (server) or a cached snapshot (device).
 //! - [`legal_text`]: which characters the register accepts, the form it keeps them in, and
 //!   how search compares them.
+//! - [`rare`]: which characters need a web font (生僻字), and that font's wire form.
 //! - [`time`]: times in China Standard Time, as inspectors read them.
 //! - `render` (feature `render`): QR code as SVG or PNG, level M, alphanumeric mode.
 //!
@@ -39,6 +40,7 @@ pub mod domain;
 pub mod keys;
 pub mod legal_text;
 pub mod payload;
+pub mod rare;
 #[cfg(feature = "render")]
 pub mod render;
 pub mod snapshot;

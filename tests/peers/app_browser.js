@@ -11,6 +11,9 @@
 //   {"op": "open", "b": "usage"}                      /app/ until the app has mounted
 //   {"op": "result", "b": "usage", "name": "…", "source": "live", "details": true, "shot": "app-result-valid"}
 //   {"op": "scan_screen", "b": "…", "shot": "app-scan"} the camera view, running
+//   {"op": "fonts", "b": "…", "name": "…", "texts": ["沈䶮", …], "shot": "…"}
+//     on 结果: for each text, the fonts Chromium drew the innermost element holding it with
+//     (DevTools' CSS.getPlatformFontsForNode: family, whether a web font, glyphs drawn)
 //   {"op": "photo", "b": "…", "file": "/tmp/…/photo.jpg"} through the file input
 //   {"op": "tab", "b": "…", "tab": "history"|"settings"|"scan"|"result", "shot": "app-history"}
 //   {"op": "sync", "b": "…", "name": "…"}             设置 until it says 同步成功
@@ -215,6 +218,51 @@ async function scanScreen(b, shots, step) {
   return out;
 }
 
+// Which fonts drew each text on 结果, asked through DevTools as the H5 page test does. The
+// app's web fonts arrive after the verdict (fetched, or loaded from the device), so each
+// text is asked again until a web font draws part of it, for at most 10 s.
+async function fonts(b, shots, step) {
+  const page = b.page;
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('DOM.enable');
+  await cdp.send('CSS.enable');
+  const textOf = (n) => (n.nodeType === 3 ? n.nodeValue : (n.children || []).map(textOf).join(''));
+  const innermost = (n, t) => {
+    for (const c of n.children || []) {
+      if (c.nodeType === 1 && textOf(c).includes(t)) return innermost(c, t);
+    }
+    return n;
+  };
+  const find = (n) => {
+    if (n.attributes && n.attributes.includes('data-testid') &&
+        n.attributes[n.attributes.indexOf('data-testid') + 1] === 'result') return n;
+    for (const c of n.children || []) { const f = find(c); if (f) return f; }
+    return null;
+  };
+  const out = { texts: [], web_fonts: null };
+  for (const t of step.texts) {
+    const until = Date.now() + 10000;
+    let seen = { text: t, found: false };
+    for (;;) {
+      const { root } = await cdp.send('DOM.getDocument', { depth: -1 });
+      const result = find(root);
+      if (result && textOf(result).includes(t)) {
+        const el = innermost(result, t);
+        const { fonts: used } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId: el.nodeId });
+        seen = { text: t, found: true, element_text: textOf(el), fonts: used };
+        if (used.some((f) => f.isCustomFont)) break;
+      }
+      if (Date.now() > until) break;
+      await page.waitForTimeout(250);
+    }
+    out.texts.push(seen);
+  }
+  out.web_fonts = await page.evaluate(() =>
+    [...document.fonts].map((f) => ({ family: f.family, range: f.unicodeRange, status: f.status })));
+  out.shot = await shot(page, shots, step.shot);
+  return out;
+}
+
 async function photo(b, step) {
   const page = b.page;
   await page.locator('[data-testid=tab-scan]').first().click().catch(() => {});
@@ -346,6 +394,7 @@ async function run(input) {
       case 'result': out = await result(b, input.shots, step); break;
       case 'scan_screen': out = await scanScreen(b, input.shots, step); break;
       case 'photo': out = await photo(b, step); break;
+      case 'fonts': out = await fonts(b, input.shots, step); break;
       case 'tab': out = await tab(b, input.shots, step); break;
       case 'sync': out = await sync(b, input.shots, step); break;
       case 'set_server': out = await setServer(b, input.shots, step); break;

@@ -3,9 +3,11 @@
 //! - [`app`]: the shell (top bar, screen, tab bar) and the shared [`state::AppState`].
 //! - [`scan`], [`result`], [`history`], [`settings`]: one file per screen.
 //! - [`camera`], [`platform`]: thin wrappers over the browser APIs used.
+//! - [`fonts`]: the 生僻字 web fonts in the page (`crate::rare`).
 
 mod app;
 mod camera;
+mod fonts;
 mod history;
 mod icons;
 mod platform;

@@ -6,6 +6,7 @@ use dioxus::core::spawn_forever;
 use dioxus::prelude::*;
 use zizhi_shared::TrustList;
 
+use super::fonts;
 use super::platform::{self, store};
 use crate::check::{Offline, OnlineFailure, Shown, decide};
 use crate::history::{Entry, History};
@@ -80,6 +81,7 @@ impl AppState {
         if let PinState::New(p) = &pin {
             store::set_json(K_PIN, p);
         }
+        fonts::load_kept();
         let trust = match (pin.pin(), store::get_json::<StoredTrustList>(K_TRUST)) {
             (Some(p), Some(stored)) => stored.open(p).ok().map(|list| Trust {
                 list,
@@ -128,6 +130,7 @@ impl AppState {
                     if *self.check_gen.peek() == generation
                         && *self.result.peek() == ResultState::Checking
                     {
+                        self.fonts_for(&view);
                         self.result.set(ResultState::Shown {
                             shown: Shown::View(Box::new(view.clone())),
                             pending: true,
@@ -189,6 +192,7 @@ impl AppState {
             return;
         }
         if let Shown::View(v) = &shown {
+            self.fonts_for(v);
             let mut history = self.history.write();
             history.record(Entry {
                 at: platform::now(),
@@ -204,6 +208,17 @@ impl AppState {
         self.result.set(ResultState::Shown {
             shown,
             pending: false,
+        });
+    }
+
+    /// Web fonts for the view's 生僻字 the page lacks, from the server the app talks to.
+    fn fonts_for(&self, view: &crate::view::ResultView) {
+        let text = view.shown_text();
+        let base = self.base_url();
+        spawn_forever(async move {
+            if let Err(e) = fonts::ensure(&base, &[&text]).await {
+                web_sys::console::warn_1(&e.into());
+            }
         });
     }
 
@@ -264,12 +279,23 @@ impl AppState {
         };
         store::set_json(K_STATUS, &stored);
         self.status.set(Some(stored));
+        // The fonts of the register's 生僻字, for offline verdicts; the sync stands without.
+        if let Err(e) = fonts::ensure_register(&base).await {
+            web_sys::console::warn_1(&e.into());
+        }
         Ok(())
     }
 
     /// Forgets everything the device kept, pin included (the next start pins the page's key).
     pub fn reset(mut self) {
-        for k in [K_PIN, K_TRUST, K_STATUS, K_SETTINGS, K_HISTORY] {
+        for k in [
+            K_PIN,
+            K_TRUST,
+            K_STATUS,
+            K_SETTINGS,
+            K_HISTORY,
+            fonts::K_FONTS,
+        ] {
             store::remove(k);
         }
         self.trust.set(None);

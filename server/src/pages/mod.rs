@@ -1,6 +1,7 @@
 //! Mobile H5 pages (手机验证页面), server-rendered: what a phone opens when its camera or the
 //! chat scanner reads a certificate's QR URL (`/V/<BASE32>`), a certificate's 资质详情
-//! (`/c/<number>`), and the public lookup (`/search?q=`).
+//! (`/c/<number>`), and the public lookup (`/search?q=`). Beside them, the web fonts of the
+//! 生僻字 for the scanner app (`/api/v1/fonts/rare`, [`webfont`]).
 //!
 //! The verdict is readable without JavaScript (none is sent; a content security policy forbids
 //! it) and 详情 expands with `<details>`. Each page is one request: the stylesheet and icons
@@ -36,6 +37,13 @@ use crate::error::AppError;
 use crate::ratelimit;
 
 pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .merge(html(state))
+        .merge(webfont::routes(state))
+}
+
+/// The pages themselves, whose rate-limit refusal is a page too.
+fn html(state: &AppState) -> Router<AppState> {
     Router::new()
         // The QR text is upper case (`HTTPS://HOST/V/…`), a typed link often lower case.
         .route("/v/{code}", get(verdict_page))

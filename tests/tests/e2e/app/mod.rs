@@ -20,6 +20,7 @@ mod foreign;
 mod lying;
 mod offline;
 mod photo;
+mod rare;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
