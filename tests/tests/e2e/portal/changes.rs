@@ -5,13 +5,12 @@
 //! cancelled), the event log naming the clerk, the approver and the legal term. Then the
 //! refusals, each with its code, each leaving the register as it was.
 
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{Days, NaiveDate};
 use serde_json::{Value, json};
-use zizhi_server::accounts::{Account, Role};
-use zizhi_server::store::NewAccount;
+use zizhi_server::accounts::Role;
 use zizhi_tests::{Backend, TestApp, TestEnv, credit_code, enterprise_json, on_both_backends};
 
-use super::sessions::{Answer, Person, signed_in};
+use super::sessions::{Answer, Person, signed_in, staff};
 use super::verdict;
 
 impl Person {
@@ -57,24 +56,6 @@ impl Person {
 
 /// A form's fields, as posted.
 type Fields<'a> = Vec<(&'a str, &'a str)>;
-
-async fn staff(app: &TestApp, login: &str, role: Role, name: &str) -> Account {
-    app.server
-        .state
-        .store
-        .create_account(
-            "test",
-            &NewAccount {
-                role,
-                enterprise_id: None,
-                login_name: login,
-                display_name: name,
-            },
-            Utc::now(),
-        )
-        .await
-        .unwrap()
-}
 
 async fn newest_request(app: &TestApp) -> i64 {
     let all = app.server.state.store.change_requests(1000).await.unwrap();

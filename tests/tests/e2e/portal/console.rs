@@ -8,32 +8,10 @@ use chrono::{Duration, Utc};
 use serde_json::json;
 use zizhi_server::accounts::links::{self, LinkKind};
 use zizhi_server::accounts::{Account, Role};
-use zizhi_server::store::NewAccount;
 use zizhi_tests::{Backend, TestApp, TestEnv, enterprise_with_certificate};
 
+use super::sessions::staff;
 use super::{PASSWORD, portal_browser, verdict};
-
-async fn staff(app: &TestApp, login: &str, role: Role) -> Account {
-    app.server
-        .state
-        .store
-        .create_account(
-            "test",
-            &NewAccount {
-                role,
-                enterprise_id: None,
-                login_name: login,
-                display_name: if role == Role::Clerk {
-                    "张经办"
-                } else {
-                    "王审批"
-                },
-            },
-            Utc::now(),
-        )
-        .await
-        .unwrap()
-}
 
 async fn link(app: &TestApp, account: &Account) -> String {
     links::create(
@@ -58,8 +36,8 @@ async fn a_clerk_records_a_change_an_approver_approves_it_and_the_enterprise_see
         enterprise_with_certificate(&app, "上海浦申市政建设有限公司", "91310000MA1FW0001").await;
     let qualification =
         zizhi_tests::qualification_id(&app, &number, "市政公用工程施工总承包").await;
-    let clerk = staff(&app, "zhang.clerk", Role::Clerk).await;
-    let approver = staff(&app, "wang.approver", Role::Approver).await;
+    let clerk = staff(&app, "zhang.clerk", Role::Clerk, "张经办").await;
+    let approver = staff(&app, "wang.approver", Role::Approver, "王审批").await;
     let today = zizhi_tests::today();
     let (from, to) = (today.to_string(), (today + Duration::days(30)).to_string());
 

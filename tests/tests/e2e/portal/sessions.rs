@@ -121,7 +121,23 @@ pub(super) async fn account(
         ),
         None => None,
     };
-    state
+    create(app, role, enterprise_id, login, "测试人员").await
+}
+
+/// An issuer staff account (经办人 or 审批人) named `name`.
+pub(super) async fn staff(app: &TestApp, login: &str, role: Role, name: &str) -> Account {
+    create(app, role, None, login, name).await
+}
+
+async fn create(
+    app: &TestApp,
+    role: Role,
+    enterprise_id: Option<i64>,
+    login: &str,
+    name: &str,
+) -> Account {
+    app.server
+        .state
         .store
         .create_account(
             "test",
@@ -129,7 +145,7 @@ pub(super) async fn account(
                 role,
                 enterprise_id,
                 login_name: login,
-                display_name: "测试人员",
+                display_name: name,
             },
             Utc::now(),
         )
