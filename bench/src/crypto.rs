@@ -22,6 +22,10 @@ pub struct CryptoArgs {
     /// Seconds spent on each measurement.
     #[arg(long, default_value_t = 3.0)]
     pub seconds: f64,
+    /// Instead of timing: exactly this many `verify_strict` calls, then exit (for callgrind,
+    /// which counts instructions: run with 0 and with N, and divide the difference by N).
+    #[arg(long)]
+    pub count: Option<u64>,
 }
 
 /// Operations per second on one thread.
@@ -76,7 +80,18 @@ fn rate(seconds: f64, mut op: impl FnMut() -> bool) -> f64 {
     }
 }
 
-pub fn measure(seconds: f64) -> CryptoRates {
+/// What is measured: one example payload, its text, and the pieces `verify_strict` takes.
+struct Example {
+    now: chrono::DateTime<chrono::Utc>,
+    trust: TrustList,
+    bytes: Vec<u8>,
+    text: String,
+    tbs: Vec<u8>,
+    sig: Signature,
+    vk: ed25519_dalek::VerifyingKey,
+}
+
+fn example() -> Example {
     let key = IssuerKey::from_seed(KeyId::new(*b"SH01"), [7; 32]);
     let claims = Claims::example_usage();
     // Judge the example as if scanned the day after it was issued, whatever today is.
@@ -109,7 +124,40 @@ pub fn measure(seconds: f64) -> CryptoRates {
         vk.verify_strict(&tbs, &sig).is_ok(),
         "Sig_structure rebuilt"
     );
+    Example {
+        now,
+        trust,
+        bytes,
+        text,
+        tbs,
+        sig,
+        vk,
+    }
+}
 
+/// Exactly `n` checks of the example's signature with `verify_strict`.
+pub fn count_strict(n: u64) {
+    let e = example();
+    for _ in 0..n {
+        assert!(
+            black_box(&e.vk)
+                .verify_strict(black_box(&e.tbs), black_box(&e.sig))
+                .is_ok()
+        );
+    }
+    println!("{n} verify_strict calls");
+}
+
+pub fn measure(seconds: f64) -> CryptoRates {
+    let Example {
+        now,
+        trust,
+        bytes,
+        text,
+        tbs,
+        sig,
+        vk,
+    } = example();
     let ed25519_verify_strict = rate(seconds, || {
         black_box(&vk)
             .verify_strict(black_box(&tbs), black_box(&sig))

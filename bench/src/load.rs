@@ -570,3 +570,53 @@ fn print_ratio(r: &LoadResult, c: &CryptoRates) {
         rps / c.ed25519_verify_strict
     );
 }
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Server base URL (plain http).
+    #[arg(long, default_value = "http://127.0.0.1:18080")]
+    pub url: String,
+    /// Codes, one base32 payload a line.
+    #[arg(long, default_value = "codes.txt")]
+    pub codes: PathBuf,
+    /// Times every code is sent.
+    #[arg(long, default_value_t = 1)]
+    pub rounds: usize,
+}
+
+/// `zizhi-load sweep`: every code in order, `rounds` times, one request at a time on one
+/// keep-alive connection, so a profiler attached to the server sees an exact number of
+/// requests and nothing else. Every answer must be 200 with a valid signature.
+pub fn sweep(args: SweepArgs) -> anyhow::Result<()> {
+    let codes = load_codes(&args.codes)?;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let t = target(&args.url).await?;
+            let mut sender = connect(&t)
+                .await
+                .with_context(|| format!("cannot connect to {}", args.url))?;
+            let mut sent = 0;
+            for _ in 0..args.rounds {
+                for code in &codes {
+                    let req = Request::get(format!("{}/api/v1/verify/{code}", t.base))
+                        .header(header::HOST, t.host.as_str())
+                        .body(Empty::<Bytes>::new())?;
+                    sender.ready().await?;
+                    let res = sender.send_request(req).await?;
+                    let status = res.status();
+                    let body = res.into_body().collect().await?.to_bytes();
+                    if status != StatusCode::OK || !classify(&body).0 {
+                        bail!(
+                            "{code} answered {status}: {}",
+                            String::from_utf8_lossy(&body[..body.len().min(300)])
+                        );
+                    }
+                    sent += 1;
+                }
+            }
+            println!("{sent} requests");
+            anyhow::Ok(())
+        })
+}

@@ -8,9 +8,15 @@
 
 use clap::{Parser, Subcommand};
 
+/// The server's allocator, so the trivial handler (the ceiling) runs on the same footing.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+mod codes;
 mod crypto;
 mod load;
 mod seed;
+mod trivial;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,6 +36,12 @@ enum Command {
     Run(load::RunArgs),
     /// Only measure raw Ed25519 verify_strict and zizhi verify_bytes per second on one core.
     Crypto(crypto::CryptoArgs),
+    /// Send every code in turn on one connection (for a profiler attached to the server).
+    Sweep(load::SweepArgs),
+    /// Write the codes of every copy in a register (either backend) for `run`.
+    Codes(codes::CodesArgs),
+    /// Serve the ceiling: a trivial axum JSON handler on the verify path.
+    Trivial(trivial::TrivialArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,8 +49,14 @@ fn main() -> anyhow::Result<()> {
         Command::Seed(args) => seed::main(args),
         Command::Run(args) => load::main(args),
         Command::Crypto(args) => {
-            crypto::measure(args.seconds).print();
+            match args.count {
+                Some(n) => crypto::count_strict(n),
+                None => crypto::measure(args.seconds).print(),
+            }
             Ok(())
         }
+        Command::Sweep(args) => load::sweep(args),
+        Command::Codes(args) => codes::main(args),
+        Command::Trivial(args) => trivial::main(args),
     }
 }

@@ -57,8 +57,9 @@ pub enum StatusRead {
 /// 证书件登记: whether the register issued a copy, and with which signed payload.
 #[derive(Debug, Clone)]
 pub enum CopyRead {
-    /// The signed payload bytes the register issued under that copy number.
-    Issued(Arc<[u8]>),
+    /// The SHA-256 of the signed payload bytes the register issued under that copy number
+    /// (`verify::repeat::payload_digest`): kept instead of the bytes, a tenth of the memory.
+    Issued([u8; 32]),
     NotIssued,
     /// The database cannot be read now.
     Unavailable,
@@ -84,10 +85,10 @@ struct Inner {
     local: moka::future::Cache<CertificateNumber, Entry>,
     shared: Option<SharedRedis>,
     metrics: Arc<Metrics>,
-    /// Copies known to be issued, with their signed payload. Only what the register issued
-    /// is kept (a copy row never changes what was signed, so this never goes stale); "not
-    /// issued" is asked again every time, as a copy of that number may be issued later.
-    issued: moka::future::Cache<u64, Arc<[u8]>>,
+    /// Copies known to be issued, with their signed payload's digest. Only what the register
+    /// issued is kept (a copy row never changes what was signed, so this never goes stale);
+    /// "not issued" is asked again every time, as a copy of that number may be issued later.
+    issued: moka::future::Cache<u64, [u8; 32]>,
 }
 
 /// A status and the last event it reflects.
@@ -169,17 +170,17 @@ impl LiveStatusCache {
     /// Whether the register issued copy `id`, and as what.
     pub async fn issued_copy(&self, store: &Store, id: u64) -> Result<CopyRead, StoreError> {
         let me = &self.0;
-        if let Some(payload) = me.issued.get(&id).await {
-            return Ok(CopyRead::Issued(payload));
+        if let Some(digest) = me.issued.get(&id).await {
+            return Ok(CopyRead::Issued(digest));
         }
         match tokio::time::timeout(me.times.read_budget, store.issued_copy_text(id)).await {
             Ok(Ok(Some(text))) => {
                 // Decoded once here, not on every scan of the copy.
-                let payload: Arc<[u8]> = zizhi_shared::QrText::extract(&text)
-                    .map_err(|e| StoreError::Corrupt(format!("copy {id}'s QR text: {e}")))?
-                    .into();
-                me.issued.insert(id, payload.clone()).await;
-                Ok(CopyRead::Issued(payload))
+                let payload = zizhi_shared::QrText::extract(&text)
+                    .map_err(|e| StoreError::Corrupt(format!("copy {id}'s QR text: {e}")))?;
+                let digest = crate::verify::repeat::payload_digest(&payload);
+                me.issued.insert(id, digest).await;
+                Ok(CopyRead::Issued(digest))
             }
             Ok(Ok(None)) => Ok(CopyRead::NotIssued),
             Ok(Err(StoreError::Unavailable(_))) | Err(_) => {
@@ -249,9 +250,20 @@ impl LiveStatusCache {
 }
 
 /// How far this instance has read the register's event log, and which certificates changed.
+///
+/// A request needs a read of the log that started after it arrived. Reads are numbered as
+/// they start; one request at a time reads, and every request that was waiting for a read
+/// then takes its outcome from the numbers below, without queueing for the reader's lock
+/// (a queue would hand the lock from request to request at the scheduler's pace).
 struct RegisterClock {
-    /// Reads started so far; a request needs one numbered above what it saw on arrival.
+    /// Reads started so far.
     reads_started: AtomicU64,
+    /// Number of the last read that succeeded, stored once its changes are recorded.
+    last_good_read: AtomicU64,
+    /// Number of the last read that failed.
+    last_failed_read: AtomicU64,
+    /// Woken whenever a read ends.
+    read_ended: tokio::sync::Notify,
     reader: tokio::sync::Mutex<ReaderState>,
     changes: std::sync::Mutex<Changes>,
     /// When the last good read started (Unix milliseconds; 0: never): everything committed
@@ -261,8 +273,6 @@ struct RegisterClock {
 
 #[derive(Default)]
 struct ReaderState {
-    /// Number of the last read that succeeded.
-    last_good_read: u64,
     /// The last event seen; `None` before the first read.
     seen: Option<i64>,
     /// After a failure, no new read before this.
@@ -279,6 +289,20 @@ struct Changes {
     remember: Duration,
 }
 
+/// The reader's lock. However its holder ends, even as a request dropped mid-read, the lock is
+/// released and then everyone waiting looks again.
+struct ReaderTurn<'a> {
+    st: Option<tokio::sync::MutexGuard<'a, ReaderState>>,
+    ended: &'a tokio::sync::Notify,
+}
+
+impl Drop for ReaderTurn<'_> {
+    fn drop(&mut self) {
+        self.st.take();
+        self.ended.notify_waiters();
+    }
+}
+
 /// The register could not be read in time.
 #[derive(Debug)]
 struct RegisterUnreadable;
@@ -287,6 +311,9 @@ impl RegisterClock {
     fn new(ttl: Duration) -> RegisterClock {
         RegisterClock {
             reads_started: AtomicU64::new(0),
+            last_good_read: AtomicU64::new(0),
+            last_failed_read: AtomicU64::new(0),
+            read_ended: tokio::sync::Notify::new(),
             reader: tokio::sync::Mutex::new(ReaderState::default()),
             confirmed_at_ms: AtomicI64::new(0),
             changes: std::sync::Mutex::new(Changes {
@@ -304,10 +331,40 @@ impl RegisterClock {
     /// event log that started after the call (shared with other callers waiting then).
     async fn catch_up(&self, store: &Store, budget: Duration) -> Result<(), RegisterUnreadable> {
         let arrived_after = self.reads_started.load(Ordering::Acquire);
-        let mut st = self.reader.lock().await;
-        if st.last_good_read > arrived_after {
-            return Ok(());
+        loop {
+            // Registered before the checks, so a read ending between them still wakes us.
+            let ended = self.read_ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if self.last_good_read.load(Ordering::Acquire) > arrived_after {
+                return Ok(());
+            }
+            if self.last_failed_read.load(Ordering::Acquire) > arrived_after {
+                return Err(RegisterUnreadable);
+            }
+            match self.reader.try_lock() {
+                Ok(st) => {
+                    let mut turn = ReaderTurn {
+                        st: Some(st),
+                        ended: &self.read_ended,
+                    };
+                    let st = turn.st.as_mut().expect("held until dropped");
+                    return self.read(st, store, budget).await;
+                }
+                // A read is under way; it may have started before this call, so wait for it
+                // to end and look again.
+                Err(_) => ended.await,
+            }
         }
+    }
+
+    /// One read of the event log, by the holder of the reader's lock.
+    async fn read(
+        &self,
+        st: &mut ReaderState,
+        store: &Store,
+        budget: Duration,
+    ) -> Result<(), RegisterUnreadable> {
         if st.retry_at.is_some_and(|t| Instant::now() < t) {
             return Err(RegisterUnreadable);
         }
@@ -316,10 +373,10 @@ impl RegisterClock {
         match tokio::time::timeout(budget, self.read_changes(store, st.seen)).await {
             Ok(Ok(seen)) => {
                 st.seen = Some(seen);
-                st.last_good_read = number;
+                st.retry_at = None;
                 self.confirmed_at_ms
                     .store(started.timestamp_millis(), Ordering::Release);
-                st.retry_at = None;
+                self.last_good_read.store(number, Ordering::Release);
                 Ok(())
             }
             failed => {
@@ -328,6 +385,7 @@ impl RegisterClock {
                     _ => tracing::warn!(?budget, "event log read timed out"),
                 }
                 st.retry_at = Some(Instant::now() + RETRY_FAILED_DATABASE);
+                self.last_failed_read.store(number, Ordering::Release);
                 Err(RegisterUnreadable)
             }
         }

@@ -34,6 +34,7 @@ use anyhow::{Context, bail};
 use arc_swap::ArcSwap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use zizhi_shared::DecompressedTrustList;
 use zizhi_shared::trust::KeyRole;
 
 use crate::private_files::{create_private_dir, ensure_private};
@@ -212,7 +213,8 @@ fn read_online_keys(dir: &Path) -> anyhow::Result<Vec<(KeyRole, IssuerKey)>> {
 /// One state of the keys: the trust list in force and the online keys it names.
 pub struct LoadedKeys {
     root: RootPublicKey,
-    trust: TrustList,
+    /// The list in force, its keys decompressed once for the many checks against them.
+    trust: DecompressedTrustList,
     signed: SignedTrustList,
     /// Online keys the list names with the same role and public key, with their listing.
     online: Vec<(IssuerKey, TrustedKey)>,
@@ -280,7 +282,7 @@ impl LoadedKeys {
         }
         Ok(LoadedKeys {
             root,
-            trust,
+            trust: DecompressedTrustList::new(trust),
             signed,
             online,
             unlisted,
@@ -299,12 +301,17 @@ impl LoadedKeys {
         for kid in &self.unlisted {
             tracing::warn!(%kid, "online key not in the trust list; unused until a list names it");
         }
-        if self.trust.needs_renewal(now) {
-            tracing::warn!(expires_at = %self.trust.expires_at, "the trust list expires soon: sign and install a new one");
+        if self.trust.list().needs_renewal(now) {
+            tracing::warn!(expires_at = %self.trust.list().expires_at, "the trust list expires soon: sign and install a new one");
         }
     }
 
     pub fn trust_list(&self) -> &TrustList {
+        self.trust.list()
+    }
+
+    /// [`LoadedKeys::trust_list`] with its keys decompressed, for checking scanned codes.
+    pub fn decompressed_trust_list(&self) -> &DecompressedTrustList {
         &self.trust
     }
 
@@ -398,19 +405,19 @@ impl KeyRing {
     pub fn reload(&self) -> anyhow::Result<bool> {
         let next = LoadedKeys::read(&self.data_dir)?;
         let now = self.loaded.load();
-        if next.trust.issued_at < now.trust.issued_at {
+        if next.trust.list().issued_at < now.trust.list().issued_at {
             bail!(
                 "信任列表（签发于 {}）早于在用的（{}），不予采用 the installed trust list is older than the one in force",
-                next.trust.issued_at,
-                now.trust.issued_at
+                next.trust.list().issued_at,
+                now.trust.list().issued_at
             );
         }
         let changed = !next.same_as(&now);
         if changed {
             tracing::info!(
-                issued_at = %next.trust.issued_at,
-                expires_at = %next.trust.expires_at,
-                keys = next.trust.keys.len(),
+                issued_at = %next.trust.list().issued_at,
+                expires_at = %next.trust.list().expires_at,
+                keys = next.trust.list().keys.len(),
                 "trust list reloaded"
             );
             next.log_state(Utc::now());
@@ -448,15 +455,15 @@ impl KeyRing {
             read_online_keys(&keys_dir(data_dir))?,
         )
         .context("the new trust list does not fit this server's keys; the old one stays")?;
-        if next.trust.issued_at <= current.trust.issued_at {
+        if next.trust.list().issued_at <= current.trust.list().issued_at {
             bail!(
                 "新信任列表（签发于 {}）不晚于在用的（{}） the new list is not newer than the one in force",
-                next.trust.issued_at,
-                current.trust.issued_at
+                next.trust.list().issued_at,
+                current.trust.list().issued_at
             );
         }
         write_atomically(&trust_list_path(data_dir), signed.as_bytes())?;
-        Ok(next.trust)
+        Ok(next.trust.list().clone())
     }
 
     /// Generates a new online key on this server, not yet listed; returns the request the
@@ -649,9 +656,9 @@ impl PublishedTrustList {
         PublishedTrustList {
             root_kid: keys.root.kid.to_string(),
             signed: base64::engine::general_purpose::STANDARD.encode(keys.signed.as_bytes()),
-            issued_at: keys.trust.issued_at,
-            expires_at: keys.trust.expires_at,
-            keys: keys.trust.keys.clone(),
+            issued_at: keys.trust.list().issued_at,
+            expires_at: keys.trust.list().expires_at,
+            keys: keys.trust.list().keys.clone(),
         }
     }
 

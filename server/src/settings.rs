@@ -44,6 +44,9 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     /// How long a cached certificate status may live even without an invalidation.
     pub cache_ttl_secs: u64,
+    /// Scanned payloads whose signature check and last verdict are kept for repeat scans
+    /// (`verify::repeat`); 0 keeps none.
+    pub repeat_scan_entries: u64,
     /// The official-account (公众号) endpoint `/wechat`.
     pub chat: ChatSettings,
     /// Certificate documents: fonts and the PDF signing keys.
@@ -108,6 +111,7 @@ impl std::fmt::Debug for Settings {
             proxy,
             body_limit_bytes,
             cache_ttl_secs,
+            repeat_scan_entries,
             chat,
             documents,
             app_dir,
@@ -131,6 +135,7 @@ impl std::fmt::Debug for Settings {
             .field("proxy", proxy)
             .field("body_limit_bytes", body_limit_bytes)
             .field("cache_ttl_secs", cache_ttl_secs)
+            .field("repeat_scan_entries", repeat_scan_entries)
             .field("chat", chat)
             .field("documents", documents)
             .field("app_dir", app_dir)
@@ -322,6 +327,7 @@ impl Default for Settings {
             proxy: ProxySettings::default(),
             body_limit_bytes: 64 * 1024,
             cache_ttl_secs: 300,
+            repeat_scan_entries: crate::verify::repeat::DEFAULT_CAPACITY,
             public_base_url: None,
             chat: ChatSettings {
                 token: None,

@@ -54,11 +54,13 @@ pub use cose::SignatureAlgorithm;
 pub use domain::*;
 pub use ed25519_dalek::VerifyingKey;
 pub use keys::{IssuerKey, KeyId, verifying_key_from_hex};
-pub use payload::{PayloadError, SignedPayload, Verified, verify_bytes, verify_text};
+pub use payload::{
+    PayloadError, SignedPayload, Verified, verify_bytes, verify_bytes_decompressed, verify_text,
+};
 pub use snapshot::{
     STATUS_SNAPSHOT_CONTENT_TYPE, SignedStatusSnapshot, SnapshotError, StatusCache, StatusSnapshot,
     VersionEntry,
 };
 pub use text::QrText;
-pub use trust::{SignedTrustList, TrustList, TrustedKey};
+pub use trust::{DecompressedTrustList, SignedTrustList, TrustList, TrustedKey};
 pub use verdict::{CertificateState, Level, StatusFacts, Verdict};

@@ -14,7 +14,7 @@ use crate::claims::Claims;
 use crate::cose::{self, Fault};
 use crate::keys::{IssuerKey, KeyId};
 use crate::text::QrText;
-use crate::trust::{KeyRole, TrustList};
+use crate::trust::{DecompressedTrustList, KeyRole, TrustList, TrustedKey};
 
 /// The only format version this crate writes and reads.
 pub const FORMAT_VERSION: u8 = 0x01;
@@ -153,13 +153,33 @@ pub fn verify_bytes(
     trust: &TrustList,
     now: DateTime<Utc>,
 ) -> Result<Verified, PayloadError> {
+    verify_with(bytes, trust, now, |_, trusted| trusted.verifying_key())
+}
+
+/// [`verify_bytes`] against a list whose keys were decompressed beforehand.
+pub fn verify_bytes_decompressed(
+    bytes: &[u8],
+    trust: &DecompressedTrustList,
+    now: DateTime<Utc>,
+) -> Result<Verified, PayloadError> {
+    verify_with(bytes, trust.list(), now, |i, _| trust.key(i))
+}
+
+/// The checks of [`verify_bytes`]; `key` gives the listed key at an index decompressed.
+fn verify_with(
+    bytes: &[u8],
+    trust: &TrustList,
+    now: DateTime<Utc>,
+    key: impl FnOnce(usize, &TrustedKey) -> Result<ed25519_dalek::VerifyingKey, PayloadError>,
+) -> Result<Verified, PayloadError> {
     let envelope = open_envelope(bytes)?;
     // A key listed for snapshots is no copy-signing key: to a copy it is as unknown as one
     // the list never named.
-    let trusted = trust
-        .find_for(&envelope.kid, KeyRole::CopySigning)
+    let index = trust
+        .position_for(&envelope.kid, KeyRole::CopySigning)
         .ok_or_else(|| PayloadError::UnknownKeyId(envelope.kid.to_string()))?;
-    let key = trusted.verifying_key()?;
+    let trusted = &trust.keys[index];
+    let key = key(index, trusted)?;
     if !envelope.verify(&key, &[]) {
         return Err(PayloadError::BadSignature);
     }

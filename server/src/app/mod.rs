@@ -30,9 +30,22 @@ use crate::settings::Settings;
 use crate::shared_redis::SharedRedis;
 use crate::store::Store;
 
-/// Everything a handler needs; cheap to clone.
+/// Everything a handler needs, behind one `Arc`: every middleware layer, service clone and
+/// `State` extractor clones the state for each request, and one reference count costs less
+/// than one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+#[derive(Clone)]
+pub struct AppStateInner {
     pub store: Store,
     pub cache: LiveStatusCache,
     pub keys: Arc<KeyRing>,
@@ -55,6 +68,8 @@ pub struct AppState {
     pub passkeys: crate::accounts::passkeys::RelyingParty,
     /// 核验次数 of issued copies not yet written to the register.
     pub verify_tally: crate::verify::tally::VerificationTally,
+    /// Signature checks and verdicts of recently scanned payloads.
+    pub repeat_scans: crate::verify::repeat::RepeatScans,
 }
 
 impl AppState {
@@ -125,7 +140,8 @@ impl AppState {
         )?;
         let passkeys = crate::accounts::passkeys::RelyingParty::new(&settings)
             .context("cannot set up passkeys (check [portal] rp_id and public_base_url)")?;
-        Ok(AppState {
+        let repeat_scans = crate::verify::repeat::RepeatScans::new(settings.repeat_scan_entries);
+        Ok(AppState(Arc::new(AppStateInner {
             passkeys,
             store,
             cache,
@@ -140,7 +156,8 @@ impl AppState {
             auth_failures: Default::default(),
             password_guesses,
             verify_tally: Default::default(),
-        })
+            repeat_scans,
+        })))
     }
 }
 
@@ -219,7 +236,8 @@ impl RunningServer {
         let addr = listener.local_addr()?;
         if state.settings.public_base_url.is_none() {
             // Links in chat replies need the real port, which port 0 only now decides.
-            Arc::make_mut(&mut state.settings).public_base_url = Some(format!("http://{addr}"));
+            let parts = Arc::make_mut(&mut state.0);
+            Arc::make_mut(&mut parts.settings).public_base_url = Some(format!("http://{addr}"));
         }
         let (tx, rx) = oneshot::channel::<()>();
         let r = &state.settings.resilience;

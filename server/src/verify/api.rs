@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use zizhi_shared::verdict::Verdict;
 
 use super::request::request_text;
-use super::verify;
+use super::verify_json;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, ErrorBody};
 use crate::extract::ApiBytes;
@@ -41,8 +41,8 @@ pub fn trust_list_routes() -> Router<AppState> {
 async fn verify_path(
     State(state): State<AppState>,
     ApiPath(code): ApiPath<String>,
-) -> AppResult<Json<Verdict>> {
-    Ok(Json(verify(&state, &code).await?))
+) -> AppResult<VerdictJson> {
+    Ok(json(verify_json(&state, &code).await?))
 }
 
 /// The body is the scanned text itself, or `{"text": "…"}` when sent as JSON.
@@ -64,13 +64,20 @@ async fn verify_body(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiBytes(body): ApiBytes,
-) -> AppResult<Json<Verdict>> {
+) -> AppResult<VerdictJson> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let text =
         request_text(content_type, &body).map_err(|e| AppError::invalid(e.code, e.message))?;
-    Ok(Json(verify(&state, &text).await?))
+    Ok(json(verify_json(&state, &text).await?))
+}
+
+/// A verdict already serialised (`verify_json`), answered as `Json(verdict)` would be.
+type VerdictJson = ([(header::HeaderName, &'static str); 1], Vec<u8>);
+
+fn json(body: Vec<u8>) -> VerdictJson {
+    ([(header::CONTENT_TYPE, "application/json")], body)
 }
 
 /// The signed trust list (信任列表) the app caches for offline checks.

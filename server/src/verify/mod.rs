@@ -2,9 +2,10 @@
 //! checked against the trust list before anything touches the register.
 
 pub mod api;
+pub mod repeat;
 pub mod request;
 mod service;
 pub mod tally;
 pub mod verdict;
 
-pub use service::verify;
+pub use service::{verify, verify_json};

@@ -1,67 +1,151 @@
 //! The verify service: what the API, the H5 pages and the official account all call to turn a
 //! scanned text into a verdict, so the three can never answer differently.
 
-use chrono::Utc;
-use zizhi_shared::QrText;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use prometheus_client::metrics::counter::Counter;
+use zizhi_shared::{Claims, QrText};
 use zizhi_shared::verdict::{StatusFacts, Verdict};
 
+use super::repeat::{RenderedVerdict, Scanned};
 use super::verdict;
 use crate::app::AppState;
 use crate::cache::{CopyRead, StatusRead};
 use crate::error::{AppError, AppResult};
 use crate::metrics::VerdictLabels;
+use crate::register::model::CertificateStatus;
 
 /// Verifies any scanned text (URL or bare base32, any case).
 pub async fn verify(state: &AppState, text: &str) -> AppResult<Verdict> {
     let now = Utc::now();
+    let verdict = match examine(state, text, now).await? {
+        Examined::Rejected(v) => v,
+        Examined::Genuine { scanned, register } => {
+            let facts = register.facts(&scanned.verified.claims);
+            zizhi_shared::verdict::judge(&scanned.verified, facts, now)
+        }
+    };
+    counter(state, &verdict).inc();
+    Ok(verdict)
+}
+
+/// [`verify`], as the JSON the API answers with. A repeat scan of a copy whose certificate's
+/// status has not changed since, on the same day, reuses the JSON rendered then with the new
+/// `checked_at` (see `repeat.rs`): the same bytes a fresh judgement would serialise to.
+pub async fn verify_json(state: &AppState, text: &str) -> AppResult<Vec<u8>> {
+    let now = Utc::now();
+    let (verdict, live) = match examine(state, text, now).await? {
+        Examined::Rejected(v) => (v, None),
+        Examined::Genuine { scanned, register } => {
+            let live = register.live().cloned();
+            if let Some(status) = &live
+                && let Some(r) = scanned.rendered(status, zizhi_shared::time::beijing_date(now))
+            {
+                r.counter.inc();
+                return Ok(r.at(now));
+            }
+            let facts = register.facts(&scanned.verified.claims);
+            let v = zizhi_shared::verdict::judge(&scanned.verified, facts, now);
+            (v, live.map(|status| (scanned, status)))
+        }
+    };
+    let counter = counter(state, &verdict);
+    counter.inc();
+    let json = serde_json::to_vec(&verdict).map_err(|e| AppError::Internal(e.into()))?;
+    if let Some((scanned, status)) = live
+        && let Some(r) = RenderedVerdict::cut(&verdict, &json, status, counter)
+    {
+        scanned.remember(r);
+    }
+    Ok(json)
+}
+
+/// What is known about a scanned text before the judge: a refusal, or a genuine signature and
+/// what the register said about the copy.
+enum Examined {
+    Rejected(Verdict),
+    Genuine {
+        scanned: Arc<Scanned>,
+        register: RegisterAnswer,
+    },
+}
+
+/// What the register said about a genuinely signed copy.
+enum RegisterAnswer {
+    /// It issued exactly this copy; its certificate's status as read.
+    Issued(StatusRead),
+    /// It issued no such copy, or another payload under its number.
+    NotIssued,
+    /// It cannot be read now.
+    Unavailable,
+}
+
+impl RegisterAnswer {
+    /// The register's live status of the copy's certificate, when that is what was read.
+    fn live(&self) -> Option<&Arc<Option<CertificateStatus>>> {
+        match self {
+            RegisterAnswer::Issued(StatusRead::Current(status)) => Some(status),
+            _ => None,
+        }
+    }
+
+    /// The facts the judge weighs. Built only when a verdict is judged: a repeat scan reuses
+    /// the verdict rendered from the same status.
+    fn facts(&self, claims: &Claims) -> StatusFacts {
+        match self {
+            RegisterAnswer::Issued(read) => verdict::facts(read, claims),
+            RegisterAnswer::NotIssued => StatusFacts::CopyNotIssued,
+            RegisterAnswer::Unavailable => StatusFacts::RegisterUnavailable,
+        }
+    }
+}
+
+async fn examine(state: &AppState, text: &str, now: DateTime<Utc>) -> AppResult<Examined> {
     let checked = QrText::extract(text).and_then(|payload| {
-        zizhi_shared::verify_bytes(&payload, state.keys.current().trust_list(), now)
-            .map(|v| (v, payload))
+        state
+            .repeat_scans
+            .verified(&payload, &state.keys.current(), now)
     });
-    let (verified, payload) = match checked {
+    let scanned = match checked {
         Ok(v) => v,
         Err(e) => {
             let rejected = Verdict::rejected(&e, now).ok_or(AppError::Payload(e))?;
-            count(state, &rejected);
-            return Ok(rejected);
+            return Ok(Examined::Rejected(rejected));
         }
     };
+    let claims = &scanned.verified.claims;
     // The signature was checked first: only a genuine signature costs register reads. Then
     // the register must have issued exactly this copy: a signing key is not the register,
     // and whoever holds a copy of it must not be able to mint copies that verify.
     let read = state
         .cache
-        .status(&state.store, &verified.claims.certificate_number)
+        .status(&state.store, &claims.certificate_number)
         .await?;
-    let facts = if matches!(read, StatusRead::Unavailable) {
-        StatusFacts::RegisterUnavailable
+    let register = if matches!(read, StatusRead::Unavailable) {
+        RegisterAnswer::Unavailable
     } else {
-        match state
-            .cache
-            .issued_copy(&state.store, verified.claims.copy_id)
-            .await?
-        {
-            CopyRead::Issued(issued) if *issued == payload[..] => {
-                state.verify_tally.record(verified.claims.copy_id, now);
-                verdict::facts(&read, &verified.claims)
+        match state.cache.issued_copy(&state.store, claims.copy_id).await? {
+            CopyRead::Issued(issued) if issued == scanned.digest => {
+                state.verify_tally.record(claims.copy_id, now);
+                RegisterAnswer::Issued(read)
             }
             CopyRead::Issued(_) | CopyRead::NotIssued => {
                 tracing::warn!(
-                    copy = verified.claims.copy_id,
-                    key = %verified.kid,
+                    copy = claims.copy_id,
+                    key = %scanned.verified.kid,
                     "a genuinely signed copy the register never issued"
                 );
-                StatusFacts::CopyNotIssued
+                RegisterAnswer::NotIssued
             }
-            CopyRead::Unavailable => StatusFacts::RegisterUnavailable,
+            CopyRead::Unavailable => RegisterAnswer::Unavailable,
         }
     };
-    let verdict = zizhi_shared::verdict::judge(&verified, facts, now);
-    count(state, &verdict);
-    Ok(verdict)
+    Ok(Examined::Genuine { scanned, register })
 }
 
-fn count(state: &AppState, v: &Verdict) {
+/// The metrics counter of a verdict's kind.
+fn counter(state: &AppState, v: &Verdict) -> Counter {
     state
         .metrics
         .verdicts
@@ -69,5 +153,5 @@ fn count(state: &AppState, v: &Verdict) {
             level: v.summary.level.code().to_owned(),
             state: v.certificate_state.map_or("none", |s| s.code()).to_owned(),
         })
-        .inc();
+        .clone()
 }
