@@ -25,6 +25,7 @@ export CARGO_TARGET_DIR
 : "${PG_URL:=postgres://postgres@127.0.0.1:5432/zizhi_repeat}"
 : "${REDIS_URL:=redis://127.0.0.1:6379}"
 BIND=127.0.0.1:18180
+METRICS_BIND=127.0.0.1:18190
 TRIVIAL_BIND=127.0.0.1:18181
 BIN="$CARGO_TARGET_DIR/release"
 
@@ -90,10 +91,16 @@ serve_demo() { # NAME [ENV...]
     mkdir -p "$WORK_DIR/$name"
     (
         cd "$WORK_DIR/$name"
-        exec env ZIZHI_BIND="$BIND" ZIZHI_RATE_LIMIT__ENABLED=false ZIZHI_DATA_DIR=data \
+        exec env ZIZHI_BIND="$BIND" ZIZHI_METRICS_BIND="$METRICS_BIND" \
+            ZIZHI_RATE_LIMIT__ENABLED=false ZIZHI_DATA_DIR=data \
             RUST_LOG=warn "$@" "$BIN/zizhi" serve --demo
     ) >"$WORK_DIR/$name/server.log" 2>&1 &
     echo $!
+}
+
+# The sum of a metric's samples on the server's metrics address.
+metric() { # NAME
+    curl -fsS "http://$METRICS_BIND/metrics" | awk -v m="$1" '$1 == m || index($1, m "{") == 1 { n += $2 } END { printf "%d", n }'
 }
 
 declare -A RESULT
@@ -126,7 +133,12 @@ for backend in $BACKENDS; do
         RESULT[trivial1]=$(trivial before)
     fi
     echo "== $backend: repeat scans"
+    reads0=$(metric zizhi_event_log_reads_total)
+    verdicts0=$(metric zizhi_verdicts_total)
     RESULT[$backend]=$(load "$backend" "http://$BIND" "$pid" "$WORK_DIR/codes-$backend.txt")
+    reads=$(($(metric zizhi_event_log_reads_total) - reads0))
+    verdicts=$(($(metric zizhi_verdicts_total) - verdicts0))
+    echo "  event-log reads: $reads for $verdicts verdicts (warm-up included): $(awk -v r="$reads" -v v="$verdicts" 'BEGIN { printf "%.1f", v / (r > 0 ? r : 1) }') verdicts per read"
     echo "  peak RSS of the server: $(awk '/VmHWM/ {print $2, $3}' "/proc/$pid/status")"
     stop "$pid"
 done

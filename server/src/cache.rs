@@ -105,7 +105,7 @@ impl LiveStatusCache {
         metrics: Arc<Metrics>,
     ) -> LiveStatusCache {
         LiveStatusCache(Arc::new(Inner {
-            clock: RegisterClock::new(times.ttl),
+            clock: RegisterClock::new(times.ttl, metrics.event_log_reads.clone()),
             local: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(times.ttl)
@@ -264,6 +264,8 @@ struct RegisterClock {
     last_failed_read: AtomicU64,
     /// Woken whenever a read ends.
     read_ended: tokio::sync::Notify,
+    /// Reads started, for the metrics.
+    reads: prometheus_client::metrics::counter::Counter,
     reader: tokio::sync::Mutex<ReaderState>,
     changes: std::sync::Mutex<Changes>,
     /// When the last good read started (Unix milliseconds; 0: never): everything committed
@@ -308,8 +310,9 @@ impl Drop for ReaderTurn<'_> {
 struct RegisterUnreadable;
 
 impl RegisterClock {
-    fn new(ttl: Duration) -> RegisterClock {
+    fn new(ttl: Duration, reads: prometheus_client::metrics::counter::Counter) -> RegisterClock {
         RegisterClock {
+            reads,
             reads_started: AtomicU64::new(0),
             last_good_read: AtomicU64::new(0),
             last_failed_read: AtomicU64::new(0),
@@ -369,6 +372,7 @@ impl RegisterClock {
             return Err(RegisterUnreadable);
         }
         let number = self.reads_started.fetch_add(1, Ordering::AcqRel) + 1;
+        self.reads.inc();
         let started = Utc::now();
         match tokio::time::timeout(budget, self.read_changes(store, st.seen)).await {
             Ok(Ok(seen)) => {
@@ -482,7 +486,7 @@ mod tests {
     }
 
     fn clock_at(floor: i64) -> RegisterClock {
-        let clock = RegisterClock::new(Duration::from_secs(60));
+        let clock = RegisterClock::new(Duration::from_secs(60), Default::default());
         clock.changes.lock().unwrap().floor = floor;
         clock
     }
@@ -506,7 +510,7 @@ mod tests {
         let clock = clock_at(10);
         assert!(!clock.still_current(&n(A), 9));
         // Before the first read nothing at all is trusted.
-        assert!(!RegisterClock::new(Duration::from_secs(60)).still_current(&n(A), 0));
+        assert!(!RegisterClock::new(Duration::from_secs(60), Default::default()).still_current(&n(A), 0));
     }
 
     #[test]
@@ -532,7 +536,7 @@ mod tests {
 
     #[test]
     fn forgetting_a_change_raises_the_floor_instead_of_reviving_older_statuses() {
-        let clock = RegisterClock::new(Duration::from_millis(1));
+        let clock = RegisterClock::new(Duration::from_millis(1), Default::default());
         clock.changes.lock().unwrap().floor = 10;
         clock.changes.lock().unwrap().record(&[change(11, Some(A))]);
         std::thread::sleep(Duration::from_millis(5));

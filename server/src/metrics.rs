@@ -66,6 +66,8 @@ pub struct Metrics {
     pub redis_failures: Counter,
     /// Requests or status reads that found the database unreachable.
     pub database_unavailable: Counter,
+    /// Reads of the register's event log made to keep cached statuses current.
+    pub event_log_reads: Counter,
     pool: Family<PoolLabels, Gauge>,
 }
 
@@ -105,6 +107,12 @@ impl Default for Metrics {
             "Redis calls that failed or timed out; the server went on without Redis",
             redis_failures.clone(),
         );
+        let event_log_reads = Counter::default();
+        registry.register(
+            "event_log_reads",
+            "Reads of the register's event log that keep cached statuses current; each answers for every request waiting when it started",
+            event_log_reads.clone(),
+        );
         let database_unavailable = Counter::default();
         registry.register(
             "database_unavailable",
@@ -125,6 +133,7 @@ impl Default for Metrics {
             cache,
             redis_failures,
             database_unavailable,
+            event_log_reads,
             pool,
         }
     }
