@@ -510,7 +510,10 @@ mod tests {
         let clock = clock_at(10);
         assert!(!clock.still_current(&n(A), 9));
         // Before the first read nothing at all is trusted.
-        assert!(!RegisterClock::new(Duration::from_secs(60), Default::default()).still_current(&n(A), 0));
+        assert!(
+            !RegisterClock::new(Duration::from_secs(60), Default::default())
+                .still_current(&n(A), 0)
+        );
     }
 
     #[test]

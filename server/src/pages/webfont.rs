@@ -21,6 +21,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use crate::pdf::signing::CertificateFonts;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -29,7 +30,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
 use serde::Deserialize;
-use zizhi_documents::Fonts;
 use zizhi_shared::rare::{MAX_CHARS_PER_REQUEST, RareFace, RareFonts, needs_web_font, rare_chars};
 
 use crate::app::AppState;
@@ -40,10 +40,10 @@ use crate::store::StoreError;
 /// The certificate's fonts, installed when they are loaded ([`install`]). A process-wide
 /// value because every page shell needs it and the shell is a plain function; every server
 /// in one process loads the same faces (`Fonts::load` is cached per path too).
-static FONTS: OnceLock<Arc<Fonts>> = OnceLock::new();
+static FONTS: OnceLock<CertificateFonts> = OnceLock::new();
 
 /// Makes the certificate's fonts the source of the pages' web fonts; the first call wins.
-pub fn install(fonts: Arc<Fonts>) {
+pub fn install(fonts: CertificateFonts) {
     let _ = FONTS.set(fonts);
 }
 
@@ -61,7 +61,7 @@ pub fn font_faces(text: &str) -> Arc<str> {
     let Some(fonts) = FONTS.get().filter(|_| !rare.is_empty()) else {
         return Arc::from("");
     };
-    cache().get_with(rare.clone(), || match fonts.web_fonts(&rare) {
+    cache().get_with(rare.clone(), || match fonts.get().and_then(|f| f.web_fonts(&rare)) {
         Ok(faces) => Arc::from(
             faces
                 .iter()
@@ -145,7 +145,8 @@ fn fonts_json(rare: &str) -> Result<Arc<str>, AppError> {
     json_cache()
         .try_get_with(rare.to_owned(), || {
             let faces = fonts
-                .web_fonts(rare)
+                .get()
+                .and_then(|f| f.web_fonts(rare))
                 .map_err(|e| anyhow::anyhow!("cutting rare fonts: {e}"))?;
             let served: String = faces.iter().flat_map(|f| f.chars.iter()).collect();
             let out = RareFonts {
@@ -236,7 +237,7 @@ mod tests {
 
     #[test]
     fn a_page_without_rare_characters_gets_no_font_and_one_with_them_gets_their_faces() {
-        install(Arc::new(Fonts::shipped().unwrap()));
+        install(CertificateFonts::shipped());
         assert_eq!(&*font_faces("上海申衡建设工程有限公司 王建国"), "");
         let css = font_faces("上海喆堃\u{20000}\u{2C317}建设工程有限公司 沈\u{4DAE}");
         assert_eq!(css.matches("@font-face").count(), 2, "{css}");

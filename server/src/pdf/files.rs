@@ -69,8 +69,9 @@ fn document_error(e: DocumentError) -> AppError {
 /// legal name cannot be "replaced by common characters", so the message says what is missing
 /// rather than asking for another spelling.
 pub fn check_printable(keys: &PdfSigning, texts: &[(&str, &str)]) -> AppResult<()> {
+    let fonts = keys.fonts.get().map_err(document_error)?;
     for (field, text) in texts {
-        if let Some(c) = keys.fonts.missing(text) {
+        if let Some(c) = fonts.missing(text) {
             return Err(AppError::invalid(
                 "unprintable_character",
                 format!(
@@ -103,7 +104,12 @@ pub async fn render(
             qr_text: &copy.qr_text,
             generated_at,
         };
-        make_pdf(&content, &keys.fonts, &keys.issuer, enterprise.as_ref())
+        make_pdf(
+            &content,
+            &keys.fonts.get()?,
+            &keys.issuer,
+            enterprise.as_ref(),
+        )
     })
     .await
     .map_err(anyhow::Error::from)?

@@ -10,7 +10,7 @@
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -20,10 +20,54 @@ use zizhi_documents::pki::{Role, Signer, Subject};
 
 use super::DocumentSettings;
 
-/// Fonts and signers, loaded once at start.
+/// The certificate's fonts (证书字体), read on first use: Noto Serif CJK and the 生僻字 faces
+/// take about 150 MB of memory, which an instance that only answers scans never needs. Once
+/// read they stay (`Fonts::load` keeps them per path).
+#[derive(Clone, Debug)]
+pub struct CertificateFonts {
+    configured: Option<PathBuf>,
+    /// Only the subset shipped in the binary, whatever the machine has (tests).
+    shipped: bool,
+}
+
+impl CertificateFonts {
+    /// The fonts as configured; a configured file that is missing is refused here, at start.
+    pub fn new(configured: Option<&Path>) -> anyhow::Result<CertificateFonts> {
+        if let Some(p) = configured
+            && !p.is_file()
+        {
+            anyhow::bail!(
+                "the configured certificate font {} does not exist",
+                p.display()
+            );
+        }
+        Ok(CertificateFonts {
+            configured: configured.map(Path::to_path_buf),
+            shipped: false,
+        })
+    }
+
+    #[cfg(test)]
+    pub(crate) fn shipped() -> CertificateFonts {
+        CertificateFonts {
+            configured: None,
+            shipped: true,
+        }
+    }
+
+    /// The fonts, read now if this is their first use.
+    pub fn get(&self) -> Result<Fonts, zizhi_documents::DocumentError> {
+        if self.shipped {
+            return Fonts::shipped();
+        }
+        Fonts::load(self.configured.as_deref())
+    }
+}
+
+/// Fonts and signers; the signers loaded at start, the fonts on first use.
 #[derive(Clone)]
 pub struct PdfSigning {
-    pub fonts: Arc<Fonts>,
+    pub fonts: CertificateFonts,
     pub issuer: Arc<Signer>,
     /// Certifies enterprise signing keys at enrolment.
     pub enterprise_ca: Arc<Signer>,
@@ -119,10 +163,9 @@ impl PdfSigning {
         issuer_name: &str,
         now: DateTime<Utc>,
     ) -> anyhow::Result<PdfSigning> {
-        let fonts = Fonts::load(settings.font.as_deref())?;
-        tracing::info!(fonts = %fonts.source(), "certificate fonts");
+        let fonts = CertificateFonts::new(settings.font.as_deref())?;
         // The H5 pages show 生僻字 in web fonts cut from these same faces.
-        crate::pages::webfont::install(Arc::new(fonts.clone()));
+        crate::pages::webfont::install(fonts.clone());
         let configured_issuer = pem_pair(&settings.issuer_certificate, &settings.issuer_key)?;
         let configured_ca = pem_pair(
             &settings.enterprise_ca_certificate,
@@ -147,7 +190,7 @@ impl PdfSigning {
             None => issuer.top_pem()?,
         };
         Ok(PdfSigning {
-            fonts: Arc::new(fonts),
+            fonts,
             issuer: Arc::new(issuer),
             enterprise_ca: Arc::new(ca),
             trust_root_pem: Arc::new(trust_root_pem),

@@ -103,7 +103,6 @@ impl RepeatScans {
         }
         Ok(scanned)
     }
-
 }
 
 impl Scanned {
@@ -163,9 +162,9 @@ impl RenderedVerdict {
 #[cfg(test)]
 mod tests {
     use chrono::{Duration, TimeZone};
-    use zizhi_shared::verdict::StatusFacts;
     use zizhi_shared::Claims;
     use zizhi_shared::trust::KeyRole;
+    use zizhi_shared::verdict::StatusFacts;
 
     use super::*;
     use crate::key_ring::KeyRing;
@@ -200,7 +199,8 @@ mod tests {
         let scans = RepeatScans::new(10);
         let scanned = scans.verified(&payload(&keys), &keys, now()).unwrap();
         let status = Arc::new(None);
-        let judge = |at| zizhi_shared::verdict::judge(&scanned.verified, StatusFacts::Live(None), at);
+        let judge =
+            |at| zizhi_shared::verdict::judge(&scanned.verified, StatusFacts::Live(None), at);
         let v = judge(now());
         let json = serde_json::to_vec(&v).unwrap();
         let r = RenderedVerdict::cut(&v, &json, status.clone(), Counter::default()).unwrap();
@@ -213,7 +213,11 @@ mod tests {
         assert!(scanned.rendered(&status, today).is_some());
         // Another status object, even an equal one, or another day: judged again.
         assert!(scanned.rendered(&Arc::new(None), today).is_none());
-        assert!(scanned.rendered(&status, today.succ_opt().unwrap()).is_none());
+        assert!(
+            scanned
+                .rendered(&status, today.succ_opt().unwrap())
+                .is_none()
+        );
     }
 
     #[test]
@@ -224,7 +228,10 @@ mod tests {
         let scans = RepeatScans::new(10);
         let first = scans.verified(&payload, &keys, now()).unwrap();
         let again = scans.verified(&payload, &keys, now()).unwrap();
-        assert!(Arc::ptr_eq(&first, &again), "the second scan is not checked again");
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the second scan is not checked again"
+        );
 
         // One flipped bit of the signature: checked, and refused, every time.
         let mut forged = payload.clone();

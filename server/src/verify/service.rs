@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use prometheus_client::metrics::counter::Counter;
-use zizhi_shared::{Claims, QrText};
 use zizhi_shared::verdict::{StatusFacts, Verdict};
+use zizhi_shared::{Claims, QrText};
 
 use super::repeat::{RenderedVerdict, Scanned};
 use super::verdict;
@@ -20,7 +20,7 @@ use crate::register::model::CertificateStatus;
 pub async fn verify(state: &AppState, text: &str) -> AppResult<Verdict> {
     let now = Utc::now();
     let verdict = match examine(state, text, now).await? {
-        Examined::Rejected(v) => v,
+        Examined::Rejected(v) => *v,
         Examined::Genuine { scanned, register } => {
             let facts = register.facts(&scanned.verified.claims);
             zizhi_shared::verdict::judge(&scanned.verified, facts, now)
@@ -36,7 +36,7 @@ pub async fn verify(state: &AppState, text: &str) -> AppResult<Verdict> {
 pub async fn verify_json(state: &AppState, text: &str) -> AppResult<Vec<u8>> {
     let now = Utc::now();
     let (verdict, live) = match examine(state, text, now).await? {
-        Examined::Rejected(v) => (v, None),
+        Examined::Rejected(v) => (*v, None),
         Examined::Genuine { scanned, register } => {
             let live = register.live().cloned();
             if let Some(status) = &live
@@ -64,7 +64,7 @@ pub async fn verify_json(state: &AppState, text: &str) -> AppResult<Vec<u8>> {
 /// What is known about a scanned text before the judge: a refusal, or a genuine signature and
 /// what the register said about the copy.
 enum Examined {
-    Rejected(Verdict),
+    Rejected(Box<Verdict>),
     Genuine {
         scanned: Arc<Scanned>,
         register: RegisterAnswer,
@@ -111,7 +111,7 @@ async fn examine(state: &AppState, text: &str, now: DateTime<Utc>) -> AppResult<
         Ok(v) => v,
         Err(e) => {
             let rejected = Verdict::rejected(&e, now).ok_or(AppError::Payload(e))?;
-            return Ok(Examined::Rejected(rejected));
+            return Ok(Examined::Rejected(Box::new(rejected)));
         }
     };
     let claims = &scanned.verified.claims;
@@ -125,7 +125,11 @@ async fn examine(state: &AppState, text: &str, now: DateTime<Utc>) -> AppResult<
     let register = if matches!(read, StatusRead::Unavailable) {
         RegisterAnswer::Unavailable
     } else {
-        match state.cache.issued_copy(&state.store, claims.copy_id).await? {
+        match state
+            .cache
+            .issued_copy(&state.store, claims.copy_id)
+            .await?
+        {
             CopyRead::Issued(issued) if issued == scanned.digest => {
                 state.verify_tally.record(claims.copy_id, now);
                 RegisterAnswer::Issued(read)
