@@ -190,7 +190,7 @@ pub fn camera_video(page: &Path, aim: Aim, out: &Path) {
 pub const SENSOR: (u32, u32) = (3840, 2160);
 
 /// A phone's full sensor (3840×2160) aimed at the code from far away: the page at `scale`
-/// (4.5 px a module on the print: 0.93 gives 4.2 at 4K, 1.4 in the 1280×720 the app is
+/// (4.5 px a module on the print: 1.6 gives 7.2 at 4K, 2.4 in the 1280×720 the app is
 /// given), the code a little off the frame's centre, turned 3°. Chromium's fake camera
 /// scales this file to the 1280×720 the app asks for and gives it whole when the app asks
 /// for more. Six frames; the lens and light are drawn once and only the noise per frame,
