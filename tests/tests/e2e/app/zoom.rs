@@ -185,4 +185,8 @@ fn check_footage(video: &std::path::Path, expected: &str) {
         .located
         .unwrap_or_else(|| panic!("no code located at 720p: {}", small_png.display()));
     assert!(at.too_small(), "{at:?}: {}", small_png.display());
+    eprintln!(
+        "frame 0 at 720p: located, {:.2} px a module, not read",
+        at.module
+    );
 }
