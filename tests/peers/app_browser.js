@@ -7,7 +7,10 @@
 // videos and photos, and write one JSON line on stdin:
 //   {"base": "http://127.0.0.1:PORT", "shots": "<dir>", "steps": [...]}
 // Steps, each naming the browser `b` it acts in:
-//   {"op": "launch", "b": "usage", "video": "/tmp/…/current_usage.y4m" | null, "camera": true}
+//   {"op": "launch", "b": "usage", "video": "/tmp/…/current_usage.y4m" | null, "camera": true,
+//    "watch": false, "zoom": null}
+//     watch: record the page's camera (see CAMERA_WATCH) for a later `camera_log` step;
+//     zoom: a number, the fake camera zooms (up to that factor) as a phone's does (CAMERA_ZOOM)
 //   {"op": "open", "b": "usage"}                      /app/ until the app has mounted
 //   {"op": "result", "b": "usage", "name": "…", "source": "live", "details": true, "shot": "app-result-valid"}
 //   {"op": "scan_screen", "b": "…", "shot": "app-scan"} the camera view, running
@@ -21,6 +24,7 @@
 //   {"op": "clear_history", "b": "…", "name": "…"}
 //   {"op": "stop_server"}                             prints STOP, waits for STOPPED on stdin
 //   {"op": "reload", "b": "…"}
+//   {"op": "camera_log", "b": "…", "name": "…"}      what a `watch` launch recorded
 //   {"op": "close", "b": "…"}                         closes Chromium; reports its page errors
 // Every step prints one JSON line (what a person would see); the Rust side asserts, this
 // script only looks. A step that cannot find what it waits for reports it, it does not fail.
@@ -94,6 +98,109 @@ async function shot(page, shots, name) {
   return file;
 }
 
+// Runs before the app in a `watch` browser: records what the app asks of the camera
+// (`applyConstraints` calls), the size of the stream it is given and of the <video> as it
+// changes, and every text and `data-zoom` the scan status shows, each with the ms since the
+// page started, in `window.__camera` for `camera_log`.
+const CAMERA_WATCH = () => {
+  const t0 = performance.now();
+  const log = { constraints: [], streams: [], statuses: [], zooms: [], video_sizes: [] };
+  window.__camera = log;
+  const ms = () => Math.round(performance.now() - t0);
+  const apply = MediaStreamTrack.prototype.applyConstraints;
+  MediaStreamTrack.prototype.applyConstraints = function (c) {
+    log.constraints.push({ ms: ms(), constraints: JSON.parse(JSON.stringify(c || {})) });
+    return apply.call(this, c);
+  };
+  const gum = MediaDevices.prototype.getUserMedia;
+  MediaDevices.prototype.getUserMedia = async function (c) {
+    const stream = await gum.call(this, c);
+    const t = stream.getVideoTracks()[0];
+    const s = t ? t.getSettings() : {};
+    log.streams.push({ ms: ms(), asked: JSON.parse(JSON.stringify(c || {})), width: s.width, height: s.height });
+    return stream;
+  };
+  let last = {};
+  const look = () => {
+    const s = document.querySelector('[data-testid=scan-status]');
+    if (s) {
+      const text = s.textContent.trim();
+      if (text !== last.text) log.statuses.push({ ms: ms(), text });
+      const zoom = s.getAttribute('data-zoom');
+      if (zoom !== last.zoom && zoom !== null) log.zooms.push({ ms: ms(), zoom });
+      last = { text, zoom };
+    }
+    const v = document.querySelector('video[data-testid=camera]');
+    if (v && v.videoWidth) {
+      const size = [v.videoWidth, v.videoHeight];
+      const prev = log.video_sizes[log.video_sizes.length - 1];
+      if (!prev || prev.size[0] !== size[0] || prev.size[1] !== size[1]) log.video_sizes.push({ ms: ms(), size });
+    }
+  };
+  new MutationObserver(look).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
+  setInterval(look, 50);
+};
+
+// A phone camera's zoom for Chromium's fake one, which has none: the page is given a canvas
+// stream of the size it asked for, drawn from the fake camera's full-resolution stream (the
+// sensor) cropped around its centre by the zoom, with `zoom` in the track's capabilities and
+// settings and `applyConstraints({advanced: [{zoom}]})` obeyed, as Android's Chrome offers it.
+const CAMERA_ZOOM = (maxZoom) => {
+  const tracks = new WeakMap();
+  const gum = MediaDevices.prototype.getUserMedia;
+  MediaDevices.prototype.getUserMedia = async function (c) {
+    if (!c || !c.video) return gum.call(this, c);
+    const sensor = await gum.call(this, { video: { width: { ideal: 3840 }, height: { ideal: 2160 } } });
+    const src = document.createElement('video');
+    src.muted = true;
+    src.srcObject = sensor;
+    await src.play();
+    const ideal = (v, d) => (v && typeof v === 'object' ? v.ideal || v.exact || d : v || d);
+    const canvas = document.createElement('canvas');
+    canvas.width = ideal(c.video.width, 1280);
+    canvas.height = ideal(c.video.height, 720);
+    const ctx = canvas.getContext('2d');
+    const state = { zoom: 1 };
+    const draw = () => {
+      if (!src.videoWidth) return;
+      const [w, h] = [src.videoWidth / state.zoom, src.videoHeight / state.zoom];
+      ctx.drawImage(src, (src.videoWidth - w) / 2, (src.videoHeight - h) / 2, w, h, 0, 0, canvas.width, canvas.height);
+    };
+    draw();
+    const timer = setInterval(draw, 50);
+    const stream = canvas.captureStream(20);
+    const track = stream.getVideoTracks()[0];
+    tracks.set(track, { state, stop: () => { clearInterval(timer); sensor.getTracks().forEach((t) => t.stop()); } });
+    return stream;
+  };
+  const proto = MediaStreamTrack.prototype;
+  const [caps, settings, apply, stop] = [proto.getCapabilities, proto.getSettings, proto.applyConstraints, proto.stop];
+  proto.getCapabilities = function () {
+    const z = tracks.get(this);
+    const c = caps.call(this);
+    return z ? { ...c, zoom: { min: 1, max: maxZoom, step: 0.1 } } : c;
+  };
+  proto.getSettings = function () {
+    const z = tracks.get(this);
+    const s = settings.call(this);
+    return z ? { ...s, zoom: z.state.zoom } : s;
+  };
+  proto.applyConstraints = function (c) {
+    const z = tracks.get(this);
+    const zoom = c && c.advanced && c.advanced.map((a) => a.zoom).find((v) => typeof v === 'number');
+    if (z && zoom !== undefined) {
+      z.state.zoom = Math.min(Math.max(zoom, 1), maxZoom);
+      return Promise.resolve();
+    }
+    return apply.call(this, c);
+  };
+  proto.stop = function () {
+    const z = tracks.get(this);
+    if (z) z.stop();
+    return stop.call(this);
+  };
+};
+
 async function launch(step) {
   const args = [...FLAGS];
   if (step.camera !== false) {
@@ -113,6 +220,9 @@ async function launch(step) {
       'Mozilla/5.0 (Linux; Android 13; Phone) AppleWebKit/537.36 (KHTML, like Gecko) ' +
       'Chrome/120.0 Mobile Safari/537.36',
   });
+  // The zoom goes under the watch, so the watch sees what the app asks and is given.
+  if (step.zoom) await context.addInitScript(CAMERA_ZOOM, step.zoom);
+  if (step.watch) await context.addInitScript(CAMERA_WATCH);
   const page = await context.newPage();
   const b = { browser, context, page, errors: [], console: [] };
   page.on('pageerror', (e) => b.errors.push(String(e && e.stack ? e.stack : e)));
@@ -414,6 +524,7 @@ async function run(input) {
         out = { mounted, error: res && res.error ? res.error : null, from_worker: res && res.fromServiceWorker ? res.fromServiceWorker() : null };
         break;
       }
+      case 'camera_log': out = await b.page.evaluate(() => window.__camera || null).then((log) => ({ log })); break;
       case 'close': {
         out = { page_errors: b.errors, console: b.console };
         await b.browser.close();

@@ -83,6 +83,9 @@ pub fn ScanScreen() -> Element {
     // How long the last frame took to decode, in ms: shown to tests (and the curious) as
     // `data-decode-ms`, the in-browser figure for the wasm pipeline.
     let mut decode_ms = use_signal(|| None::<u32>);
+    // How a code too small to read is being enlarged: the camera's zoom factor, or "crop".
+    // Shown as `data-zoom`, for tests: the prompt alone does not say the app acted on it.
+    let mut zoomed = use_signal(|| None::<String>);
     let cam = use_hook(|| {
         let c = Camera::default();
         c.alive.set(true);
@@ -151,6 +154,7 @@ pub fn ScanScreen() -> Element {
                         live.reset();
                         crop = None;
                         zoom_steps = 0;
+                        zoomed.set(None);
                         continue;
                     }
                     if *busy.peek() {
@@ -200,7 +204,10 @@ pub fn ScanScreen() -> Element {
                                 if let Some((now, max)) = camera::zoom(&stream)
                                     && max > now * 1.1
                                 {
-                                    camera::set_zoom(&stream, (now * 2.0).min(max)).await;
+                                    let to = (now * 2.0).min(max);
+                                    if camera::set_zoom(&stream, to).await {
+                                        zoomed.set(Some(to.to_string()));
+                                    }
                                     live.reset();
                                 } else if crop.is_none() {
                                     // The code's square with room for the hand to move,
@@ -216,6 +223,7 @@ pub fn ScanScreen() -> Element {
                                         f64::from((side / h).min(1.0)),
                                     ));
                                     crop_misses = 0;
+                                    zoomed.set(Some("crop".to_owned()));
                                     live.reset();
                                     camera::ask_high_resolution(&stream).await;
                                 }
@@ -227,6 +235,7 @@ pub fn ScanScreen() -> Element {
                             if crop_misses >= CROP_PATIENCE {
                                 crop = None;
                                 zoom_steps = 0;
+                                zoomed.set(None);
                                 live.reset();
                             }
                         }
@@ -343,6 +352,7 @@ pub fn ScanScreen() -> Element {
                 class: if failed() { "scan-status error" } else { "scan-status" },
                 "data-testid": "scan-status",
                 "data-decode-ms": decode_ms().map(|ms| ms.to_string()),
+                "data-zoom": zoomed(),
                 role: "status",
                 "{status}"
             }

@@ -21,6 +21,7 @@ mod lying;
 mod offline;
 mod photo;
 mod rare;
+mod zoom;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
