@@ -14,6 +14,7 @@
 //! through it at will.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderMap;
@@ -127,16 +128,14 @@ pub fn of(req: &Request, proxies: &TrustedProxies) -> IpAddr {
     proxies.client(req.headers(), peer)
 }
 
-/// Outermost middleware: resolves the client once and puts it in the request's extensions
-/// for every limit and handler below.
-pub async fn remember(
-    axum::extract::State(state): axum::extract::State<crate::app::AppState>,
-    mut req: Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let ip = of(&req, &state.proxies);
-    req.extensions_mut().insert(ClientAddr(ip));
-    next.run(req).await
+/// Outermost request map (`MapRequestLayer`): resolves the client once and puts it in the
+/// request's extensions for every limit and handler below.
+pub fn remember(proxies: Arc<TrustedProxies>) -> impl Fn(Request) -> Request + Clone {
+    move |mut req| {
+        let ip = of(&req, &proxies);
+        req.extensions_mut().insert(ClientAddr(ip));
+        req
+    }
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {

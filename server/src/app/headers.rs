@@ -1,9 +1,8 @@
 //! Headers every response carries, and the request id every request gets.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::Response;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::AppState;
 
@@ -15,8 +14,9 @@ pub const MAX_REQUEST_ID_CHARS: usize = 64;
 const HSTS: &str = "max-age=31536000";
 
 /// Drops a client's `x-request-id` that is too long or not visible ASCII; the request-id
-/// layer outside then sets a fresh one.
-pub async fn bound_request_id(mut req: Request, next: Next) -> Response {
+/// layer inside then sets a fresh one. A plain request map (`MapRequestLayer`), not a
+/// middleware function: it neither clones the stack below nor boxes a future per request.
+pub fn bound_request_id(mut req: Request) -> Request {
     let acceptable = |v: &HeaderValue| {
         let b = v.as_bytes();
         !b.is_empty() && b.len() <= MAX_REQUEST_ID_CHARS && b.iter().all(|c| c.is_ascii_graphic())
@@ -30,30 +30,30 @@ pub async fn bound_request_id(mut req: Request, next: Next) -> Response {
     {
         req.headers_mut().remove("x-request-id");
     }
-    next.run(req).await
+    req
 }
 
-/// `nosniff` on every response (a browser must not run an answer as a script it is not), and
-/// HSTS when the public address is HTTPS.
-pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    let h = res.headers_mut();
-    h.insert(
+/// `nosniff` on every response (a browser must not run an answer as a script it is not).
+pub fn nosniff() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
-    );
+    )
+}
+
+/// HSTS, when the public address is HTTPS (and a handler has not set its own).
+pub fn hsts(state: &AppState) -> Option<SetResponseHeaderLayer<HeaderValue>> {
     let https = state
         .settings
         .public_base_url
         .as_deref()
         .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://"));
-    if https && !h.contains_key(header::STRICT_TRANSPORT_SECURITY) {
-        h.insert(
+    https.then(|| {
+        SetResponseHeaderLayer::if_not_present(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static(HSTS),
-        );
-    }
-    res
+        )
+    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use axum::routing::get;
 use axum::{BoxError, Router};
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::util::{MapRequestLayer, option_layer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -66,10 +67,9 @@ pub fn router(state: AppState) -> Router {
                 .timeout(Duration::from_secs(resilience.request_timeout_secs.max(1))),
         )
         // Every limit and handler below reads the client resolved here once.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::client_address::remember,
-        ))
+        .layer(MapRequestLayer::new(crate::client_address::remember(
+            state.proxies.clone(),
+        )))
         // Outside the bounds above, so refused and timed-out requests are counted too.
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
@@ -98,14 +98,12 @@ pub fn router(state: AppState) -> Router {
                         .latency_unit(tower_http::LatencyUnit::Micros),
                 ),
         )
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            super::headers::security_headers,
-        ))
+        .layer(super::headers::nosniff())
+        .layer(option_layer(super::headers::hsts(&state)))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         // Outside the layer above, so an unacceptable id is replaced by a fresh one.
-        .layer(axum::middleware::from_fn(super::headers::bound_request_id))
+        .layer(MapRequestLayer::new(super::headers::bound_request_id))
         .with_state(state)
 }
 
