@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod crypto;
 mod load;
+mod lookup;
 mod seed;
 
 #[derive(Debug, Parser)]
@@ -30,12 +31,15 @@ enum Command {
     Run(load::RunArgs),
     /// Only measure raw Ed25519 verify_strict and zizhi verify_bytes per second on one core.
     Crypto(crypto::CryptoArgs),
+    /// Time enterprise lookups on the seeded register, on PostgreSQL and a SQLite copy.
+    Lookup(lookup::LookupArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Seed(args) => seed::main(args),
         Command::Run(args) => load::main(args),
+        Command::Lookup(args) => lookup::main(args),
         Command::Crypto(args) => {
             crypto::measure(args.seconds).print();
             Ok(())

@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use zizhi_shared::Category;
 use zizhi_shared::legal_text::search_key;
 
-use super::{Store, StoreError, like_fragment, parse_date, parse_field};
-use crate::register::lookup::{CertificateSummary, EnterpriseSummary, Page, Query, classify};
+use super::{Backend, Store, StoreError, like_fragment, parse_date, parse_field};
+use crate::register::lookup::{
+    CertificateSummary, EnterpriseSummary, MAX_COUNTED, Page, Query, classify,
+};
 
 #[derive(sqlx::FromRow)]
 struct EnterpriseRow {
@@ -58,6 +60,7 @@ impl Store {
                 page,
                 per_page,
                 total: 0,
+                total_capped: false,
             });
         }
         let offset = i64::from(page - 1) * i64::from(per_page);
@@ -69,15 +72,16 @@ impl Store {
             ),
             // Compared in search form on both sides (see migration 0008), so a fragment finds
             // a name whatever form of its characters the input method produced.
-            Query::Name(n) => (
-                "e.name_key LIKE $1 ESCAPE '\\'",
-                like_fragment(&search_key(&n)),
-            ),
+            Query::Name(n) => name_filter(self.backend(), &search_key(&n)),
         };
+        // Counted only as far as needed: past MAX_COUNTED, and past this page so the pager
+        // still offers the next one.
+        let count_limit = (offset + i64::from(per_page) + 1).max(MAX_COUNTED as i64);
         let total = sqlx::query_scalar::<_, i64>(&format!(
-            "SELECT COUNT(*) FROM enterprises e WHERE {filter}"
+            "SELECT COUNT(*) FROM (SELECT 1 FROM enterprises e WHERE {filter} LIMIT $2) m"
         ))
         .bind(&arg)
+        .bind(count_limit)
         .fetch_one(self.pool())
         .await?;
         let rows = sqlx::query_as::<_, EnterpriseRow>(&format!(
@@ -125,6 +129,29 @@ impl Store {
             page,
             per_page,
             total: total as u64,
+            total_capped: total >= count_limit,
         })
+    }
+}
+
+/// The filter and its argument for a name fragment in search form, each answered from an
+/// index (migration 0011). PostgreSQL: a fragment of three or more characters by `LIKE` from
+/// the trigram index; a shorter one has no trigram and is found in the index of the names'
+/// one- and two-character substrings (`strpos` first: cheap, so walking the name index for a
+/// common fragment does not compute every name's substrings). SQLite: its `LIKE` uses no
+/// index, so a fragment of three or more characters is looked up in the FTS5 trigram table as
+/// a quoted phrase, which matches it as a substring; a shorter one is scanned with `LIKE`.
+fn name_filter(backend: Backend, key: &str) -> (&'static str, String) {
+    let chars = key.chars().count();
+    match backend {
+        Backend::Postgres if (1..3).contains(&chars) => (
+            "strpos(e.name_key, $1) > 0 AND zizhi_short_grams(e.name_key) @> ARRAY[CAST($1 AS TEXT)]",
+            key.to_owned(),
+        ),
+        Backend::Sqlite if chars >= 3 => (
+            "e.id IN (SELECT rowid FROM enterprise_names WHERE enterprise_names MATCH $1)",
+            format!("\"{}\"", key.replace('"', "\"\"")),
+        ),
+        _ => ("e.name_key LIKE $1 ESCAPE '\\'", like_fragment(key)),
     }
 }
