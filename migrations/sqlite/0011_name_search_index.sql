@@ -1,8 +1,8 @@
 -- Enterprise lookup on a large register (issue 13) without reading every row: an FTS5 index
 -- of `name_key` with the trigram tokenizer (SQLite 3.34+), which answers a quoted phrase of
 -- three or more characters as a substring match. Kept in step with `enterprises` by the
--- triggers below; a fragment of fewer than three characters has no trigram and is read with
--- `LIKE` instead. The page order (`ORDER BY name, id`) comes from an index.
+-- triggers below; a fragment of fewer than three characters has no trigram and is compared
+-- with `instr` row by row instead. The page order (`ORDER BY name, id`) comes from an index.
 CREATE VIRTUAL TABLE enterprise_names USING fts5(
     name_key,
     content = 'enterprises',
