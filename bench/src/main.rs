@@ -12,6 +12,7 @@ mod crypto;
 mod load;
 mod lookup;
 mod seed;
+mod snapshot;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,6 +34,8 @@ enum Command {
     Crypto(crypto::CryptoArgs),
     /// Time enterprise lookups on the seeded register, on PostgreSQL and a SQLite copy.
     Lookup(lookup::LookupArgs),
+    /// Time and size the status snapshot of the seeded register, full and one-day delta.
+    Snapshot(snapshot::SnapshotArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -40,6 +43,7 @@ fn main() -> anyhow::Result<()> {
         Command::Seed(args) => seed::main(args),
         Command::Run(args) => load::main(args),
         Command::Lookup(args) => lookup::main(args),
+        Command::Snapshot(args) => snapshot::main(args),
         Command::Crypto(args) => {
             crypto::measure(args.seconds).print();
             Ok(())

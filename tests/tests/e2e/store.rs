@@ -1,9 +1,12 @@
 //! The store called directly, on both backends: issuing copies in a batch
-//! (`Store::issue_copies`) follows the single issue's rules and writes all or nothing.
+//! (`Store::issue_copies`) follows the single issue's rules and writes all or nothing; the
+//! status snapshot's cache (`zizhi_server::snapshot::Snapshots`) is rebuilt only when a
+//! status changed, once for concurrent requests.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use zizhi_server::key_ring::KeyRing;
 use zizhi_server::register::ops::QualificationAction;
+use zizhi_server::snapshot::{MAX_DELTA_DAYS, Request, Snapshots};
 use zizhi_server::store::{Store, StoreError};
 use zizhi_shared::{
     Category, CertificateNumber, CopyKind, CreditCode, Enterprise, Qualification, UsageTerms,
@@ -280,4 +283,109 @@ async fn a_batch_refuses_what_a_single_issue_refuses_and_writes_nothing(backend:
 on_both_backends!(
     a_batch_refuses_what_a_single_issue_refuses_and_writes_nothing,
     super::a_batch_refuses_what_a_single_issue_refuses_and_writes_nothing
+);
+
+async fn the_snapshot_is_rebuilt_only_when_a_status_changed_and_once_for_concurrent_requests(
+    backend: Backend,
+) {
+    let r = Register::new(backend).await;
+    let t = today();
+    let number = r
+        .certificate(
+            "000301",
+            "锦程",
+            t - TimeDelta::days(100),
+            t + TimeDelta::days(900),
+        )
+        .await;
+    let snapshots = Snapshots::default();
+    let full = |snapshots: Snapshots| {
+        let store = r.store.clone();
+        async move { snapshots.build(&store, Request::Full, now()).await.unwrap() }
+    };
+    let first = full(snapshots.clone()).await;
+    assert_eq!(snapshots.rebuilds(), 1);
+
+    // Issuing copies moves seq on but changes no status: no rebuild.
+    let items = (0..5)
+        .map(|k| usage(&format!("长宁区第{k}号工程投标"), t, t + TimeDelta::days(9)))
+        .collect();
+    let issued = r.batch(&number, items).await.unwrap();
+    let after_copies = full(snapshots.clone()).await;
+    assert!(after_copies.seq > first.seq);
+    assert_eq!(after_copies.versions, first.versions);
+    assert_eq!(snapshots.rebuilds(), 1, "issued copies forced a rebuild");
+
+    // A withdrawal is added to the cached status, not rebuilt, and never missed.
+    r.store
+        .withdraw_copy(ACTOR, issued[2].id, None, now())
+        .await
+        .unwrap();
+    let after_withdrawal = full(snapshots.clone()).await;
+    assert_eq!(after_withdrawal.withdrawn_copies, [issued[2].id]);
+    assert_eq!(snapshots.rebuilds(), 1);
+
+    // A qualification suspended: the status is rebuilt, once for eight concurrent requests.
+    let qid = r
+        .store
+        .qualification_id(&number, "建筑工程施工总承包")
+        .await
+        .unwrap()
+        .unwrap();
+    r.store
+        .change_qualification(ACTOR, qid, QualificationAction::Suspend, None, None, now())
+        .await
+        .unwrap();
+    let all = futures::future::join_all((0..8).map(|_| full(snapshots.clone()))).await;
+    assert_eq!(
+        snapshots.rebuilds(),
+        2,
+        "one rebuild for concurrent requests"
+    );
+    for s in &all {
+        assert!(
+            s.versions.iter().any(|v| v.certificate_number == number),
+            "the suspension is in every answer"
+        );
+    }
+
+    // A delta from the first snapshot carries the withdrawal and the changed certificate; one
+    // asked for with a since_time too long ago is a full snapshot.
+    let delta = snapshots
+        .build(
+            &r.store,
+            Request::Delta {
+                since: first.seq,
+                since_time: first.issued_at,
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(delta.since, first.seq);
+    assert_eq!(delta.withdrawn_copies, [issued[2].id]);
+    assert!(
+        delta
+            .versions
+            .iter()
+            .all(|v| v.certificate_number == number)
+    );
+    let stale = snapshots
+        .build(
+            &r.store,
+            Request::Delta {
+                since: first.seq,
+                since_time: now() - TimeDelta::days(MAX_DELTA_DAYS + 1),
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+    assert!(stale.is_full());
+    assert_eq!(snapshots.rebuilds(), 2);
+    r.finish().await;
+}
+on_both_backends!(
+    the_snapshot_is_rebuilt_only_when_a_status_changed_and_once_for_concurrent_requests,
+    super::the_snapshot_is_rebuilt_only_when_a_status_changed_and_once_for_concurrent_requests
 );
