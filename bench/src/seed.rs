@@ -57,6 +57,23 @@ pub struct SeedArgs {
     /// Host printed in the QR URLs.
     #[arg(long, default_value = "ZZ.EXAMPLE.CN")]
     pub host: String,
+    /// Keep PostgreSQL's synchronous commit while seeding (by default the seeding sessions
+    /// turn it off; see `seeding_url`).
+    #[arg(long)]
+    pub synchronous_commit: bool,
+}
+
+/// The URL the seeding sessions use: with `synchronous_commit=off` unless asked to keep it.
+/// Every event takes the event-order lock to commit (`store::append_event`), so commits are
+/// serialised and each one's WAL flush is waited for inside the lock; without the wait a
+/// crash could lose the last transactions, which a reseed (`--reset`) redoes. What is written
+/// and the rules it passes are the same.
+fn seeding_url(url: &str, synchronous_commit: bool) -> String {
+    if synchronous_commit || url.contains("options=") {
+        return url.to_owned();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20synchronous_commit%3Doff")
 }
 
 pub fn main(args: SeedArgs) -> anyhow::Result<()> {
@@ -121,7 +138,7 @@ async fn count(store: &Store, sql: &str) -> anyhow::Result<i64> {
 async fn seed(args: SeedArgs) -> anyhow::Result<()> {
     let per_cert = args.copies_per_certificate.max(2);
     ensure_database(&args.database_url, args.reset).await?;
-    let store = Store::connect(&args.database_url)
+    let store = Store::connect(&seeding_url(&args.database_url, args.synchronous_commit))
         .await
         .context("cannot open the database")?;
     let now = Utc::now();
@@ -677,6 +694,23 @@ mod tests {
                 assert!(t.to >= today && t.from >= approved && t.to <= until);
             }
         }
+    }
+
+    #[test]
+    fn seeding_turns_synchronous_commit_off_unless_told_or_given_options() {
+        let url = "postgres://postgres@127.0.0.1:5432/zizhi_load";
+        assert_eq!(
+            seeding_url(url, false),
+            format!("{url}?options=-c%20synchronous_commit%3Doff")
+        );
+        assert_eq!(seeding_url(url, true), url);
+        let with = format!("{url}?sslmode=disable");
+        assert_eq!(
+            seeding_url(&with, false),
+            format!("{with}&options=-c%20synchronous_commit%3Doff")
+        );
+        let given = format!("{url}?options=-c%20work_mem%3D64MB");
+        assert_eq!(seeding_url(&given, false), given);
     }
 
     #[test]
