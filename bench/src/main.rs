@@ -15,7 +15,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod codes;
 mod crypto;
 mod load;
+mod lookup;
 mod seed;
+mod snapshot;
 mod trivial;
 
 #[derive(Debug, Parser)]
@@ -42,12 +44,18 @@ enum Command {
     Codes(codes::CodesArgs),
     /// Serve the ceiling: a trivial axum JSON handler on the verify path.
     Trivial(trivial::TrivialArgs),
+    /// Time enterprise lookups on the seeded register, on PostgreSQL and a SQLite copy.
+    Lookup(lookup::LookupArgs),
+    /// Time and size the status snapshot of the seeded register, full and one-day delta.
+    Snapshot(snapshot::SnapshotArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Seed(args) => seed::main(args),
         Command::Run(args) => load::main(args),
+        Command::Lookup(args) => lookup::main(args),
+        Command::Snapshot(args) => snapshot::main(args),
         Command::Crypto(args) => {
             match args.count {
                 Some(n) => crypto::count_strict(n),

@@ -289,6 +289,11 @@ async fn certificate_answer(state: &AppState, base: &str, n: &CertificateNumber)
     .about(n)
 }
 
+/// "至少" before a count that stopped counting ([`Page::total_capped`]).
+fn at_least(found: &Page<EnterpriseSummary>) -> &'static str {
+    if found.total_capped { "至少" } else { "" }
+}
+
 async fn enterprises_answer(state: &AppState, base: &str, q: &str, kind: &'static str) -> Answer {
     let found: Page<EnterpriseSummary> = match state.store.search_enterprises(q, 1, LISTED).await {
         Ok(p) => p,
@@ -314,7 +319,7 @@ async fn enterprises_answer(state: &AppState, base: &str, q: &str, kind: &'stati
     let mut text = if found.total == 1 {
         String::new()
     } else {
-        format!("找到 {} 家相关企业：\n", found.total)
+        format!("找到{} {} 家相关企业：\n", at_least(&found), found.total)
     };
     for (i, e) in found.items.iter().enumerate() {
         let mut block = String::new();
@@ -342,8 +347,9 @@ async fn enterprises_answer(state: &AppState, base: &str, q: &str, kind: &'stati
     }
     if found.total > found.items.len() as u64 || text.is_empty() {
         text.push_str(&format!(
-            "<a href=\"{}\">查看全部 {} 家</a>",
+            "<a href=\"{}\">查看全部{} {} 家</a>",
             links::search_url(base, q, 1),
+            at_least(&found),
             found.total
         ));
     } else {

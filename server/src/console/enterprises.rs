@@ -70,7 +70,7 @@ pub async fn list(
                 }
             }
             div.pager {
-                span { "共 " (found.total) " 家，第 " (found.page) " / " (pages) " 页" }
+                span { "共 " @if found.total_capped { "至少 " } (found.total) " 家，第 " (found.page) " / " (pages) " 页" }
                 @if found.page > 1 { a href={"?q=" (text) "&page=" (found.page - 1)} { "上一页" } }
                 @if u64::from(found.page) < pages { a href={"?q=" (text) "&page=" (found.page + 1)} { "下一页" } }
             }

@@ -59,7 +59,7 @@ pub fn render(issuer_name: &str, q: &str, found: Option<&Page<EnterpriseSummary>
                 Some(p) => {
                     @let pages = p.total.div_ceil(u64::from(p.per_page)).max(1);
                     div class="weui-cells__title" id="summary" {
-                        "共找到 " (p.total) " 家企业 · 第 " (p.page) "/" (pages) " 页"
+                        "共找到 " @if p.total_capped { "至少 " } (p.total) " 家企业 · 第 " (p.page) "/" (pages) " 页"
                     }
                     div class="weui-cells" id="results" {
                         @for e in &p.items { (enterprise(e, today)) }

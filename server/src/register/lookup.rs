@@ -33,8 +33,15 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub page: u32,
     pub per_page: u32,
+    /// Matches in all; with `total_capped`, at least this many.
     pub total: u64,
+    /// Counting stopped at `total` (at least [`MAX_COUNTED`], and always past this page), so a
+    /// fragment most names contain is not counted to the end on every request.
+    pub total_capped: bool,
 }
+
+/// Matches counted before a lookup stops counting (see [`Page::total_capped`]).
+pub const MAX_COUNTED: u64 = 1_000;
 
 /// What a query names, decided by its shape so an exact code never matches by fragment.
 pub enum Query {

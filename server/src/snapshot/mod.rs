@@ -20,6 +20,21 @@
 //! qualification drops the suspended entry). Withdrawn copies are only added: a withdrawal is
 //! never undone.
 //!
+//! **Span of a delta.** A delta is answered only for a `since` at most [`MAX_DELTA_EVENTS`]
+//! events back and a `since_time` at most [`MAX_DELTA_DAYS`] days ago; beyond either, the
+//! answer is a full snapshot (`"full": true`), which then costs less than reading that much of
+//! the event log, and a device that was away that long replaces what it holds anyway.
+//!
+//! **Cache.** One register status per server instance, kept with the `seq` it is current at.
+//! Issuing a copy writes an event but changes no status ([`UNCHANGING`]), so when `seq` has
+//! moved on the events since the cached `seq` are read first: none that changes a status and
+//! the status is still current (only `seq` moves on); only withdrawals and the cached status
+//! gets those copies added; anything else (or more than [`MAX_CATCH_UP_EVENTS`] events, or a
+//! new day, as expiry depends on the date) and it is rebuilt from the register. Requests take
+//! one lock for this, so concurrent requests after a change wait for one rebuild instead of
+//! each making its own. The status and the events a delta is made of are read in the same
+//! read transaction as `seq`, so a status is never served for a `seq` it does not reflect.
+//!
 //! **State of a version**: see `state.rs`; its precedence is the verdict's own
 //! ([`zizhi_shared::CertificateState::of_version`]).
 
@@ -27,19 +42,34 @@ pub mod api;
 mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use tokio::sync::Mutex;
 use zizhi_shared::{CertificateNumber, CertificateState, StatusSnapshot, VersionEntry};
 
-use crate::store::snapshot::RegisterRows;
+use crate::store::snapshot::{RegisterReader, RegisterRows};
 use crate::store::{Store, StoreError};
 use state::version_states;
 
-/// The whole register's status at one `seq`, on one day (expiry depends on the date).
-#[derive(Debug)]
+/// Event actions that change no certificate's status and no copy's: issuing a copy.
+pub const UNCHANGING: &[&str] = &["copy.issue_approval", "copy.issue_usage"];
+
+/// A delta reaches back at most this many events; further back, a full snapshot.
+pub const MAX_DELTA_EVENTS: u64 = 200_000;
+
+/// A delta reaches back at most this many days (by `since_time`); further back, a full
+/// snapshot.
+pub const MAX_DELTA_DAYS: i64 = 31;
+
+/// The cached status catches up by reading at most this many events; more, and it is rebuilt.
+pub const MAX_CATCH_UP_EVENTS: u64 = 100_000;
+
+/// The whole register's status on one day (expiry depends on the date), as of some `seq`
+/// kept next to it.
+#[derive(Debug, Clone)]
 pub struct RegisterStatus {
-    pub seq: u64,
     pub today: NaiveDate,
     pub withdrawn_copies: BTreeSet<u64>,
     /// Every version of every certificate, current ones included, oldest first.
@@ -49,12 +79,12 @@ pub struct RegisterStatus {
 }
 
 impl RegisterStatus {
-    /// Everything that is not current.
-    pub fn full(&self, issued_at: DateTime<Utc>) -> StatusSnapshot {
+    /// Everything that is not current, as the snapshot of `seq`.
+    pub fn full(&self, seq: u64, issued_at: DateTime<Utc>) -> StatusSnapshot {
         StatusSnapshot::new(
             issued_at,
             0,
-            self.seq,
+            seq,
             self.withdrawn_copies.iter().copied().collect(),
             self.certificates
                 .values()
@@ -65,10 +95,11 @@ impl RegisterStatus {
         )
     }
 
-    /// What changed after `since`: see the module docs.
+    /// What changed after `since` up to `seq`: see the module docs.
     pub fn delta(
         &self,
         since: u64,
+        seq: u64,
         changes: &Changes,
         since_day: NaiveDate,
         issued_at: DateTime<Utc>,
@@ -83,7 +114,7 @@ impl RegisterStatus {
         StatusSnapshot::new(
             issued_at,
             since,
-            self.seq,
+            seq,
             changes
                 .copies
                 .iter()
@@ -119,7 +150,8 @@ impl Changes {
                     .flatten()
                     .filter_map(|n| n.as_str()?.parse().ok()),
             ),
-            // Issuing a copy changes no state; other copy events would name their copy.
+            // Issuing a copy changes no state (UNCHANGING); other copy events would name
+            // their copy.
             a if a.starts_with("copy.") => {}
             // qualification.*, certificate.*, and any later event about a certificate.
             _ => self
@@ -129,12 +161,8 @@ impl Changes {
     }
 }
 
-/// The register's status at `seq` from its rows: every version's state on `today`.
-fn register_status(
-    rows: RegisterRows,
-    seq: u64,
-    today: NaiveDate,
-) -> Result<RegisterStatus, StoreError> {
+/// The register's status from its rows: every version's state on `today`.
+fn register_status(rows: RegisterRows, today: NaiveDate) -> Result<RegisterStatus, StoreError> {
     let RegisterRows {
         certificates: certs,
         mut versions,
@@ -153,7 +181,6 @@ fn register_status(
         certificates.insert(number, entries);
     }
     Ok(RegisterStatus {
-        seq,
         today,
         withdrawn_copies,
         certificates,
@@ -172,18 +199,33 @@ pub enum Request {
     },
 }
 
-/// Builds snapshots, keeping the last computed register status: while `seq` and the day stay
-/// the same the status cannot have changed, so a repeat request costs one `MAX(id)` query
-/// and a signature. One per server instance (the cache key is this database's `seq`).
+/// Whether a delta after `since` (issued at `since_time`) is answered as one at `seq`, `now`
+/// (module docs: span of a delta).
+pub fn delta_in_reach(since: u64, since_time: DateTime<Utc>, seq: u64, now: DateTime<Utc>) -> bool {
+    since > 0
+        && since <= seq
+        && seq - since <= MAX_DELTA_EVENTS
+        && since_time >= now - Duration::days(MAX_DELTA_DAYS)
+}
+
+/// The cached status and the `seq` it is current at.
+struct Cached {
+    seq: u64,
+    status: Arc<RegisterStatus>,
+}
+
+/// Builds snapshots, keeping the last register status (module docs: cache). One per server
+/// instance.
 #[derive(Clone, Default)]
 pub struct Snapshots {
-    latest: Arc<Mutex<Option<Arc<RegisterStatus>>>>,
+    latest: Arc<Mutex<Option<Cached>>>,
+    rebuilds: Arc<AtomicU64>,
 }
 
 impl Snapshots {
     /// The snapshot for a request, unsigned; `issued_at` is `now`. A delta asked for a `since`
     /// beyond the register's `seq` (a device synced with another register, or a restored
-    /// database) is answered with a full snapshot.
+    /// database) or out of reach ([`delta_in_reach`]) is answered with a full snapshot.
     pub async fn build(
         &self,
         store: &Store,
@@ -191,44 +233,83 @@ impl Snapshots {
         now: DateTime<Utc>,
     ) -> Result<StatusSnapshot, StoreError> {
         let today = zizhi_shared::time::beijing_date(now);
+        // Held while the status is brought up to date: one rebuild for many requests. The
+        // read transaction starts under it, so each request sees a `seq` at least the cached
+        // one (events commit in id order).
+        let mut latest = self.latest.lock().await;
         let mut reader = store.read_register().await?;
         let seq = reader.seq().await?;
-        let cached = self
-            .latest
-            .lock()
-            .map(|l| l.clone())
-            .unwrap_or_default()
-            .filter(|s| s.seq == seq && s.today == today);
-        let status = match cached {
+        let status = match latest.as_ref() {
+            Some(c) if c.status.today == today && c.seq <= seq => {
+                self.catch_up(&mut reader, c, seq).await?
+            }
+            _ => None,
+        };
+        let status = match status {
             Some(s) => s,
             None => {
-                let s = Arc::new(register_status(reader.rows().await?, seq, today)?);
-                if let Ok(mut l) = self.latest.lock() {
-                    // Keep the newest; a slower request that read an older seq must not win.
-                    if l.as_ref().is_none_or(|o| (o.seq, o.today) <= (seq, today)) {
-                        *l = Some(s.clone());
-                    }
-                }
-                s
+                self.rebuilds.fetch_add(1, Ordering::Relaxed);
+                Arc::new(register_status(reader.rows().await?, today)?)
             }
         };
+        *latest = Some(Cached {
+            seq,
+            status: status.clone(),
+        });
+        drop(latest);
         let snapshot = match request {
-            Request::Delta { since, since_time } if since > 0 && since <= seq => {
+            Request::Delta { since, since_time } if delta_in_reach(since, since_time, seq, now) => {
                 let mut changes = Changes::default();
-                for e in reader.events(since, seq).await? {
+                for e in reader.events_except(since, seq, UNCHANGING).await? {
                     changes.add(&e.action, &e.subject, &e.detail);
                 }
                 status.delta(
                     since,
+                    seq,
                     &changes,
                     zizhi_shared::time::beijing_date(since_time),
                     now,
                 )
             }
-            _ => status.full(now),
+            _ => status.full(seq, now),
         };
         reader.finish().await?;
         Ok(snapshot)
+    }
+
+    /// The cached status made current at `seq` from the events since it, when they allow
+    /// (module docs: cache); `None` when it must be rebuilt.
+    async fn catch_up(
+        &self,
+        reader: &mut RegisterReader,
+        cached: &Cached,
+        seq: u64,
+    ) -> Result<Option<Arc<RegisterStatus>>, StoreError> {
+        if cached.seq == seq {
+            return Ok(Some(cached.status.clone()));
+        }
+        if seq - cached.seq > MAX_CATCH_UP_EVENTS {
+            return Ok(None);
+        }
+        let mut changes = Changes::default();
+        for e in reader.events_except(cached.seq, seq, UNCHANGING).await? {
+            changes.add(&e.action, &e.subject, &e.detail);
+        }
+        if !changes.certificates.is_empty() {
+            return Ok(None);
+        }
+        if changes.copies.is_empty() {
+            return Ok(Some(cached.status.clone()));
+        }
+        let mut status = (*cached.status).clone();
+        status.withdrawn_copies.extend(changes.copies);
+        Ok(Some(Arc::new(status)))
+    }
+
+    /// How many times the status was rebuilt from the whole register (for tests and
+    /// measurements).
+    pub fn rebuilds(&self) -> u64 {
+        self.rebuilds.load(Ordering::Relaxed)
     }
 }
 
@@ -255,7 +336,6 @@ mod tests {
             at: t(1),
         };
         RegisterStatus {
-            seq: 50,
             today: today(),
             withdrawn_copies: [3, 8].into(),
             certificates: [
@@ -287,7 +367,7 @@ mod tests {
 
     #[test]
     fn full_snapshot_lists_what_is_not_current() {
-        let s = status().full(t(20));
+        let s = status().full(50, t(20));
         assert_eq!((s.since, s.seq), (0, 50));
         assert_eq!(s.withdrawn_copies, [3, 8]);
         let listed: Vec<_> = s
@@ -325,7 +405,7 @@ mod tests {
         assert_eq!(changes.copies, [8].into());
 
         // The previous snapshot was taken before B131000002 expired (4 days ago).
-        let s = status().delta(40, &changes, today() - Duration::days(4), t(20));
+        let s = status().delta(40, 50, &changes, today() - Duration::days(4), t(20));
         assert_eq!((s.since, s.seq), (40, 50));
         assert_eq!(s.withdrawn_copies, [8]);
         let listed: Vec<_> = s
@@ -342,7 +422,13 @@ mod tests {
             ]
         );
         // Taken after it expired: nothing new about it.
-        let s = status().delta(40, &Changes::default(), today() - Duration::days(2), t(20));
+        let s = status().delta(
+            40,
+            50,
+            &Changes::default(),
+            today() - Duration::days(2),
+            t(20),
+        );
         assert!(s.versions.is_empty() && s.withdrawn_copies.is_empty());
     }
 
@@ -367,5 +453,40 @@ mod tests {
         let got: Vec<_> = changes.certificates.iter().map(|n| n.as_str()).collect();
         assert_eq!(got, ["A131000001", "D231000037"]);
         assert!(changes.copies.is_empty());
+    }
+
+    #[test]
+    fn a_delta_reaches_back_a_bounded_number_of_events_and_days() {
+        let now = t(20);
+        assert!(delta_in_reach(40, t(19), 50, now));
+        assert!(
+            !delta_in_reach(0, t(19), 50, now),
+            "since 0 is a full snapshot"
+        );
+        assert!(
+            !delta_in_reach(51, t(19), 50, now),
+            "beyond the register's seq"
+        );
+        let far = 1 + MAX_DELTA_EVENTS;
+        assert!(delta_in_reach(1, t(19), far, now));
+        assert!(
+            !delta_in_reach(1, t(19), far + 1, now),
+            "too many events back"
+        );
+        let old = now - Duration::days(MAX_DELTA_DAYS);
+        assert!(delta_in_reach(40, old, 50, now));
+        assert!(
+            !delta_in_reach(40, old - Duration::seconds(1), 50, now),
+            "too long ago"
+        );
+    }
+
+    #[test]
+    fn issuing_a_copy_is_the_action_that_changes_nothing() {
+        let mut changes = Changes::default();
+        for action in UNCHANGING {
+            changes.add(action, "D231000037", &serde_json::json!({ "copy_id": 9 }));
+        }
+        assert_eq!(changes, Changes::default());
     }
 }

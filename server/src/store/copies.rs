@@ -5,21 +5,24 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use zizhi_shared::trust::KeyRole;
-use zizhi_shared::{Certificate, CertificateNumber, Claims, CopyKind, QrText, UsageTerms};
+use zizhi_shared::{
+    Certificate, CertificateNumber, Claims, CopyKind, IssuerKey, QrText, UsageTerms,
+};
 
 use super::certificates::lock_certificate;
 use super::documents::insert_document;
+use super::events::{NewEvent, append_events, values_placeholders};
 use super::status::load_status;
 use super::{
     Store, StoreError, Touches, Tx, append_event, instant, parse_date, parse_field, parse_instant,
 };
 use crate::copies::model::CopyRecord;
-use crate::key_ring::KeyRing;
-use crate::register::model::CertificateStanding;
+use crate::key_ring::{KeyRing, LoadedKeys};
+use crate::register::model::{CertificateStanding, CertificateStatus};
 
 const COPY_COLUMNS: &str = "id, kind, certificate_number, certificate_version, purpose, usage_from, usage_to, issued_at, key_id, qr_text, withdrawn_at";
 
@@ -145,6 +148,124 @@ impl<E: From<StoreError>> From<StoreError> for Attempt<E> {
     }
 }
 
+fn certificate_not_found(number: &CertificateNumber) -> StoreError {
+    StoreError::not_found("certificate_not_found", format!("未找到证书 {number}"))
+}
+
+/// The register's rules for issuing a copy of a certificate's current version on `today`:
+/// the certificate still holds a qualification and has not expired; a usage copy's terms are
+/// well formed, not over, and inside the validity. Returns the terms in normal form. The
+/// single and the batched issue both call this, so the rules have one home.
+fn check_issue(
+    status: &CertificateStatus,
+    usage: Option<&UsageTerms>,
+    today: NaiveDate,
+) -> Result<Option<UsageTerms>, StoreError> {
+    let number = &status.number;
+    if status.standing != CertificateStanding::Active {
+        return Err(StoreError::refused(
+            "no_qualification_left",
+            format!("证书 {number} 已无有效资质，不能生成批准件或使用件"),
+        ));
+    }
+    let cert = &status.current().certificate;
+    if cert.valid_until < today {
+        return Err(StoreError::refused(
+            "certificate_expired",
+            format!("证书 {number} 已于 {} 过期", cert.valid_until),
+        ));
+    }
+    let Some(t) = usage else {
+        return Ok(None);
+    };
+    let t = UsageTerms::new(&t.purpose, t.from, t.to)?;
+    if t.to < today {
+        return Err(StoreError::invalid(
+            "usage_period_in_past",
+            "使用期限已经结束",
+        ));
+    }
+    if t.from < cert.approved_on || t.to > cert.valid_until {
+        return Err(StoreError::invalid(
+            "usage_period_outside_validity",
+            format!(
+                "使用期限须在证书有效期内（{} 至 {}）",
+                cert.approved_on, cert.valid_until
+            ),
+        ));
+    }
+    Ok(Some(t))
+}
+
+/// The copy-signing key in force on `now`'s date.
+fn copy_signer(keys: &LoadedKeys, now: DateTime<Utc>) -> Result<&IssuerKey, StoreError> {
+    keys.signer(KeyRole::CopySigning, now.date_naive())
+        .map_err(|e| {
+            tracing::error!(error = %e, "no copy-signing key in force");
+            StoreError::Refused {
+                code: "no_signing_key",
+                message: "发证机关当前没有在用的证书件签发密钥，暂不能签发证书件，请联系发证机关"
+                    .into(),
+            }
+        })
+}
+
+/// The signed QR text of copy `id` of the certificate's current version.
+fn sign_copy(
+    id: u64,
+    status: &CertificateStatus,
+    usage: Option<UsageTerms>,
+    now: DateTime<Utc>,
+    key: &IssuerKey,
+    host: &str,
+) -> Result<String, StoreError> {
+    let current = status.current();
+    let cert = &current.certificate;
+    let claims = Claims {
+        copy_id: id,
+        certificate_number: status.number.clone(),
+        certificate_version: current.version,
+        kind: if usage.is_some() {
+            CopyKind::Usage
+        } else {
+            CopyKind::Approval
+        },
+        enterprise_name: cert.enterprise.name.clone(),
+        credit_code: cert.enterprise.credit_code.clone(),
+        usage,
+        issued_at: now,
+        record_digest: cert.record_digest(),
+    };
+    claims.validate()?;
+    Ok(QrText::encode(host, &claims.sign(key)))
+}
+
+/// The payload carries minutes; the register keeps exactly what was signed.
+fn to_minute(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(now)
+}
+
+/// The approval copy of this version still in force, if one was issued.
+async fn live_approval_copy(
+    tx: &mut Tx,
+    number: &CertificateNumber,
+    version: u32,
+) -> Result<Option<CopyRecord>, StoreError> {
+    sqlx::query_as::<_, CopyRow>(&format!(
+        "SELECT {COPY_COLUMNS} FROM copies
+         WHERE certificate_number = $1 AND certificate_version = $2 AND kind = 'approval' AND withdrawn_at IS NULL
+         ORDER BY id LIMIT 1"
+    ))
+    .bind(number.as_str())
+    .bind(i64::from(version))
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(CopyRecord::try_from)
+    .transpose()
+}
+
 impl Store {
     /// Issues a copy of the certificate's current version: an approval copy when `usage` is
     /// `None` (the existing one for this version is returned again), a usage copy otherwise.
@@ -221,11 +342,7 @@ impl Store {
             idempotency_key,
             approval,
         } = *request;
-        // The payload carries minutes; the register keeps exactly what was signed.
-        let now = now
-            .with_second(0)
-            .and_then(|t| t.with_nanosecond(0))
-            .unwrap_or(now);
+        let now = to_minute(now);
         let today = zizhi_shared::time::beijing_date(now);
         let mut tx = self.begin().await?;
         if let Some(key) = idempotency_key {
@@ -257,54 +374,15 @@ impl Store {
             }
         }
         lock_certificate(&mut tx, number).await?;
-        let status = load_status(&mut tx, number).await?.ok_or_else(|| {
-            StoreError::not_found("certificate_not_found", format!("未找到证书 {number}"))
-        })?;
-        if status.standing != CertificateStanding::Active {
-            return Err(StoreError::refused(
-                "no_qualification_left",
-                format!("证书 {number} 已无有效资质，不能生成批准件或使用件"),
-            )
-            .into());
-        }
+        let status = load_status(&mut tx, number)
+            .await?
+            .ok_or_else(|| certificate_not_found(number))?;
+        let usage = check_issue(&status, usage.as_ref(), today)?;
         let current = status.current();
         let cert = &current.certificate;
-        if cert.valid_until < today {
-            return Err(StoreError::refused(
-                "certificate_expired",
-                format!("证书 {number} 已于 {} 过期", cert.valid_until),
-            )
-            .into());
-        }
-        if let Some(t) = usage {
-            let t = UsageTerms::new(&t.purpose, t.from, t.to).map_err(StoreError::from)?;
-            if t.to < today {
-                return Err(
-                    StoreError::invalid("usage_period_in_past", "使用期限已经结束").into(),
-                );
-            }
-            if t.from < cert.approved_on || t.to > cert.valid_until {
-                return Err(StoreError::invalid(
-                    "usage_period_outside_validity",
-                    format!(
-                        "使用期限须在证书有效期内（{} 至 {}）",
-                        cert.approved_on, cert.valid_until
-                    ),
-                )
-                .into());
-            }
-        } else if let Some(existing) = sqlx::query_as::<_, CopyRow>(&format!(
-            "SELECT {COPY_COLUMNS} FROM copies
-             WHERE certificate_number = $1 AND certificate_version = $2 AND kind = 'approval' AND withdrawn_at IS NULL
-             ORDER BY id LIMIT 1"
-        ))
-        .bind(number.as_str())
-        .bind(i64::from(current.version))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::from)?
+        if usage.is_none()
+            && let Some(copy) = live_approval_copy(&mut tx, number, current.version).await?
         {
-            let copy: CopyRecord = existing.try_into()?;
             record_key(&mut tx, request, copy.id).await?;
             tx.commit().await.map_err(StoreError::from)?;
             return Ok(IssueOutcome {
@@ -312,28 +390,13 @@ impl Store {
                 replayed: false,
             });
         }
-        let usage = usage
-            .as_ref()
-            .map(|t| UsageTerms::new(&t.purpose, t.from, t.to))
-            .transpose()
-            .map_err(StoreError::from)?;
         let kind = if usage.is_some() {
             CopyKind::Usage
         } else {
             CopyKind::Approval
         };
         let keys = keys.current();
-        let key = keys
-            .signer(KeyRole::CopySigning, now.date_naive())
-            .map_err(|e| {
-                tracing::error!(error = %e, "no copy-signing key in force");
-                StoreError::Refused {
-                    code: "no_signing_key",
-                    message:
-                        "发证机关当前没有在用的证书件签发密钥，暂不能签发证书件，请联系发证机关"
-                            .into(),
-                }
-            })?;
+        let key = copy_signer(&keys, now)?;
         let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO copies (kind, certificate_number, certificate_version, purpose, usage_from, usage_to, issued_at, key_id, qr_text)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '') RETURNING id",
@@ -349,19 +412,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await
         .map_err(StoreError::from)?;
-        let claims = Claims {
-            copy_id: id as u64,
-            certificate_number: number.clone(),
-            certificate_version: current.version,
-            kind,
-            enterprise_name: cert.enterprise.name.clone(),
-            credit_code: cert.enterprise.credit_code.clone(),
-            usage: usage.clone(),
-            issued_at: now,
-            record_digest: cert.record_digest(),
-        };
-        claims.validate().map_err(StoreError::from)?;
-        let qr_text = QrText::encode(host, &claims.sign(key));
+        let qr_text = sign_copy(id as u64, &status, usage.clone(), now, key, host)?;
         sqlx::query("UPDATE copies SET qr_text = $1 WHERE id = $2")
             .bind(&qr_text)
             .bind(id)
@@ -417,6 +468,97 @@ impl Store {
             copy,
             replayed: false,
         })
+    }
+
+    /// Issues many copies of one certificate's current version in one transaction, for bulk
+    /// work (the load benchmark's register): `None` asks for the approval copy, as in
+    /// [`Store::issue_copy`] (the one in force is returned again, also for a second `None`),
+    /// `Some` for a usage copy. The certificate is locked and its status read once; every
+    /// item must pass the same rules as a single issue ([`check_issue`]) before anything is
+    /// written, so one refused item refuses the whole batch and leaves nothing behind. Copies
+    /// and their event-log entries are written with multi-row inserts. Returns the copies in
+    /// the order asked.
+    pub async fn issue_copies(
+        &self,
+        actor: &str,
+        number: &CertificateNumber,
+        items: Vec<Option<UsageTerms>>,
+        keys: &KeyRing,
+        host: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CopyRecord>, StoreError> {
+        let now = to_minute(now);
+        let today = zizhi_shared::time::beijing_date(now);
+        let mut tx = self.begin().await?;
+        lock_certificate(&mut tx, number).await?;
+        let status = load_status(&mut tx, number)
+            .await?
+            .ok_or_else(|| certificate_not_found(number))?;
+        let items = items
+            .iter()
+            .map(|u| check_issue(&status, u.as_ref(), today))
+            .collect::<Result<Vec<_>, _>>()?;
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let version = status.current().version;
+        let mut approval = if items.iter().any(Option::is_none) {
+            live_approval_copy(&mut tx, number, version).await?
+        } else {
+            None
+        };
+        // Usage copies, and the approval copy unless one is in force, need a new row each.
+        let fresh = items.iter().filter(|u| u.is_some()).count()
+            + usize::from(approval.is_none() && items.iter().any(Option::is_none));
+        let keys = keys.current();
+        let key = copy_signer(&keys, now)?;
+        let mut ids = reserve_copy_ids(&mut tx, fresh).await?.into_iter();
+        let mut issued = Vec::with_capacity(items.len());
+        let mut new = Vec::with_capacity(fresh);
+        for usage in items {
+            if usage.is_none()
+                && let Some(a) = &approval
+            {
+                issued.push(a.clone());
+                continue;
+            }
+            let id = ids
+                .next()
+                .ok_or_else(|| StoreError::Corrupt("fewer copy ids than copies".into()))?;
+            let copy = CopyRecord {
+                id,
+                kind: if usage.is_some() {
+                    CopyKind::Usage
+                } else {
+                    CopyKind::Approval
+                },
+                certificate_number: number.clone(),
+                certificate_version: version,
+                qr_text: sign_copy(id, &status, usage.clone(), now, key, host)?,
+                usage,
+                issued_at: now,
+                key_id: key.kid().to_string(),
+                withdrawn_at: None,
+            };
+            if copy.kind == CopyKind::Approval {
+                approval = Some(copy.clone());
+            }
+            new.push(copy.clone());
+            issued.push(copy);
+        }
+        insert_copies(&mut tx, &new).await?;
+        let events: Vec<NewEvent<'_>> = new
+            .iter()
+            .map(|c| NewEvent {
+                action: format!("copy.issue_{}", c.kind.code()),
+                subject: number.as_str(),
+                touches: Touches::Certificate(number),
+                detail: json!({ "copy_id": c.id, "version": version, "usage": c.usage, "key_id": c.key_id }),
+            })
+            .collect();
+        append_events(&mut tx, now, actor, &events).await?;
+        tx.commit().await?;
+        Ok(issued)
     }
 
     /// The signed QR text the register issued as copy `id`, if it issued one.
@@ -542,6 +684,70 @@ async fn replay(
         copy,
         replayed: true,
     }))
+}
+
+/// Ids for `n` new copies, taken the way the table hands them out (they are never reused,
+/// so a batch can sign each copy, whose payload names its id, before inserting it).
+async fn reserve_copy_ids(tx: &mut Tx, n: usize) -> Result<Vec<u64>, StoreError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if tx.backend_name() == "PostgreSQL" {
+        let mut ids = sqlx::query_scalar::<_, i64>(
+            "SELECT nextval(pg_get_serial_sequence('copies', 'id')) FROM generate_series(1, $1)",
+        )
+        .bind(n as i64)
+        .fetch_all(&mut **tx)
+        .await?;
+        ids.sort_unstable();
+        Ok(ids.into_iter().map(|id| id as u64).collect())
+    } else {
+        // AUTOINCREMENT: `sqlite_sequence` holds the largest id ever used, and this write
+        // transaction (`BEGIN IMMEDIATE`) is the only writer; inserting larger ids moves it on.
+        let last = sqlx::query_scalar::<_, i64>(
+            "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = 'copies'",
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok((1..=n as u64).map(|i| last as u64 + i).collect())
+    }
+}
+
+/// Rows per multi-row `INSERT` of copies: 10 parameters each.
+const COPIES_PER_INSERT: usize = 500;
+
+/// Writes signed copies whose ids [`reserve_copy_ids`] handed out.
+async fn insert_copies(tx: &mut Tx, copies: &[CopyRecord]) -> Result<(), StoreError> {
+    // PostgreSQL's identity column takes given ids only when told to.
+    let overriding = if tx.backend_name() == "PostgreSQL" {
+        "OVERRIDING SYSTEM VALUE"
+    } else {
+        ""
+    };
+    for chunk in copies.chunks(COPIES_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO copies (id, kind, certificate_number, certificate_version, purpose, usage_from, usage_to, issued_at, key_id, qr_text)
+             {overriding} VALUES {}",
+            values_placeholders(chunk.len(), 10)
+        );
+        let mut q = sqlx::query(&sql);
+        for c in chunk {
+            let u = c.usage.as_ref();
+            q = q
+                .bind(c.id as i64)
+                .bind(c.kind.code())
+                .bind(c.certificate_number.as_str())
+                .bind(i64::from(c.certificate_version))
+                .bind(u.map(|u| u.purpose.clone()))
+                .bind(u.map(|u| u.from.to_string()))
+                .bind(u.map(|u| u.to.to_string()))
+                .bind(instant(c.issued_at))
+                .bind(c.key_id.as_str())
+                .bind(c.qr_text.as_str());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// Notes which copy the request's idempotency key stands for.

@@ -107,6 +107,78 @@ pub async fn append_event(
     Ok(())
 }
 
+/// One entry for [`append_events`].
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub action: String,
+    pub subject: &'a str,
+    pub touches: Touches<'a>,
+    pub detail: serde_json::Value,
+}
+
+/// Rows per multi-row `INSERT`: 6 parameters each, well under SQLite's and PostgreSQL's
+/// limits on bound parameters per statement.
+const EVENTS_PER_INSERT: usize = 1_000;
+
+/// [`append_event`] for many entries of one change, with multi-row inserts: the same lock
+/// taken once (so these events too commit in id order), ids in the order given. Like
+/// `append_event`, call it last, right before committing.
+pub async fn append_events(
+    tx: &mut Tx,
+    at: DateTime<Utc>,
+    actor: &str,
+    events: &[NewEvent<'_>],
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_advisory_xact_lock(7283001)")
+            .execute(&mut **tx)
+            .await?;
+    }
+    let at = instant(at);
+    for chunk in events.chunks(EVENTS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO events (at, actor, action, subject, touches, detail) VALUES {}",
+            values_placeholders(chunk.len(), 6)
+        );
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q
+                .bind(&at)
+                .bind(actor)
+                .bind(e.action.as_str())
+                .bind(e.subject)
+                .bind(e.touches.stored())
+                .bind(e.detail.to_string());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// `($1, …, $width), ($width+1, …), …` for `rows` rows: only placeholders, every value is
+/// bound.
+pub(super) fn values_placeholders(rows: usize, width: usize) -> String {
+    let mut out = String::with_capacity(rows * width * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..width {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(r * width + c + 1).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
 /// Reads events `after < id <= up_to`, oldest first, at most `limit`, on one connection (a
 /// pooled one or a transaction's).
 pub(super) async fn events_between(
@@ -167,5 +239,16 @@ impl Store {
     pub async fn events(&self, after: i64, limit: i64) -> Result<Vec<EventRecord>, StoreError> {
         let mut conn = self.pool().acquire().await?;
         events_between(&mut conn, after, i64::MAX, limit).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_placeholders;
+
+    #[test]
+    fn placeholders_number_rows_then_columns() {
+        assert_eq!(values_placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values_placeholders(1, 1), "($1)");
     }
 }

@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use zizhi_shared::Category;
 use zizhi_shared::legal_text::search_key;
 
-use super::{Store, StoreError, like_fragment, parse_date, parse_field};
-use crate::register::lookup::{CertificateSummary, EnterpriseSummary, Page, Query, classify};
+use super::{Backend, Store, StoreError, like_fragment, parse_date, parse_field};
+use crate::register::lookup::{
+    CertificateSummary, EnterpriseSummary, MAX_COUNTED, Page, Query, classify,
+};
 
 #[derive(sqlx::FromRow)]
 struct EnterpriseRow {
@@ -58,6 +60,7 @@ impl Store {
                 page,
                 per_page,
                 total: 0,
+                total_capped: false,
             });
         }
         let offset = i64::from(page - 1) * i64::from(per_page);
@@ -69,45 +72,70 @@ impl Store {
             ),
             // Compared in search form on both sides (see migration 0008), so a fragment finds
             // a name whatever form of its characters the input method produced.
-            Query::Name(n) => (
-                "e.name_key LIKE $1 ESCAPE '\\'",
-                like_fragment(&search_key(&n)),
-            ),
+            Query::Name(n) => name_filter(self.backend(), &search_key(&n)),
         };
+        // Counted only as far as needed: past MAX_COUNTED, and past this page so the pager
+        // still offers the next one. Neither query is kept prepared: PostgreSQL would move to
+        // a generic plan, which does not see the fragment and scans instead of using the
+        // trigram index.
+        let count_limit = (offset + i64::from(per_page) + 1).max(MAX_COUNTED as i64);
         let total = sqlx::query_scalar::<_, i64>(&format!(
-            "SELECT COUNT(*) FROM enterprises e WHERE {filter}"
+            "SELECT COUNT(*) FROM (SELECT 1 FROM enterprises e WHERE {filter} LIMIT $2) m"
         ))
+        .persistent(false)
         .bind(&arg)
+        .bind(count_limit)
         .fetch_one(self.pool())
         .await?;
-        let rows = sqlx::query_as::<_, EnterpriseRow>(&format!(
-            "SELECT e.id, e.name, e.credit_code, e.address FROM enterprises e WHERE {filter}
-             ORDER BY e.name, e.id LIMIT $2 OFFSET $3"
-        ))
-        .bind(&arg)
-        .bind(i64::from(per_page))
-        .bind(offset)
-        .fetch_all(self.pool())
-        .await?;
-        // The page's certificates in one query rather than one per enterprise.
+        let capped = total >= count_limit;
+        // Few matches (the count did not stop): read them all and sort, rather than let the
+        // planner walk the name index hoping to meet a page of them early, which for a rare
+        // fragment whose names sort late reads most of the table. Many: walk the name index.
+        let page_sql = if capped {
+            format!(
+                "SELECT e.id, e.name, e.credit_code, e.address FROM enterprises e WHERE {filter}
+                 ORDER BY e.name, e.id LIMIT $2 OFFSET $3"
+            )
+        } else {
+            format!(
+                "WITH m AS MATERIALIZED (
+                   SELECT e.id, e.name, e.credit_code, e.address FROM enterprises e WHERE {filter})
+                 SELECT id, name, credit_code, address FROM m ORDER BY name, id LIMIT $2 OFFSET $3"
+            )
+        };
+        let rows = if !capped && offset >= total {
+            Vec::new()
+        } else {
+            sqlx::query_as::<_, EnterpriseRow>(&page_sql)
+                .persistent(false)
+                .bind(&arg)
+                .bind(i64::from(per_page))
+                .bind(offset)
+                .fetch_all(self.pool())
+                .await?
+        };
+        // The page's certificates in one query rather than one per enterprise, by the ids
+        // the page holds (not by running the filter again).
         let mut certificates: HashMap<i64, Vec<CertificateSummary>> = HashMap::new();
-        for c in sqlx::query_as::<_, CertificateRow>(&format!(
-            "SELECT c.enterprise_id, c.number, c.category, c.state, c.current_version, c.valid_until
-             FROM certificates c WHERE c.enterprise_id IN
-               (SELECT e.id FROM enterprises e WHERE {filter}
-                ORDER BY e.name, e.id LIMIT $2 OFFSET $3)
-             ORDER BY c.number"
-        ))
-        .bind(&arg)
-        .bind(i64::from(per_page))
-        .bind(offset)
-        .fetch_all(self.pool())
-        .await?
-        {
-            certificates
-                .entry(c.enterprise_id)
-                .or_default()
-                .push(c.try_into()?);
+        if !rows.is_empty() {
+            let ids = (1..=rows.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT c.enterprise_id, c.number, c.category, c.state, c.current_version, c.valid_until
+                 FROM certificates c WHERE c.enterprise_id IN ({ids}) ORDER BY c.number"
+            );
+            let mut q = sqlx::query_as::<_, CertificateRow>(&sql);
+            for r in &rows {
+                q = q.bind(r.id);
+            }
+            for c in q.fetch_all(self.pool()).await? {
+                certificates
+                    .entry(c.enterprise_id)
+                    .or_default()
+                    .push(c.try_into()?);
+            }
         }
         let items = rows
             .into_iter()
@@ -125,6 +153,29 @@ impl Store {
             page,
             per_page,
             total: total as u64,
+            total_capped: capped,
         })
+    }
+}
+
+/// The filter and its argument for a name fragment in search form, answered from an index
+/// where the backend has one (migration 0011). PostgreSQL: a fragment of three or more
+/// characters by `LIKE` from the trigram index; a shorter one has no trigram and is an element
+/// of the names' one- and two-character substrings (`name_grams`). SQLite: its `LIKE` uses no
+/// index, so a fragment of three or more characters is looked up in the FTS5 trigram table as
+/// a quoted phrase, which matches it as a substring; a shorter one is compared row by row with
+/// `instr`, which is quicker than `LIKE` (ASCII case folded as `LIKE` does).
+fn name_filter(backend: Backend, key: &str) -> (&'static str, String) {
+    let chars = key.chars().count();
+    match backend {
+        Backend::Postgres if (1..3).contains(&chars) => {
+            ("e.name_grams @> ARRAY[CAST($1 AS TEXT)]", key.to_owned())
+        }
+        Backend::Sqlite if chars >= 3 => (
+            "e.id IN (SELECT rowid FROM enterprise_names WHERE enterprise_names MATCH $1)",
+            format!("\"{}\"", key.replace('"', "\"\"")),
+        ),
+        Backend::Sqlite if chars > 0 => ("instr(lower(e.name_key), lower($1)) > 0", key.to_owned()),
+        _ => ("e.name_key LIKE $1 ESCAPE '\\'", like_fragment(key)),
     }
 }

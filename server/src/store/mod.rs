@@ -34,7 +34,9 @@ pub use credentials::{EnrolledEnterprise, NewCredential, StoredCredential};
 pub use documents::StoredDocument;
 pub use error::StoreError;
 pub(crate) use error::{UniqueViolation, encode_error};
-pub use events::{CHANGES_EVERYTHING, EventRecord, StatusChange, Touches, append_event};
+pub use events::{
+    CHANGES_EVERYTHING, EventRecord, NewEvent, StatusChange, Touches, append_event, append_events,
+};
 pub use snapshot::RegisterReader;
 pub use status::{EnterpriseCertificate, StatusAtEvent};
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use zizhi_shared::CertificateNumber;
 
-use super::events::{EventRecord, events_between};
+use super::events::{EVENT_COLUMNS, EventRecord, EventRow, events_between};
 use super::status::parse_ids;
 use super::{Store, StoreError, Tx, parse_date, parse_field, parse_instant};
 use crate::register::model::{CertificateStanding, QualificationStatus};
@@ -150,6 +150,39 @@ impl RegisterReader {
     /// The events `since < id <= seq`, oldest first.
     pub async fn events(&mut self, since: u64, seq: u64) -> Result<Vec<EventRecord>, StoreError> {
         events_between(&mut self.tx, since as i64, seq as i64, i64::MAX).await
+    }
+
+    /// The events `since < id <= seq` whose action is not one of `skip`, oldest first: on a
+    /// register that issues many copies, most events change no status and need not be read.
+    pub async fn events_except(
+        &mut self,
+        since: u64,
+        seq: u64,
+        skip: &[&str],
+    ) -> Result<Vec<EventRecord>, StoreError> {
+        let not_in = (0..skip.len())
+            .map(|i| format!("${}", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let filter = if skip.is_empty() {
+            String::new()
+        } else {
+            format!(" AND action NOT IN ({not_in})")
+        };
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE id > $1 AND id <= $2{filter} ORDER BY id"
+        );
+        let mut q = sqlx::query_as::<_, EventRow>(&sql)
+            .bind(since as i64)
+            .bind(seq as i64);
+        for a in skip {
+            q = q.bind(*a);
+        }
+        q.fetch_all(&mut *self.tx)
+            .await?
+            .into_iter()
+            .map(EventRecord::try_from)
+            .collect()
     }
 
     /// Ends the transaction; it wrote nothing.

@@ -17,6 +17,7 @@
 //! - `ops`: what operators watch: metrics, readiness, JSON logs without secrets.
 //! - `pages`: the H5 pages in headless Chromium and over HTTP.
 //! - `snapshot`: the status snapshot and the offline verdict built on it.
+//! - `store`: the store called directly (batched issuing), on both backends.
 //!
 //! Tests run concurrently in this one process, so none relies on process-wide state: each
 //! has its own server, database, Redis namespace and temp dir, and only one drives Chromium
@@ -34,3 +35,4 @@ mod ops;
 mod pages;
 mod portal;
 mod snapshot;
+mod store;
