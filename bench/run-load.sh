@@ -146,6 +146,7 @@ fi
     --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" \
     --threads "$CLIENT_THREADS" "${watch[@]}"
 
+echo "  peak RSS of the server: $(awk '/VmHWM/ {print $2, $3}' "/proc/$SERVER_PID/status")"
 after_set=$(redis_stat setex)
 after_get=$(redis_stat get)
 after_pg=$(pg_stat)
