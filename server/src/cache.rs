@@ -35,6 +35,9 @@ use crate::store::{CHANGES_EVERYTHING, Store, StoreError};
 /// between answer from what is known at once.
 const RETRY_FAILED_DATABASE: Duration = Duration::from_millis(250);
 
+/// Times a reader lets the other runnable tasks go first before it reads (see `read`).
+const READ_YIELDS: usize = 3;
+
 /// Events read per round trip when catching up.
 const CHANGES_PAGE: i64 = 1000;
 
@@ -370,6 +373,11 @@ impl RegisterClock {
     ) -> Result<(), RegisterUnreadable> {
         if st.retry_at.is_some_and(|t| Instant::now() < t) {
             return Err(RegisterUnreadable);
+        }
+        // Let every request already runnable reach its wait first, so this one read answers
+        // for all of them (under load, several times fewer reads); idle, this returns at once.
+        for _ in 0..READ_YIELDS {
+            tokio::task::yield_now().await;
         }
         let number = self.reads_started.fetch_add(1, Ordering::AcqRel) + 1;
         self.reads.inc();
