@@ -38,6 +38,11 @@ const RETRY_FAILED_DATABASE: Duration = Duration::from_millis(250);
 /// Times a reader lets the other runnable tasks go first before it reads (see `read`).
 const READ_YIELDS: usize = 3;
 
+/// The live statuses one instance keeps, by the size of their JSON (in memory they take
+/// about twice that): a few thousand certificates of the busiest sites. Beyond it, a status
+/// comes from Redis (or the database).
+const LOCAL_STATUS_JSON_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Events read per round trip when catching up.
 const CHANGES_PAGE: i64 = 1000;
 
@@ -99,6 +104,9 @@ struct Inner {
 struct Entry {
     as_of_event: i64,
     status: Arc<Option<CertificateStatus>>,
+    /// Its size as JSON, what the local cache is bounded by.
+    #[serde(skip)]
+    weight: u32,
 }
 
 impl LiveStatusCache {
@@ -110,7 +118,10 @@ impl LiveStatusCache {
         LiveStatusCache(Arc::new(Inner {
             clock: RegisterClock::new(times.ttl, metrics.event_log_reads.clone()),
             local: moka::future::Cache::builder()
-                .max_capacity(100_000)
+                // By size, not count: a register of tens of thousands of certificates must not
+                // grow an instance past its memory budget (statuses vary a lot in size).
+                .weigher(|_, e: &Entry| e.weight)
+                .max_capacity(LOCAL_STATUS_JSON_BYTES)
                 .time_to_live(times.ttl)
                 .build(),
             shared: redis,
@@ -151,15 +162,17 @@ impl LiveStatusCache {
                     return Ok(self.last_confirmed(number).await);
                 }
             };
-        let entry = Entry {
+        let mut entry = Entry {
             as_of_event: read.as_of_event,
             status: Arc::new(read.status),
+            weight: 0,
         };
         if me.clock.still_current(number, entry.as_of_event) {
+            let bytes = serde_json::to_vec(&entry).expect("a status serialises");
+            entry.weight = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
             me.local.insert(number.clone(), entry.clone()).await;
             if let Some(redis) = &me.shared {
                 let key = redis.key("status", number);
-                let bytes = serde_json::to_vec(&entry).expect("a status serialises");
                 let ttl = me.times.ttl.as_secs().max(1);
                 // A copy for other instances; if it is lost, they read the database.
                 let _ = redis
@@ -227,7 +240,9 @@ impl LiveStatusCache {
             .await
             .ok()
             .flatten();
-        let e: Entry = serde_json::from_slice(&bytes?).ok()?;
+        let bytes = bytes?;
+        let mut e: Entry = serde_json::from_slice(&bytes).ok()?;
+        e.weight = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
         if !me.clock.still_current(number, e.as_of_event) {
             return None;
         }

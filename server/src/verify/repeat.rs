@@ -30,8 +30,8 @@ use crate::key_ring::LoadedKeys;
 use crate::register::model::CertificateStatus;
 
 /// Payloads remembered by default: a site's morning of scans. Each costs about 3 KB (claims
-/// and the verdict's JSON), so the default stays near 30 MB at most.
-pub const DEFAULT_CAPACITY: u64 = 10_000;
+/// and the verdict's JSON), so the default stays near 15 MB at most.
+pub const DEFAULT_CAPACITY: u64 = 5_000;
 
 /// Signature checks and verdict renderings of recently scanned payloads.
 #[derive(Clone)]
