@@ -99,36 +99,8 @@ impl Store {
         e: &Enterprise,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        e.validate()?;
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO enterprises
-               (credit_code, name, address, legal_representative, registered_capital_wan, economic_nature, created_at, updated_at, name_key)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
-        )
-        .bind(e.credit_code.as_str())
-        .bind(e.name.trim())
-        .bind(e.address.trim())
-        .bind(e.legal_representative.trim())
-        .bind(e.registered_capital_wan.trim())
-        .bind(e.economic_nature.trim())
-        .bind(instant(now))
-        .bind(search_key(e.name.trim()))
-        .execute(&mut *tx)
-        .await
-        .on_unique_violation(|| enterprise_exists(&e.credit_code))?;
-        append_event(
-            &mut tx,
-            now,
-            actor,
-            "enterprise.create",
-            e.credit_code.as_str(),
-            Touches::Nothing,
-            &json!(e),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.create_enterprises(actor, std::slice::from_ref(e), now)
+            .await
     }
 
     /// [`Store::create_enterprise`] for many enterprises in one transaction (bulk work such as
@@ -166,9 +138,15 @@ impl Store {
                     .bind(&at)
                     .bind(search_key(e.name.trim()));
             }
-            q.execute(&mut *tx).await.on_unique_violation(|| {
-                StoreError::conflict("enterprise_exists", "其中有统一社会信用代码已登记或重复")
-            })?;
+            q.execute(&mut *tx)
+                .await
+                .on_unique_violation(|| match enterprises {
+                    [one] => enterprise_exists(&one.credit_code),
+                    _ => StoreError::conflict(
+                        "enterprise_exists",
+                        "其中有统一社会信用代码已登记或重复",
+                    ),
+                })?;
         }
         let events: Vec<NewEvent<'_>> = enterprises
             .iter()

@@ -81,30 +81,18 @@ pub async fn append_event(
     touches: Touches<'_>,
     detail: &serde_json::Value,
 ) -> Result<(), StoreError> {
-    // PostgreSQL hands out identity values at insert time but they become visible at commit,
-    // so two writers could commit events 11 then 10; a status snapshot read in between would
-    // claim "seq 11" and its deltas would never carry event 10's change. This lock, held to
-    // the end of the transaction, makes events commit in id order. Every caller appends its
-    // event last, right before committing, so the lock is held only for the commit. SQLite
-    // has a single writer already.
-    if tx.backend_name() == "PostgreSQL" {
-        sqlx::query("SELECT pg_advisory_xact_lock(7283001)")
-            .execute(&mut **tx)
-            .await?;
-    }
-    sqlx::query(
-        "INSERT INTO events (at, actor, action, subject, touches, detail)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+    append_events(
+        tx,
+        at,
+        actor,
+        &[NewEvent {
+            action: action.to_owned(),
+            subject,
+            touches,
+            detail: detail.clone(),
+        }],
     )
-    .bind(instant(at))
-    .bind(actor)
-    .bind(action)
-    .bind(subject)
-    .bind(touches.stored())
-    .bind(detail.to_string())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// One entry for [`append_events`].
@@ -120,9 +108,8 @@ pub struct NewEvent<'a> {
 /// limits on bound parameters per statement.
 const EVENTS_PER_INSERT: usize = 1_000;
 
-/// [`append_event`] for many entries of one change, with multi-row inserts: the same lock
-/// taken once (so these events too commit in id order), ids in the order given. Like
-/// `append_event`, call it last, right before committing.
+/// [`append_event`] for many entries of one change, with multi-row inserts: the lock taken
+/// once, ids in the order given. Like `append_event`, call it last, right before committing.
 pub async fn append_events(
     tx: &mut Tx,
     at: DateTime<Utc>,
@@ -132,6 +119,12 @@ pub async fn append_events(
     if events.is_empty() {
         return Ok(());
     }
+    // PostgreSQL hands out identity values at insert time but they become visible at commit,
+    // so two writers could commit events 11 then 10; a status snapshot read in between would
+    // claim "seq 11" and its deltas would never carry event 10's change. This lock, held to
+    // the end of the transaction, makes events commit in id order. Every caller appends its
+    // event last, right before committing, so the lock is held only for the commit. SQLite
+    // has a single writer already.
     if tx.backend_name() == "PostgreSQL" {
         sqlx::query("SELECT pg_advisory_xact_lock(7283001)")
             .execute(&mut **tx)
