@@ -26,6 +26,13 @@ use crate::register::model::{CertificateStanding, CertificateStatus};
 
 const COPY_COLUMNS: &str = "id, kind, certificate_number, certificate_version, purpose, usage_from, usage_to, issued_at, key_id, qr_text, withdrawn_at";
 
+/// A copy's number and the signed QR text the register issued under it.
+#[derive(sqlx::FromRow)]
+pub struct IssuedCopyText {
+    pub id: i64,
+    pub qr_text: String,
+}
+
 #[derive(sqlx::FromRow)]
 struct CopyRow {
     id: i64,
@@ -572,6 +579,22 @@ impl Store {
                 .fetch_optional(self.pool())
                 .await?,
         )
+    }
+
+    /// The newest `limit` copies the register issued under a certificate, as (copy id, signed
+    /// QR text): what a scan of one of them is likely to be followed by.
+    pub async fn newest_copies_of(
+        &self,
+        number: &CertificateNumber,
+        limit: i64,
+    ) -> Result<Vec<IssuedCopyText>, StoreError> {
+        Ok(sqlx::query_as::<_, IssuedCopyText>(
+            "SELECT id, qr_text FROM copies WHERE certificate_number = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(number.as_str())
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// 撤回使用件: the copy stays verifiable but is reported as withdrawn.

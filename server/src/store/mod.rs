@@ -15,7 +15,7 @@ mod change_requests;
 pub use change_requests::{ChangeRequest, EventFilter};
 mod chat;
 mod copies;
-pub use copies::{CopyRequest, IssueOutcome, RenderDocument, UsageApproval};
+pub use copies::{CopyRequest, IssueOutcome, IssuedCopyText, RenderDocument, UsageApproval};
 mod credentials;
 mod documents;
 mod enterprises;
