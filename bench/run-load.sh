@@ -8,6 +8,8 @@
 #   WRK=1 bench/run-load.sh           # also run wrk (installed with apt-get when missing)
 #   SKIP_BUILD=1 IDLE_WAIT=600 bench/run-load.sh   # rerun as built; first wait (up to 600 s)
 #                                     # until the machine is idle, so other work does not skew it
+#   INSTANCES=2 bench/run-load.sh     # two servers on the same PostgreSQL + Redis, the load's
+#                                     # connections split between them (ports BIND, BIND + 1)
 #
 # Needs PostgreSQL at 127.0.0.1:5432 with trust auth (user postgres) and Redis at
 # 127.0.0.1:6379. Nothing here runs in CI.
@@ -33,6 +35,7 @@ export CARGO_TARGET_DIR
 : "${WRK:=0}"
 : "${SKIP_BUILD:=0}"
 : "${IDLE_WAIT:=0}"
+: "${INSTANCES:=1}"
 
 DATA_DIR="$WORK_DIR/data"
 CODES="$WORK_DIR/codes.txt"
@@ -98,55 +101,74 @@ if [ "$IDLE_WAIT" -gt 0 ]; then
     echo "== machine before the run: ${busy} cores busy"
 fi
 
-echo "== starting the server on $BIND"
-SERVER_LOG="$WORK_DIR/server.log"
-(
-    # Run where no zizhi.toml can be picked up by accident.
-    cd "$WORK_DIR"
-    exec env DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" \
-        ZIZHI_REDIS_NAMESPACE="$REDIS_NAMESPACE" \
-        ZIZHI_RATE_LIMIT__ENABLED=false \
-        ZIZHI_BIND="$BIND" \
-        ZIZHI_DATA_DIR="$DATA_DIR" \
-        RUST_LOG="${SERVER_RUST_LOG:-warn}" \
-        "$BIN/zizhi" serve
-) >"$SERVER_LOG" 2>&1 &
-SERVER_PID=$!
-stop_server() {
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+HOST=${BIND%:*}
+PORT=${BIND##*:}
+SERVER_PIDS=()
+stop_servers() {
+    for pid in "${SERVER_PIDS[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
 }
-trap stop_server EXIT
+trap stop_servers EXIT
 
-for _ in $(seq 1 100); do
-    if curl -fsS "http://$BIND/healthz" >/dev/null 2>&1; then
-        break
-    fi
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-        echo "server exited:" >&2
-        cat "$SERVER_LOG" >&2
-        exit 1
-    fi
-    sleep 0.2
+URLS=()
+for i in $(seq 0 $((INSTANCES - 1))); do
+    bind="$HOST:$((PORT + i))"
+    echo "== starting server $((i + 1)) of $INSTANCES on $bind"
+    SERVER_LOG="$WORK_DIR/server-$i.log"
+    (
+        # Run where no zizhi.toml can be picked up by accident.
+        cd "$WORK_DIR"
+        exec env DATABASE_URL="$DATABASE_URL" REDIS_URL="$REDIS_URL" \
+            ZIZHI_REDIS_NAMESPACE="$REDIS_NAMESPACE" \
+            ZIZHI_RATE_LIMIT__ENABLED=false \
+            ZIZHI_BIND="$bind" \
+            ZIZHI_DATA_DIR="$DATA_DIR" \
+            RUST_LOG="${SERVER_RUST_LOG:-warn}" \
+            "$BIN/zizhi" serve
+    ) >"$SERVER_LOG" 2>&1 &
+    pid=$!
+    SERVER_PIDS+=("$pid")
+    for _ in $(seq 1 100); do
+        if curl -fsS "http://$bind/healthz" >/dev/null 2>&1; then
+            break
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "server exited:" >&2
+            cat "$SERVER_LOG" >&2
+            exit 1
+        fi
+        sleep 0.2
+    done
+    curl -fsS "http://$bind/healthz" >/dev/null
+    URLS+=(--url "http://$bind")
 done
-curl -fsS "http://$BIND/healthz" >/dev/null
 
 before_set=$(redis_stat setex)
 before_get=$(redis_stat get)
 before_pg=$(pg_stat)
 
 echo "== load (${DURATION} after ${WARMUP} warm-up, ${CONNECTIONS} connections)"
-watch=(--watch "server=$SERVER_PID" --watch postgres=comm:postgres)
+if [ "$INSTANCES" = 1 ]; then
+    watch=(--watch "server=${SERVER_PIDS[0]}")
+else
+    # Every process named zizhi: the servers (the load client is zizhi-load).
+    watch=(--watch server=comm:zizhi)
+fi
+watch+=(--watch postgres=comm:postgres)
 if REDIS_PID=$(pidof redis-server 2>/dev/null); then
     watch+=(--watch "redis=${REDIS_PID%% *}")
 fi
-"$BIN/zizhi-load" run --url "http://$BIND" --codes "$CODES" \
+"$BIN/zizhi-load" run "${URLS[@]}" --codes "$CODES" \
     --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" \
     --threads "$CLIENT_THREADS" "${watch[@]}"
 
-echo "  peak RSS of the server: $(awk '/VmHWM/ {print $2, $3}' "/proc/$SERVER_PID/status")"
+for i in "${!SERVER_PIDS[@]}"; do
+    echo "  peak RSS of server $((i + 1)): $(awk '/VmHWM/ {print $2, $3}' "/proc/${SERVER_PIDS[$i]}/status")"
+done
 after_set=$(redis_stat setex)
 after_get=$(redis_stat get)
 after_pg=$(pg_stat)
@@ -177,5 +199,5 @@ end
 EOF
     echo
     echo "== wrk (1 thread, ${CONNECTIONS} connections, ${DURATION})"
-    wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$LUA" "http://$BIND"
+    wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$LUA" "http://$BIND" # the first instance
 fi

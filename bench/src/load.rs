@@ -28,9 +28,10 @@ use crate::crypto::{self, CryptoRates};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Server base URL (plain http).
-    #[arg(long, default_value = "http://127.0.0.1:18080")]
-    pub url: String,
+    /// Server base URL (plain http). Given more than once (instances of one deployment),
+    /// the connections are spread over them in turn.
+    #[arg(long = "url", default_value = "http://127.0.0.1:18080")]
+    pub urls: Vec<String>,
     /// Codes written by `seed`, one base32 payload a line.
     #[arg(long, default_value = "codes.txt")]
     pub codes: PathBuf,
@@ -387,24 +388,28 @@ struct LoadResult {
 }
 
 async fn run_load(args: &RunArgs, codes: Arc<Vec<String>>) -> anyhow::Result<LoadResult> {
-    let t = Arc::new(target(&args.url).await?);
-    // One request first: a wrong URL or a stopped server should fail loudly, not as 100% errors.
-    let mut probe = connect(&t)
-        .await
-        .with_context(|| format!("cannot connect to {}", args.url))?;
-    let req = Request::get(format!("{}/api/v1/verify/{}", t.base, codes[0]))
-        .header(header::HOST, t.host.as_str())
-        .body(Empty::<Bytes>::new())?;
-    let res = probe.send_request(req).await?;
-    let status = res.status();
-    let body = res.into_body().collect().await?.to_bytes();
-    if status != StatusCode::OK || !classify(&body).0 {
-        bail!(
-            "probe request answered {status}: {}",
-            String::from_utf8_lossy(&body[..body.len().min(300)])
-        );
+    let mut targets = Vec::new();
+    for url in &args.urls {
+        let t = Arc::new(target(url).await?);
+        // One request first: a wrong URL or a stopped server should fail loudly, not as 100%
+        // errors.
+        let mut probe = connect(&t)
+            .await
+            .with_context(|| format!("cannot connect to {url}"))?;
+        let req = Request::get(format!("{}/api/v1/verify/{}", t.base, codes[0]))
+            .header(header::HOST, t.host.as_str())
+            .body(Empty::<Bytes>::new())?;
+        let res = probe.send_request(req).await?;
+        let status = res.status();
+        let body = res.into_body().collect().await?.to_bytes();
+        if status != StatusCode::OK || !classify(&body).0 {
+            bail!(
+                "probe request to {url} answered {status}: {}",
+                String::from_utf8_lossy(&body[..body.len().min(300)])
+            );
+        }
+        targets.push(t);
     }
-    drop(probe);
 
     let measure_from = Instant::now() + args.warmup;
     let end = measure_from + args.duration;
@@ -417,7 +422,7 @@ async fn run_load(args: &RunArgs, codes: Arc<Vec<String>>) -> anyhow::Result<Loa
     let mut tasks = tokio::task::JoinSet::new();
     for c in 0..args.connections.max(1) {
         tasks.spawn(drive(
-            t.clone(),
+            targets[c % targets.len()].clone(),
             codes.clone(),
             measure_from,
             end,
@@ -448,7 +453,7 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
         args.warmup.as_secs_f64(),
         args.duration.as_secs_f64(),
         codes.len(),
-        args.url
+        args.urls.join(" ")
     );
     let result = runtime.block_on(run_load(&args, codes.clone()))?;
     drop(runtime);

@@ -36,10 +36,10 @@ pub struct RouteLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct VerdictLabels {
-    pub level: String,
+    pub level: &'static str,
     /// The certificate's state, `none` when it is not known (a rejected signature, the
     /// register unreadable).
-    pub state: String,
+    pub state: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -68,6 +68,8 @@ pub struct Metrics {
     pub database_unavailable: Counter,
     /// Reads of the register's event log made to keep cached statuses current.
     pub event_log_reads: Counter,
+    /// Signature checks made together (`verify::batch`), by how many were in one.
+    pub signature_batch_sizes: Histogram,
     pool: Family<PoolLabels, Gauge>,
 }
 
@@ -113,6 +115,13 @@ impl Default for Metrics {
             "Reads of the register's event log that keep cached statuses current; each answers for every request waiting when it started",
             event_log_reads.clone(),
         );
+        // 1 to 64.
+        let signature_batch_sizes = Histogram::new(exponential_buckets(1.0, 2.0, 7));
+        registry.register(
+            "signature_batch_size",
+            "Scans whose signatures were checked together, per check (1: on its own)",
+            signature_batch_sizes.clone(),
+        );
         let database_unavailable = Counter::default();
         registry.register(
             "database_unavailable",
@@ -134,6 +143,7 @@ impl Default for Metrics {
             redis_failures,
             database_unavailable,
             event_log_reads,
+            signature_batch_sizes,
             pool,
         }
     }

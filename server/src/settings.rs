@@ -47,6 +47,9 @@ pub struct Settings {
     /// Scanned payloads whose signature check and last verdict are kept for repeat scans
     /// (`verify::repeat`); 0 keeps none.
     pub repeat_scan_entries: u64,
+    /// Most first scans whose signatures are checked together (`verify::batch`); 1 checks
+    /// each on its own.
+    pub signature_batch_max: usize,
     /// The official-account (公众号) endpoint `/wechat`.
     pub chat: ChatSettings,
     /// Certificate documents: fonts and the PDF signing keys.
@@ -112,6 +115,7 @@ impl std::fmt::Debug for Settings {
             body_limit_bytes,
             cache_ttl_secs,
             repeat_scan_entries,
+            signature_batch_max,
             chat,
             documents,
             app_dir,
@@ -136,6 +140,7 @@ impl std::fmt::Debug for Settings {
             .field("body_limit_bytes", body_limit_bytes)
             .field("cache_ttl_secs", cache_ttl_secs)
             .field("repeat_scan_entries", repeat_scan_entries)
+            .field("signature_batch_max", signature_batch_max)
             .field("chat", chat)
             .field("documents", documents)
             .field("app_dir", app_dir)
@@ -328,6 +333,7 @@ impl Default for Settings {
             body_limit_bytes: 64 * 1024,
             cache_ttl_secs: 300,
             repeat_scan_entries: crate::verify::repeat::DEFAULT_CAPACITY,
+            signature_batch_max: crate::verify::batch::DEFAULT_MAX_BATCH,
             public_base_url: None,
             chat: ChatSettings {
                 token: None,

@@ -188,12 +188,15 @@ impl Envelope {
     /// `verify_strict` refuses small-order keys and non-canonical signatures, so one message
     /// cannot carry two valid signatures under one key.
     pub(crate) fn verify(&self, key: &VerifyingKey, aad: &[u8]) -> bool {
-        let Ok(sig) = <[u8; 64]>::try_from(self.sign1.signature.as_slice()) else {
-            return false;
-        };
-        let tbs = self.sign1.tbs_data(aad);
-        key.verify_strict(&tbs, &Signature::from_bytes(&sig))
-            .is_ok()
+        self.signed_parts(aad)
+            .is_some_and(|(tbs, sig)| key.verify_strict(&tbs, &sig).is_ok())
+    }
+
+    /// What the signature covers (the `Sig_structure`) and the signature; `None` when the
+    /// signature is not 64 bytes long, which no key can have made.
+    pub(crate) fn signed_parts(&self, aad: &[u8]) -> Option<(Vec<u8>, Signature)> {
+        let sig = <[u8; 64]>::try_from(self.sign1.signature.as_slice()).ok()?;
+        Some((self.sign1.tbs_data(aad), Signature::from_bytes(&sig)))
     }
 
     pub(crate) fn payload(&self) -> &[u8] {

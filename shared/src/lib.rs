@@ -54,8 +54,11 @@ pub use cose::SignatureAlgorithm;
 pub use domain::*;
 pub use ed25519_dalek::VerifyingKey;
 pub use keys::{IssuerKey, KeyId, verifying_key_from_hex};
+#[cfg(feature = "batch")]
+pub use payload::signatures_hold_together;
 pub use payload::{
-    PayloadError, SignedPayload, Verified, verify_bytes, verify_bytes_decompressed, verify_text,
+    OpenedPayload, PayloadError, SignedPayload, Verified, open_payload, verify_bytes,
+    verify_bytes_decompressed, verify_text,
 };
 pub use snapshot::{
     STATUS_SNAPSHOT_CONTENT_TYPE, SignedStatusSnapshot, SnapshotError, StatusCache, StatusSnapshot,

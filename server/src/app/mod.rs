@@ -140,7 +140,13 @@ impl AppState {
         )?;
         let passkeys = crate::accounts::passkeys::RelyingParty::new(&settings)
             .context("cannot set up passkeys (check [portal] rp_id and public_base_url)")?;
-        let repeat_scans = crate::verify::repeat::RepeatScans::new(settings.repeat_scan_entries);
+        let repeat_scans = crate::verify::repeat::RepeatScans::new(
+            settings.repeat_scan_entries,
+            crate::verify::batch::SignatureBatches::new(
+                settings.signature_batch_max,
+                metrics.signature_batch_sizes.clone(),
+            ),
+        );
         Ok(AppState(Arc::new(AppStateInner {
             passkeys,
             store,

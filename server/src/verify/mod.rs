@@ -2,6 +2,7 @@
 //! checked against the trust list before anything touches the register.
 
 pub mod api;
+pub mod batch;
 pub mod repeat;
 pub mod request;
 mod service;

@@ -15,6 +15,9 @@
 //!   day. Only verdicts on the register's live status are kept: an answer while the register
 //!   cannot be read is judged afresh each time.
 //!
+//! First scans of payloads not seen before have their signatures checked together when they
+//! arrive together (`batch`).
+//!
 //! The register's freshness rules are untouched: every scan still asks the status cache, which
 //! still reads the event log after the request arrived, and still finds the issued copy.
 
@@ -26,6 +29,7 @@ use sha2::{Digest, Sha256};
 use zizhi_shared::verdict::Verdict;
 use zizhi_shared::{PayloadError, Verified};
 
+use super::batch::SignatureBatches;
 use crate::key_ring::LoadedKeys;
 use crate::register::model::CertificateStatus;
 
@@ -38,6 +42,7 @@ pub const DEFAULT_CAPACITY: u64 = 5_000;
 pub struct RepeatScans {
     /// `None`: nothing is kept (a capacity of 0), every scan is checked and judged afresh.
     checked: Option<moka::sync::Cache<[u8; 32], Arc<Scanned>>>,
+    batches: Arc<SignatureBatches>,
 }
 
 /// A payload whose signature was checked, with what was last answered for it.
@@ -47,6 +52,8 @@ pub struct Scanned {
     /// The keys the signature was checked with.
     keys: Arc<LoadedKeys>,
     pub verified: Verified,
+    /// The signature was proved in a batch, not by the single check (see `batch`).
+    pub in_batch: bool,
     rendered: Mutex<Option<Arc<RenderedVerdict>>>,
 }
 
@@ -68,16 +75,17 @@ pub fn payload_digest(payload: &[u8]) -> [u8; 32] {
 }
 
 impl RepeatScans {
-    pub fn new(capacity: u64) -> RepeatScans {
+    pub fn new(capacity: u64, batches: SignatureBatches) -> RepeatScans {
         RepeatScans {
             checked: (capacity > 0)
                 .then(|| moka::sync::Cache::builder().max_capacity(capacity).build()),
+            batches: Arc::new(batches),
         }
     }
 
     /// The payload's checked signature: remembered when these exact bytes were checked with
     /// these keys, checked now otherwise. Failures are never remembered.
-    pub fn verified(
+    pub async fn verified(
         &self,
         payload: &[u8],
         keys: &Arc<LoadedKeys>,
@@ -90,12 +98,18 @@ impl RepeatScans {
             // The remaining check, "issued no later than now", stays passed as time goes on.
             return Ok(s);
         }
-        let verified =
-            zizhi_shared::verify_bytes_decompressed(payload, keys.decompressed_trust_list(), now)?;
+        let trust = keys.decompressed_trust_list();
+        let opened = zizhi_shared::open_payload(payload, trust)?;
+        let checked = self.batches.check(opened).await;
+        if !checked.holds {
+            return Err(PayloadError::BadSignature);
+        }
+        let verified = checked.payload.accept(trust.list(), now)?;
         let scanned = Arc::new(Scanned {
             digest,
             keys: keys.clone(),
             verified,
+            in_batch: checked.in_batch,
             rendered: Mutex::new(None),
         });
         if let Some(c) = &self.checked {
@@ -192,12 +206,19 @@ mod tests {
         claims.sign(key).as_bytes().to_vec()
     }
 
-    #[test]
-    fn a_remembered_rendering_is_the_fresh_one_with_the_new_time() {
+    fn scans(capacity: u64) -> RepeatScans {
+        let sizes = prometheus_client::metrics::histogram::Histogram::new([1.0]);
+        RepeatScans::new(capacity, SignatureBatches::new(1, sizes))
+    }
+
+    #[tokio::test]
+    async fn a_remembered_rendering_is_the_fresh_one_with_the_new_time() {
         let dir = tempfile::tempdir().unwrap();
         let keys = ring(&dir).current();
-        let scans = RepeatScans::new(10);
-        let scanned = scans.verified(&payload(&keys), &keys, now()).unwrap();
+        let scanned = scans(10)
+            .verified(&payload(&keys), &keys, now())
+            .await
+            .unwrap();
         let status = Arc::new(None);
         let judge =
             |at| zizhi_shared::verdict::judge(&scanned.verified, StatusFacts::Live(None), at);
@@ -220,14 +241,14 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_signature_is_remembered_for_its_exact_bytes_and_keys_only() {
+    #[tokio::test]
+    async fn a_signature_is_remembered_for_its_exact_bytes_and_keys_only() {
         let dir = tempfile::tempdir().unwrap();
         let keys = ring(&dir).current();
         let payload = payload(&keys);
-        let scans = RepeatScans::new(10);
-        let first = scans.verified(&payload, &keys, now()).unwrap();
-        let again = scans.verified(&payload, &keys, now()).unwrap();
+        let scans = scans(10);
+        let first = scans.verified(&payload, &keys, now()).await.unwrap();
+        let again = scans.verified(&payload, &keys, now()).await.unwrap();
         assert!(
             Arc::ptr_eq(&first, &again),
             "the second scan is not checked again"
@@ -238,14 +259,14 @@ mod tests {
         *forged.last_mut().unwrap() ^= 1;
         for _ in 0..2 {
             assert_eq!(
-                scans.verified(&forged, &keys, now()).err(),
+                scans.verified(&forged, &keys, now()).await.err(),
                 Some(PayloadError::BadSignature)
             );
         }
 
         // The same bytes under reloaded keys are checked again.
         let reloaded = KeyRing::load(dir.path()).unwrap().current();
-        let checked_again = scans.verified(&payload, &reloaded, now()).unwrap();
+        let checked_again = scans.verified(&payload, &reloaded, now()).await.unwrap();
         assert!(!Arc::ptr_eq(&first, &checked_again));
     }
 }

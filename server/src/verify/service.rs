@@ -102,17 +102,14 @@ impl RegisterAnswer {
 }
 
 async fn examine(state: &AppState, text: &str, now: DateTime<Utc>) -> AppResult<Examined> {
-    let checked = QrText::extract(text).and_then(|payload| {
-        state
-            .repeat_scans
-            .verified(&payload, &state.keys.current(), now)
-    });
-    let scanned = match checked {
+    let keys = state.keys.current();
+    let payload = match QrText::extract(text) {
+        Ok(payload) => payload,
+        Err(e) => return rejected(e, now),
+    };
+    let scanned = match state.repeat_scans.verified(&payload, &keys, now).await {
         Ok(v) => v,
-        Err(e) => {
-            let rejected = Verdict::rejected(&e, now).ok_or(AppError::Payload(e))?;
-            return Ok(Examined::Rejected(Box::new(rejected)));
-        }
+        Err(e) => return rejected(e, now),
     };
     let claims = &scanned.verified.claims;
     // The signature was checked first: only a genuine signature costs register reads. Then
@@ -127,7 +124,7 @@ async fn examine(state: &AppState, text: &str, now: DateTime<Utc>) -> AppResult<
     } else {
         match state
             .cache
-            .issued_copy(&state.store, claims.copy_id)
+            .issued_copy(&state.store, claims.copy_id, &claims.certificate_number)
             .await?
         {
             CopyRead::Issued(issued) if issued == scanned.digest => {
@@ -145,7 +142,21 @@ async fn examine(state: &AppState, text: &str, now: DateTime<Utc>) -> AppResult<
             CopyRead::Unavailable => RegisterAnswer::Unavailable,
         }
     };
+    // A batch proves who signed, not that these are the exact bytes the single check accepts
+    // (see `batch`). The register's issued copy proves that; without it, the single check.
+    if scanned.in_batch
+        && !matches!(register, RegisterAnswer::Issued(_))
+        && let Err(e) =
+            zizhi_shared::verify_bytes_decompressed(&payload, keys.decompressed_trust_list(), now)
+    {
+        return rejected(e, now);
+    }
     Ok(Examined::Genuine { scanned, register })
+}
+
+fn rejected(e: zizhi_shared::PayloadError, now: DateTime<Utc>) -> AppResult<Examined> {
+    let verdict = Verdict::rejected(&e, now).ok_or(AppError::Payload(e))?;
+    Ok(Examined::Rejected(Box::new(verdict)))
 }
 
 /// The metrics counter of a verdict's kind.
@@ -154,8 +165,8 @@ fn counter(state: &AppState, v: &Verdict) -> Counter {
         .metrics
         .verdicts
         .get_or_create(&VerdictLabels {
-            level: v.summary.level.code().to_owned(),
-            state: v.certificate_state.map_or("none", |s| s.code()).to_owned(),
+            level: v.summary.level.code(),
+            state: v.certificate_state.map_or("none", |s| s.code()),
         })
         .clone()
 }

@@ -198,7 +198,19 @@ async fn a_copy_signed_with_the_issuers_key_but_never_issued_by_the_register_is_
     unknown.copy_id += 1000;
     let mut rewritten = claims.clone();
     rewritten.usage.as_mut().unwrap().purpose = "某伪造工程投标".into();
-    for (what, rogue) in [("unknown copy", unknown), ("rewritten purpose", rewritten)] {
+    // A real copy number of another certificate, claimed for this one (the first scan of a
+    // certificate reads its own newest copies, and must not take this one for one of them).
+    let (_, other_number) =
+        enterprise_with_certificate(&app, "上海外滩装饰有限公司", "91310101MA1FL0328").await;
+    let other = usage_copy(&app, &other_number, "黄浦区某装饰工程投标").await;
+    let mut borrowed = claims.clone();
+    borrowed.copy_id = other["id"].as_u64().unwrap();
+    assert_ne!(borrowed.copy_id, claims.copy_id);
+    for (what, rogue) in [
+        ("unknown copy", unknown),
+        ("rewritten purpose", rewritten),
+        ("another certificate's copy number", borrowed),
+    ] {
         let forged = keys
             .current()
             .qr_text(&rogue, "ZIZHI.JSGL.SH.GOV.CN")
@@ -229,4 +241,145 @@ async fn a_copy_signed_with_the_issuers_key_but_never_issued_by_the_register_is_
 on_both_backends!(
     a_copy_signed_with_the_issuers_key_but_never_issued_by_the_register_is_invalid,
     super::a_copy_signed_with_the_issuers_key_but_never_issued_by_the_register_is_invalid
+);
+
+async fn a_copy_issued_after_its_certificate_was_scanned_verifies(backend: Backend) {
+    let env = TestEnv::new(backend).await;
+    let app = TestApp::start(env.settings()).await;
+    let (_, number) =
+        enterprise_with_certificate(&app, "上海豫园建设有限公司", "91310101MA1FL0329").await;
+    let first = usage_copy(&app, &number, "黄浦区某学校工程投标").await;
+    // The first scan reads the certificate's newest copies; a copy issued after it is not
+    // among them and must still be found in the register.
+    let (_, v) = app.verify(first["qr_text"].as_str().unwrap()).await;
+    assert_eq!(v["summary"]["level"], "valid", "{v}");
+    for purpose in ["黄浦区某医院工程投标", "黄浦区某道路工程投标"] {
+        let later = usage_copy(&app, &number, purpose).await;
+        let (s, v) = app.verify(later["qr_text"].as_str().unwrap()).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["summary"]["level"], "valid", "{purpose}: {v}");
+        assert_eq!(v["claims"]["usage"]["purpose"], purpose, "{v}");
+    }
+    app.stop().await;
+    env.finish().await;
+}
+on_both_backends!(
+    a_copy_issued_after_its_certificate_was_scanned_verifies,
+    super::a_copy_issued_after_its_certificate_was_scanned_verifies
+);
+
+/// (signature checks made, scans in them) so far, from the server's metrics.
+fn signature_checks(app: &TestApp) -> (u64, u64) {
+    let text = app.server.state.metrics.render(0, 0);
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().parse::<f64>().unwrap() as u64)
+            .unwrap_or(0)
+    };
+    (
+        value("zizhi_signature_batch_size_count "),
+        value("zizhi_signature_batch_size_sum "),
+    )
+}
+
+async fn first_scans_arriving_together_are_checked_together_and_each_answered_as_alone(
+    backend: Backend,
+) {
+    let env = TestEnv::new(backend).await;
+    let mut settings = env.settings();
+    // Every scan a first scan, so every round is checked again.
+    settings.repeat_scan_entries = 0;
+    let app = TestApp::start(settings).await;
+    let (_, number) =
+        enterprise_with_certificate(&app, "上海静安建设有限公司", "91310106MA1FL0330").await;
+    let mut genuine = Vec::new();
+    for i in 0..10 {
+        let copy = usage_copy(&app, &number, &format!("静安区某工程投标{i}")).await;
+        genuine.push(copy["qr_text"].as_str().unwrap().to_owned());
+    }
+    let keys = &app.server.state.keys;
+    let claims =
+        zizhi_shared::verify_text(&genuine[0], keys.current().trust_list(), chrono::Utc::now())
+            .unwrap()
+            .claims;
+    // Signed with the register's key but never issued: a batch proves the signature, the
+    // register then says no such copy.
+    let never_issued: Vec<String> = (1..=3)
+        .map(|i| {
+            let mut c = claims.clone();
+            c.copy_id += 1000 * i;
+            keys.current().qr_text(&c, "ZIZHI.JSGL.SH.GOV.CN").unwrap()
+        })
+        .collect();
+    // A flipped bit: fails any batch it is in, and alone.
+    let tampered: Vec<String> = genuine[..3]
+        .iter()
+        .map(|text| {
+            let mut bytes = zizhi_shared::QrText::extract(text).unwrap();
+            let n = bytes.len();
+            bytes[n - 3] ^= 0x10;
+            zizhi_shared::QrText::encode(
+                "ZIZHI.JSGL.SH.GOV.CN",
+                &zizhi_shared::SignedPayload::from_bytes(bytes),
+            )
+        })
+        .collect();
+
+    for with_tampered in [false, true] {
+        let mut scans: Vec<(&str, &str)> = genuine.iter().map(|t| (t.as_str(), "valid")).collect();
+        scans.extend(
+            never_issued
+                .iter()
+                .map(|t| (t.as_str(), "copy_not_in_register")),
+        );
+        if with_tampered {
+            scans.extend(tampered.iter().map(|t| (t.as_str(), "bad_signature")));
+        }
+        let mut gathered = false;
+        for _round in 0..5 {
+            let before = signature_checks(&app);
+            let answers = futures::future::join_all(scans.iter().map(|(t, _)| app.verify(t))).await;
+            for ((text, expected), (s, v)) in scans.iter().zip(&answers) {
+                assert_eq!(*s, 200, "{v}");
+                match *expected {
+                    "valid" => {
+                        assert_eq!(v["signature"], "valid", "{text}: {v}");
+                        assert_eq!(v["summary"]["level"], "valid", "{text}: {v}");
+                    }
+                    "copy_not_in_register" => {
+                        assert_eq!(v["signature"], "valid", "{v}");
+                        assert_eq!(v["summary"]["level"], "invalid", "{v}");
+                        assert_eq!(v["warnings"][0]["code"], "copy_not_in_register", "{v}");
+                    }
+                    _ => {
+                        assert_eq!(v["signature"], "invalid", "{v}");
+                        assert_eq!(v["summary"]["level"], "invalid", "{v}");
+                    }
+                }
+            }
+            let after = signature_checks(&app);
+            let (checks, scanned) = (after.0 - before.0, after.1 - before.1);
+            assert_eq!(
+                scanned,
+                scans.len() as u64,
+                "every scan's signature was checked"
+            );
+            if checks < scanned {
+                gathered = true;
+                break;
+            }
+        }
+        assert!(
+            gathered,
+            "{} scans sent together were never checked together (tampered: {with_tampered})",
+            scans.len()
+        );
+    }
+    app.stop().await;
+    env.finish().await;
+}
+on_both_backends!(
+    first_scans_arriving_together_are_checked_together_and_each_answered_as_alone,
+    super::first_scans_arriving_together_are_checked_together_and_each_answered_as_alone
 );
