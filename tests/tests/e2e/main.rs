@@ -12,6 +12,8 @@
 //! - `faults`: Redis, PostgreSQL and the process itself failing for real, under the real
 //!   binary run as processes.
 //! - `harness`: the promises of the test harness itself (no database outlives its test).
+//! - `lookup`: enterprise lookup by short name fragments, the store called directly, on both
+//!   backends.
 //! - `names`: legal names with characters outside GB 2312 through register, PDF, QR, verify,
 //!   H5 page, chat and search; and what the register refuses at entry.
 //! - `ops`: what operators watch: metrics, readiness, JSON logs without secrets.
@@ -30,6 +32,7 @@ mod deploy;
 mod documents;
 mod faults;
 mod harness;
+mod lookup;
 mod names;
 mod ops;
 mod pages;

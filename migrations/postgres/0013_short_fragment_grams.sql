@@ -1,0 +1,4 @@
+-- Nothing to do: PostgreSQL has answered a name fragment of one or two characters from an
+-- index since migration 0011 (`name_grams`, every one- and two-character substring of
+-- `name_key`, with a GIN index). This file keeps the version numbers of both directories in
+-- step with SQLite's 0013, which builds the same grams as a table.
