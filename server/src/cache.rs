@@ -18,7 +18,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -349,6 +349,8 @@ struct RegisterClock {
     read_ended: tokio::sync::Notify,
     /// Reads started, for the metrics.
     reads: prometheus_client::metrics::counter::Counter,
+    /// Callers in `catch_up` now: a reader alone has nobody to gather.
+    callers: AtomicUsize,
     reader: tokio::sync::Mutex<ReaderState>,
     changes: std::sync::Mutex<Changes>,
     /// When the last good read started (Unix milliseconds; 0: never): everything committed
@@ -388,6 +390,22 @@ impl Drop for ReaderTurn<'_> {
     }
 }
 
+/// One caller of `RegisterClock::catch_up`, counted while it lives.
+struct Caller<'a>(&'a AtomicUsize);
+
+impl<'a> Caller<'a> {
+    fn new(callers: &'a AtomicUsize) -> Caller<'a> {
+        callers.fetch_add(1, Ordering::Relaxed);
+        Caller(callers)
+    }
+}
+
+impl Drop for Caller<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// The register could not be read in time.
 #[derive(Debug)]
 struct RegisterUnreadable;
@@ -396,6 +414,7 @@ impl RegisterClock {
     fn new(ttl: Duration, reads: prometheus_client::metrics::counter::Counter) -> RegisterClock {
         RegisterClock {
             reads,
+            callers: AtomicUsize::new(0),
             reads_started: AtomicU64::new(0),
             last_good_read: AtomicU64::new(0),
             last_failed_read: AtomicU64::new(0),
@@ -416,6 +435,7 @@ impl RegisterClock {
     /// Makes sure every change committed before this call is known, with one read of the
     /// event log that started after the call (shared with other callers waiting then).
     async fn catch_up(&self, store: &Store, budget: Duration) -> Result<(), RegisterUnreadable> {
+        let _caller = Caller::new(&self.callers);
         let arrived_after = self.reads_started.load(Ordering::Acquire);
         loop {
             // Registered before the checks, so a read ending between them still wakes us.
@@ -454,10 +474,13 @@ impl RegisterClock {
         if st.retry_at.is_some_and(|t| Instant::now() < t) {
             return Err(RegisterUnreadable);
         }
-        // Let every request already runnable reach its wait first, so this one read answers
-        // for all of them (under load, several times fewer reads); idle, this returns at once.
-        for _ in 0..READ_YIELDS {
-            tokio::task::yield_now().await;
+        // Under load (others are waiting for a read too), let every request already runnable
+        // reach its wait first, so this one read answers for all of them (several times fewer
+        // reads). Alone, read at once.
+        if self.callers.load(Ordering::Relaxed) > 1 {
+            for _ in 0..READ_YIELDS {
+                tokio::task::yield_now().await;
+            }
         }
         let number = self.reads_started.fetch_add(1, Ordering::AcqRel) + 1;
         self.reads.inc();

@@ -22,7 +22,8 @@ use crate::app::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    pub method: String,
+    /// Standard methods by name, any other as `other`.
+    pub method: &'static str,
     /// The route pattern (`/api/v1/verify/{code}`), never the path itself: a path can carry
     /// a scanned payload, and patterns keep the label set small.
     pub route: String,
@@ -173,28 +174,46 @@ impl Metrics {
 /// Counts every request by route pattern and status, and its latency.
 pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
+    let method = method_label(req.method());
+    let route = RouteLabels {
+        route: req
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", MatchedPath::as_str)
+            .to_owned(),
+    };
     let res = next.run(req).await;
     metrics
         .latency
-        .get_or_create(&RouteLabels {
-            route: route.clone(),
-        })
+        .get_or_create(&route)
         .observe(started.elapsed().as_secs_f64());
     metrics
         .requests
         .get_or_create(&RequestLabels {
             method,
-            route,
+            route: route.route,
             status: res.status().as_u16(),
         })
         .inc();
     res
+}
+
+/// A method as a label; anything but the standard ones is `other`, so a client cannot grow
+/// the label set with made-up methods.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }
 
 /// `GET /metrics`.

@@ -255,7 +255,10 @@ fn compact_text(s: &str) -> Value {
 }
 
 fn decode(bytes: &[u8]) -> Result<Claims, PayloadError> {
-    let value: Value = ciborium::de::from_reader(bytes)
+    // Room for any one item of a payload (longer ones would be read in pieces): the default
+    // buffer is 4 KB, cleared on every call.
+    let mut scratch = [0u8; crate::payload::MAX_PAYLOAD_BYTES];
+    let value: Value = ciborium::de::from_reader_with_buffer(bytes, &mut scratch)
         .map_err(|e| invalid(format!("声明不是有效的 CBOR ({e})")))?;
     // Bytes after the map are caught by the canonical re-encoding check in `from_cbor`.
     let Value::Map(entries) = value else {

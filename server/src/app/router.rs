@@ -51,59 +51,63 @@ pub fn router(state: AppState) -> Router {
                 auth::require_issuer,
             )),
         )
-        .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
-        // Beyond `max_concurrent_requests` in progress a request is refused at once (503 with
-        // `Retry-After`) instead of queueing without bound; one running past
-        // `request_timeout_secs` is answered 503 and dropped.
+        // One layer of everything every route gets, rather than a `Router::layer` call for
+        // each: every such call wraps each route in another boxed service, and each box is
+        // cloned and dropped on every request. Outermost first.
         .layer(
             ServiceBuilder::new()
+                // Outside the request-id layers, so an unacceptable id is replaced by a fresh
+                // one.
+                .layer(MapRequestLayer::new(super::headers::bound_request_id))
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(option_layer(super::headers::hsts(&state)))
+                .layer(super::headers::nosniff())
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(|req: &Request<_>| {
+                            // The path can carry a scanned payload; log only the route shape.
+                            // Every line logged while the request runs carries its id.
+                            let id = req
+                                .headers()
+                                .get("x-request-id")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("-");
+                            let route = req
+                                .extensions()
+                                .get::<axum::extract::MatchedPath>()
+                                .map_or("-", |p| p.as_str());
+                            tracing::info_span!("request", method = %req.method(), route, id = %id)
+                        })
+                        // One access-log line a request, with its status and time.
+                        .on_response(
+                            tower_http::trace::DefaultOnResponse::new()
+                                .level(tracing::Level::INFO)
+                                .latency_unit(tower_http::LatencyUnit::Micros),
+                        ),
+                )
+                // Outside the bounds below, so refused and timed-out requests are counted too.
+                .layer(axum::middleware::from_fn_with_state(
+                    state.metrics.clone(),
+                    crate::metrics::track,
+                ))
+                // Every limit and handler below reads the client resolved here once.
+                .layer(MapRequestLayer::new(crate::client_address::remember(
+                    state.proxies.clone(),
+                )))
+                // Beyond `max_concurrent_requests` in progress a request is refused at once
+                // (503 with `Retry-After`) instead of queueing without bound; one running past
+                // `request_timeout_secs` is answered 503 and dropped.
                 .layer(HandleErrorLayer::new(shed_or_timed_out))
                 .load_shed()
-                // Global: `Router::layer` puts a copy of each layer on every route, and a
-                // plain concurrency limit would then count each route on its own.
+                // Global: the layer is put on every route, and a plain concurrency limit
+                // would then count each route on its own.
                 .layer(GlobalConcurrencyLimitLayer::new(
                     resilience.max_concurrent_requests.max(1),
                 ))
-                .timeout(Duration::from_secs(resilience.request_timeout_secs.max(1))),
+                .timeout(Duration::from_secs(resilience.request_timeout_secs.max(1)))
+                .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes)),
         )
-        // Every limit and handler below reads the client resolved here once.
-        .layer(MapRequestLayer::new(crate::client_address::remember(
-            state.proxies.clone(),
-        )))
-        // Outside the bounds above, so refused and timed-out requests are counted too.
-        .layer(axum::middleware::from_fn_with_state(
-            state.metrics.clone(),
-            crate::metrics::track,
-        ))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request<_>| {
-                    // The path can carry a scanned payload; log only the route shape. Every
-                    // line logged while the request runs carries its id.
-                    let id = req
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    let route = req
-                        .extensions()
-                        .get::<axum::extract::MatchedPath>()
-                        .map_or("-", |p| p.as_str());
-                    tracing::info_span!("request", method = %req.method(), route, id = %id)
-                })
-                // One access-log line a request, with its status and time.
-                .on_response(
-                    tower_http::trace::DefaultOnResponse::new()
-                        .level(tracing::Level::INFO)
-                        .latency_unit(tower_http::LatencyUnit::Micros),
-                ),
-        )
-        .layer(super::headers::nosniff())
-        .layer(option_layer(super::headers::hsts(&state)))
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-        // Outside the layer above, so an unacceptable id is replaced by a fresh one.
-        .layer(MapRequestLayer::new(super::headers::bound_request_id))
         .with_state(state)
 }
 
@@ -113,10 +117,8 @@ fn public(state: &AppState) -> Router<AppState> {
     let app_reads = app_reads(
         state,
         Router::new()
-            .nest(
-                "/api/v1",
-                verify::api::routes().merge(crate::snapshot::api::routes()),
-            )
+            .merge(verify::api::routes())
+            .merge(crate::snapshot::api::routes())
             .merge(verify::api::trust_list_routes()),
     );
     let lookup = rate_limited(

@@ -23,7 +23,7 @@ const MAX_SINCE_TIME_SKEW: Duration = Duration::minutes(5);
 /// What the scanner app syncs, from any origin (under `/api/v1`).
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/status/snapshot", get(snapshot))
+        .route("/api/v1/status/snapshot", get(snapshot))
         .layer(Extension(Snapshots::default()))
 }
 

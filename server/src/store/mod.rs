@@ -95,7 +95,8 @@ impl Store {
                 Backend::Postgres => acquire_timeout,
             });
         let options = if backend == Backend::Sqlite {
-            options.after_connect(|conn, _meta| {
+            // A file in this process has no connection to lose: no ping before each use.
+            options.test_before_acquire(false).after_connect(|conn, _meta| {
                 Box::pin(async move {
                     use sqlx::Executor;
                     // WAL lets readers (verification) run while the issuer writes.

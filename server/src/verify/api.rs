@@ -15,10 +15,12 @@ use crate::extract::ApiPath;
 use crate::key_ring::PublishedTrustList;
 
 /// What the scanner app calls, from any origin: verification (under `/api/v1`).
+/// With their whole paths rather than nested under `/api/v1`: a nested route costs a rewrite
+/// of the path on every request, and these are the busiest.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/verify", post(verify_body))
-        .route("/verify/{code}", get(verify_path))
+        .route("/api/v1/verify", post(verify_body))
+        .route("/api/v1/verify/{code}", get(verify_path))
 }
 
 /// The signed trust list, at its well-known address.

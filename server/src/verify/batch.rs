@@ -2,11 +2,11 @@
 //!
 //! Under load, many first scans wait for their signature check at the same moment. Checked
 //! together (`zizhi_shared::signatures_hold_together`, ed25519-dalek's batch verification)
-//! they cost about half as much each as checked one by one. Nothing waits on a timer: the
-//! first scan to arrive lets the other runnable tasks go first a few times (a few
-//! microseconds when the server is idle), then checks whatever gathered meanwhile, its own
-//! included. A lone scan is checked on its own, as before; a batch that fails is checked one
-//! by one, so a forged scan never costs a genuine one its answer.
+//! they cost about half as much each as checked one by one. Nothing waits on a timer: when
+//! other scans are in progress, the first scan to arrive lets the other runnable tasks go
+//! first a few times, then checks whatever gathered meanwhile, its own included. A scan with
+//! none in progress beside it is checked at once on its own, as before; a batch that fails is
+//! checked one by one, so a forged scan never costs a genuine one its answer.
 //!
 //! A batch proves each message was signed by its key; it does not prove the signature is in
 //! the one canonical form the single check demands (see `signatures_hold_together`). Such a
@@ -15,6 +15,7 @@
 //! issue or cannot be asked about).
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::oneshot;
@@ -41,6 +42,18 @@ pub struct SignatureBatches {
     max: usize,
     pending: Mutex<Pending>,
     sizes: Histogram,
+    /// Scans being examined now, at any stage (`scan_in_flight`): with none but itself, a
+    /// scan has nobody to gather.
+    in_flight: AtomicUsize,
+}
+
+/// One scan being examined, counted while it lives.
+pub struct ScanInFlight<'a>(&'a SignatureBatches);
+
+impl Drop for ScanInFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 #[derive(Default)]
@@ -62,7 +75,14 @@ impl SignatureBatches {
             max: max.max(1),
             pending: Mutex::new(Pending::default()),
             sizes,
+            in_flight: AtomicUsize::new(0),
         }
+    }
+
+    /// Counts a scan as in progress until the guard is dropped.
+    pub fn scan_in_flight(&self) -> ScanInFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        ScanInFlight(self)
     }
 
     pub async fn check(&self, payload: OpenedPayload) -> SignatureChecked {
@@ -79,8 +99,10 @@ impl SignatureBatches {
             // Checks on drop, so the scans that joined are answered even if this request is
             // dropped while it waits (its client gone).
             let turn = Gathering(self);
-            for _ in 0..GATHER_YIELDS {
-                tokio::task::yield_now().await;
+            if self.in_flight.load(Ordering::Relaxed) > 1 {
+                for _ in 0..GATHER_YIELDS {
+                    tokio::task::yield_now().await;
+                }
             }
             drop(turn);
         }
@@ -209,10 +231,12 @@ mod tests {
         (value("sizes_count ") as u64, value("sizes_sum "))
     }
 
+    /// Checks every payload in a task of its own, all of them counted in progress.
     async fn check_all(
         batches: &Arc<SignatureBatches>,
         payloads: Vec<OpenedPayload>,
     ) -> Vec<SignatureChecked> {
+        let _in_flight: Vec<_> = payloads.iter().map(|_| batches.scan_in_flight()).collect();
         let tasks: Vec<_> = payloads
             .into_iter()
             .map(|p| {
@@ -249,6 +273,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_scan_alone_is_checked_at_once_on_its_own() {
+        let (b, sizes) = batches(DEFAULT_MAX_BATCH);
+        let _in_flight = b.scan_in_flight();
+        let mut p = payloads(2, &[]);
+        let first = p.pop().unwrap();
+        // Polled once: with nobody else in progress it must not wait.
+        let mut check = std::pin::pin!(b.check(first));
+        let checked = std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(std::future::Future::poll(check.as_mut(), cx))
+        })
+        .await;
+        assert!(matches!(checked, std::task::Poll::Ready(ref c) if c.holds && !c.in_batch));
+        assert_eq!(made(&sizes), (1, 1.0));
+    }
+
+    #[tokio::test]
     async fn a_lone_scan_and_a_batch_of_one_are_checked_on_their_own() {
         for max in [1, DEFAULT_MAX_BATCH] {
             let (b, _) = batches(max);
@@ -277,6 +317,7 @@ mod tests {
 
         let (b, _) = batches(DEFAULT_MAX_BATCH);
         let mut p = payloads(3, &[]);
+        let _in_flight: Vec<_> = p.iter().map(|_| b.scan_in_flight()).collect();
         // The first scan starts gathering and lets the others go first...
         let mut gatherer = Box::pin(b.check(p.pop().unwrap()));
         let polled = std::future::poll_fn(|cx| Poll::Ready(gatherer.as_mut().poll(cx))).await;

@@ -119,6 +119,18 @@ impl RepeatScans {
     }
 }
 
+impl RepeatScans {
+    /// Counts a scan as in progress (see `batch`) until the guard is dropped.
+    pub fn scan_in_flight(&self) -> super::batch::ScanInFlight<'_> {
+        self.batches.scan_in_flight()
+    }
+
+    /// Whether scans are remembered at all: when not, nothing rendered is kept either.
+    pub fn remembers(&self) -> bool {
+        self.checked.is_some()
+    }
+}
+
 impl Scanned {
     /// The last verdict rendered for this payload, if it was judged from `status` on `day`.
     pub fn rendered(
@@ -153,7 +165,7 @@ impl RenderedVerdict {
         let key = br#""checked_at":"#;
         let mut pattern = key.to_vec();
         pattern.extend_from_slice(&value);
-        let at = json.windows(pattern.len()).position(|w| w == pattern)?;
+        let at = memchr::memmem::find(json, &pattern)?;
         Some(RenderedVerdict {
             status,
             day: zizhi_shared::time::beijing_date(verdict.checked_at),
