@@ -126,6 +126,7 @@ for i in $(seq 0 $((INSTANCES - 1))); do
             ZIZHI_REDIS_NAMESPACE="$REDIS_NAMESPACE" \
             ZIZHI_RATE_LIMIT__ENABLED=false \
             ZIZHI_BIND="$bind" \
+            ZIZHI_METRICS_BIND="$HOST:$((PORT + 100 + i))" \
             ZIZHI_DATA_DIR="$DATA_DIR" \
             RUST_LOG="${SERVER_RUST_LOG:-warn}" \
             "$BIN/zizhi" serve
@@ -169,6 +170,19 @@ fi
 for i in "${!SERVER_PIDS[@]}"; do
     echo "  peak RSS of server $((i + 1)): $(awk '/VmHWM/ {print $2, $3}' "/proc/${SERVER_PIDS[$i]}/status")"
 done
+metric() { # NAME: its samples summed over every instance's metrics address
+    for i in $(seq 0 $((INSTANCES - 1))); do
+        curl -fsS "http://$HOST:$((PORT + 100 + i))/metrics"
+    done | awk -v m="$1" '$1 == m || index($1, m "{") == 1 { n += $2 } END { printf "%d", n }'
+}
+checks=$(metric zizhi_signature_batch_size_count)
+checked=$(metric zizhi_signature_batch_size_sum)
+verdicts=$(metric zizhi_verdicts_total)
+reads=$(metric zizhi_event_log_reads_total)
+echo "  signature checks over the whole run: $checked first scans in $checks checks" \
+    "($(awk -v a="$checked" -v b="$checks" 'BEGIN { printf "%.1f", a / (b > 0 ? b : 1) }') a check);" \
+    "$verdicts verdicts, $reads event-log reads" \
+    "($(awk -v a="$verdicts" -v b="$reads" 'BEGIN { printf "%.1f", a / (b > 0 ? b : 1) }') verdicts a read)"
 after_set=$(redis_stat setex)
 after_get=$(redis_stat get)
 after_pg=$(pg_stat)

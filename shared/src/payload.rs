@@ -226,7 +226,9 @@ impl OpenedPayload {
     /// The Ed25519 check on its own (`verify_strict`: no small-order key or `R`, canonical
     /// `s`, the cofactorless equation).
     pub fn signature_holds(&self) -> bool {
-        self.envelope.verify(&self.key, &[])
+        self.signed
+            .as_ref()
+            .is_some_and(|(tbs, sig)| self.key.verify_strict(tbs, sig).is_ok())
     }
 
     /// The checks after the signature's: claims decode and validate, issue time inside the
