@@ -190,17 +190,30 @@ async fn sigkill_while_issuing_loses_no_acknowledged_copy_and_leaves_nothing_hal
     let server = ServerProcess::start(&cfg).await;
     // Every acknowledged copy is there, verifies, has its event and, from the enterprise,
     // its signed PDF.
-    let (s, events) = server
-        .issuer("GET", "/api/v1/issuer/events?after=0&limit=1000", None)
-        .await;
-    assert_eq!(s, 200);
-    let issued_events: Vec<u64> = events
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == "copy.issue_usage")
-        .filter_map(|e| e["detail"]["copy_id"].as_u64())
-        .collect();
+    // Every page of the log: a fast server issues more than one page of copies before the
+    // enterprise's first few are acknowledged.
+    let mut issued_events: Vec<u64> = Vec::new();
+    let mut after = 0;
+    loop {
+        let (s, events) = server
+            .issuer(
+                "GET",
+                &format!("/api/v1/issuer/events?after={after}&limit=1000"),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200);
+        let page = events.as_array().unwrap();
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last["id"].as_i64().unwrap();
+        issued_events.extend(
+            page.iter()
+                .filter(|e| e["action"] == "copy.issue_usage")
+                .filter_map(|e| e["detail"]["copy_id"].as_u64()),
+        );
+    }
     for i in &acknowledged {
         let copy = i.acknowledged.as_ref().unwrap();
         let id = copy["id"].as_u64().unwrap();
