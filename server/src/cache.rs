@@ -39,16 +39,24 @@ const RETRY_FAILED_DATABASE: Duration = Duration::from_millis(250);
 const READ_YIELDS: usize = 3;
 
 /// The live statuses one instance keeps, by the size of their JSON (in memory they take
-/// about twice that): a few thousand certificates of the busiest sites. Beyond it, a status
-/// comes from Redis (or the database).
-const LOCAL_STATUS_JSON_BYTES: u64 = 16 * 1024 * 1024;
+/// about twice that): the 2,000–4,000 certificates of the busiest sites. Beyond it, a status
+/// comes from Redis (or the database). 16 MB cost 20 MB more of peak memory on a register of
+/// a million copies and bought no measurable throughput.
+const LOCAL_STATUS_JSON_BYTES: u64 = 8 * 1024 * 1024;
+
+/// About how many statuses fit in `LOCAL_STATUS_JSON_BYTES` (a typical status is 2–4 KB of
+/// JSON); only sizes the cache's table.
+const LOCAL_STATUS_ESTIMATED_ENTRIES: usize = 4_000;
+
+/// Issued copies whose payload digest is kept: 200,000 take about 12 MB.
+const ISSUED_COPIES: usize = 200_000;
 
 /// Copies of a certificate read along with the first one scanned (see `read_issued`).
 const NEWEST_COPIES_READ: i64 = 256;
 
 /// Certificates whose newest copies were read, remembered so that a scan of an older copy
 /// does not read them again: about a busy day's worth of certificates.
-const NEWEST_COPIES_CERTIFICATES: u64 = 50_000;
+const NEWEST_COPIES_CERTIFICATES: usize = 50_000;
 
 /// Events read per round trip when catching up.
 const CHANGES_PAGE: i64 = 1000;
@@ -83,7 +91,7 @@ pub enum CopyRead {
 /// Tunables, from `settings.resilience`.
 #[derive(Debug, Clone, Copy)]
 pub struct CacheTimes {
-    /// How long an entry lives without being read again.
+    /// How long an entry lives after it is stored.
     pub ttl: Duration,
     /// Time allowed for a read of the register before the answer is "unavailable".
     pub read_budget: Duration,
@@ -97,15 +105,18 @@ pub struct LiveStatusCache(Arc<Inner>);
 struct Inner {
     times: CacheTimes,
     clock: RegisterClock,
-    local: moka::future::Cache<CertificateNumber, Entry>,
+    /// quick_cache rather than moka here: an entry costs about a tenth of the memory, and a
+    /// hit is read on every scan.
+    local: quick_cache::sync::Cache<CertificateNumber, Entry, StatusJsonWeight>,
     shared: Option<SharedRedis>,
     metrics: Arc<Metrics>,
     /// Copies known to be issued, with their signed payload's digest. Only what the register
     /// issued is kept (a copy row never changes what was signed, so this never goes stale);
     /// "not issued" is asked again every time, as a copy of that number may be issued later.
-    issued: moka::future::Cache<u64, [u8; 32]>,
-    /// Certificates whose newest copies are in `issued` (or were, before eviction).
-    newest_copies_read: moka::future::Cache<CertificateNumber, ()>,
+    issued: quick_cache::sync::Cache<u64, [u8; 32]>,
+    /// Certificates whose newest copies are in `issued` (or were, before eviction), and when
+    /// they were read: after `times.ttl` they are read again, for the copies issued since.
+    newest_copies_read: quick_cache::sync::Cache<CertificateNumber, Instant>,
 }
 
 /// A status and the last event it reflects.
@@ -116,6 +127,19 @@ struct Entry {
     /// Its size as JSON, what the local cache is bounded by.
     #[serde(skip)]
     weight: u32,
+    /// When this instance stored it; it is dropped `times.ttl` later.
+    #[serde(skip, default = "Instant::now")]
+    stored_at: Instant,
+}
+
+/// Weighs a local status by its size as JSON.
+#[derive(Clone)]
+struct StatusJsonWeight;
+
+impl quick_cache::Weighter<CertificateNumber, Entry> for StatusJsonWeight {
+    fn weight(&self, _: &CertificateNumber, e: &Entry) -> u64 {
+        u64::from(e.weight).max(1)
+    }
 }
 
 impl LiveStatusCache {
@@ -126,21 +150,18 @@ impl LiveStatusCache {
     ) -> LiveStatusCache {
         LiveStatusCache(Arc::new(Inner {
             clock: RegisterClock::new(times.ttl, metrics.event_log_reads.clone()),
-            local: moka::future::Cache::builder()
-                // By size, not count: a register of tens of thousands of certificates must not
-                // grow an instance past its memory budget (statuses vary a lot in size).
-                .weigher(|_, e: &Entry| e.weight)
-                .max_capacity(LOCAL_STATUS_JSON_BYTES)
-                .time_to_live(times.ttl)
-                .build(),
+            // By size, not count: a register of tens of thousands of certificates must not grow
+            // an instance past its memory budget (statuses vary a lot in size).
+            local: quick_cache::sync::Cache::with_weighter(
+                LOCAL_STATUS_ESTIMATED_ENTRIES,
+                LOCAL_STATUS_JSON_BYTES,
+                StatusJsonWeight,
+            ),
             shared: redis,
             times,
             metrics,
-            issued: moka::future::Cache::builder().max_capacity(200_000).build(),
-            newest_copies_read: moka::future::Cache::builder()
-                .max_capacity(NEWEST_COPIES_CERTIFICATES)
-                .time_to_live(times.ttl)
-                .build(),
+            issued: quick_cache::sync::Cache::new(ISSUED_COPIES),
+            newest_copies_read: quick_cache::sync::Cache::new(NEWEST_COPIES_CERTIFICATES),
         }))
     }
 
@@ -179,11 +200,12 @@ impl LiveStatusCache {
             as_of_event: read.as_of_event,
             status: Arc::new(read.status),
             weight: 0,
+            stored_at: Instant::now(),
         };
         if me.clock.still_current(number, entry.as_of_event) {
             let bytes = serde_json::to_vec(&entry).expect("a status serialises");
             entry.weight = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-            me.local.insert(number.clone(), entry.clone()).await;
+            me.local.insert(number.clone(), entry.clone());
             if let Some(redis) = &me.shared {
                 let key = redis.key("status", number);
                 let ttl = me.times.ttl.as_secs().max(1);
@@ -206,7 +228,7 @@ impl LiveStatusCache {
         number: &CertificateNumber,
     ) -> Result<CopyRead, StoreError> {
         let me = &self.0;
-        if let Some(digest) = me.issued.get(&id).await {
+        if let Some(digest) = me.issued.get(&id) {
             return Ok(CopyRead::Issued(digest));
         }
         match tokio::time::timeout(me.times.read_budget, self.read_issued(store, id, number)).await
@@ -231,14 +253,15 @@ impl LiveStatusCache {
         number: &CertificateNumber,
     ) -> Result<Option<[u8; 32]>, StoreError> {
         let me = &self.0;
-        if me.newest_copies_read.get(number).await.is_none() {
+        let read_at = me.newest_copies_read.get(number);
+        if read_at.is_none_or(|at| at.elapsed() >= me.times.ttl) {
             // Marked first, so the certificate's other first scans at this moment go on to
             // read their own copy rather than all reading the same rows.
-            me.newest_copies_read.insert(number.clone(), ()).await;
+            me.newest_copies_read.insert(number.clone(), Instant::now());
             let newest = match store.newest_copies_of(number, NEWEST_COPIES_READ).await {
                 Ok(newest) => newest,
                 Err(e) => {
-                    me.newest_copies_read.invalidate(number).await;
+                    me.newest_copies_read.remove(number);
                     return Err(e);
                 }
             };
@@ -247,7 +270,7 @@ impl LiveStatusCache {
                 let copy_id = u64::try_from(copy.id)
                     .map_err(|_| StoreError::Corrupt(format!("copy id {}", copy.id)))?;
                 let digest = issued_digest(copy_id, &copy.qr_text)?;
-                me.issued.insert(copy_id, digest).await;
+                me.issued.insert(copy_id, digest);
                 if copy_id == id {
                     found = Some(digest);
                 }
@@ -260,7 +283,7 @@ impl LiveStatusCache {
             return Ok(None);
         };
         let digest = issued_digest(id, &text)?;
-        me.issued.insert(id, digest).await;
+        me.issued.insert(id, digest);
         Ok(Some(digest))
     }
 
@@ -283,12 +306,13 @@ impl LiveStatusCache {
     /// the event log.
     async fn cached(&self, number: &CertificateNumber) -> Option<Arc<Option<CertificateStatus>>> {
         let me = &self.0;
-        if let Some(e) = me.local.get(number).await {
-            if me.clock.still_current(number, e.as_of_event) {
+        if let Some(e) = me.local.get(number) {
+            if e.stored_at.elapsed() < me.times.ttl && me.clock.still_current(number, e.as_of_event)
+            {
                 me.metrics.cache_result("local_hit");
                 return Some(e.status);
             }
-            me.local.invalidate(number).await;
+            me.local.remove(number);
         }
         let redis = me.shared.as_ref()?;
         let key = redis.key("status", number);
@@ -304,7 +328,7 @@ impl LiveStatusCache {
             return None;
         }
         me.metrics.cache_result("shared_hit");
-        me.local.insert(number.clone(), e.clone()).await;
+        me.local.insert(number.clone(), e.clone());
         Some(e.status)
     }
 

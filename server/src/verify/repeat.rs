@@ -41,7 +41,7 @@ pub const DEFAULT_CAPACITY: u64 = 5_000;
 #[derive(Clone)]
 pub struct RepeatScans {
     /// `None`: nothing is kept (a capacity of 0), every scan is checked and judged afresh.
-    checked: Option<moka::sync::Cache<[u8; 32], Arc<Scanned>>>,
+    checked: Option<Arc<quick_cache::sync::Cache<[u8; 32], Arc<Scanned>>>>,
     batches: Arc<SignatureBatches>,
 }
 
@@ -78,7 +78,7 @@ impl RepeatScans {
     pub fn new(capacity: u64, batches: SignatureBatches) -> RepeatScans {
         RepeatScans {
             checked: (capacity > 0)
-                .then(|| moka::sync::Cache::builder().max_capacity(capacity).build()),
+                .then(|| Arc::new(quick_cache::sync::Cache::new(capacity_entries(capacity)))),
             batches: Arc::new(batches),
         }
     }
@@ -117,6 +117,11 @@ impl RepeatScans {
         }
         Ok(scanned)
     }
+}
+
+/// A capacity as the cache's entry count (capacities past the address space are clamped).
+fn capacity_entries(capacity: u64) -> usize {
+    usize::try_from(capacity).unwrap_or(usize::MAX)
 }
 
 impl RepeatScans {
