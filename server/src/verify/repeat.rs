@@ -77,8 +77,10 @@ pub fn payload_digest(payload: &[u8]) -> [u8; 32] {
 impl RepeatScans {
     pub fn new(capacity: u64, batches: SignatureBatches) -> RepeatScans {
         RepeatScans {
-            checked: (capacity > 0)
-                .then(|| Arc::new(quick_cache::sync::Cache::new(capacity_entries(capacity)))),
+            checked: (capacity > 0).then(|| {
+                let entries = usize::try_from(capacity).unwrap_or(usize::MAX);
+                Arc::new(quick_cache::sync::Cache::new(entries))
+            }),
             batches: Arc::new(batches),
         }
     }
@@ -117,11 +119,6 @@ impl RepeatScans {
         }
         Ok(scanned)
     }
-}
-
-/// A capacity as the cache's entry count (capacities past the address space are clamped).
-fn capacity_entries(capacity: u64) -> usize {
-    usize::try_from(capacity).unwrap_or(usize::MAX)
 }
 
 impl RepeatScans {
