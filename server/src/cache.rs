@@ -8,7 +8,10 @@
 //! answer the instance reads the events after the last one it has seen — in a read that
 //! started after the request arrived — and so knows every change committed before the
 //! request; a status older than a change to its certificate is never served. One such read
-//! serves all requests waiting at that moment, so its cost does not grow with traffic.
+//! serves all requests waiting at that moment, so its cost does not grow with traffic. On
+//! SQLite, when the file's commit count (`PRAGMA data_version`, read on the request's thread)
+//! is what it was just before the last good read started, nothing was committed since and
+//! that read stands for a new one.
 //!
 //! Nothing is ever invalidated in Redis, so nothing is lost when Redis is down, restarts
 //! empty or misses a write: an entry there is only a copy of what the database said as of an
@@ -363,7 +366,7 @@ fn issued_digest(id: u64, qr_text: &str) -> Result<[u8; 32], StoreError> {
 /// then takes its outcome from the numbers below, without queueing for the reader's lock
 /// (a queue would hand the lock from request to request at the scheduler's pace).
 struct RegisterClock {
-    /// Reads started so far.
+    /// Reads started so far, counting the commit-count checks that stand for one.
     reads_started: AtomicU64,
     /// Number of the last read that succeeded, stored once its changes are recorded.
     last_good_read: AtomicU64,
@@ -388,6 +391,9 @@ struct ReaderState {
     seen: Option<i64>,
     /// After a failure, no new read before this.
     retry_at: Option<Instant>,
+    /// The store's commit count (SQLite) sampled before the last good read started; `None`
+    /// without one, and after a failed read until one succeeds.
+    commits_before_read: Option<i64>,
 }
 
 /// The latest change to each certificate, remembered for as long as an entry made before it
@@ -498,21 +504,40 @@ impl RegisterClock {
         if st.retry_at.is_some_and(|t| Instant::now() < t) {
             return Err(RegisterUnreadable);
         }
+        // SQLite: a commit count equal to the one sampled before the last good read started
+        // means nothing was committed since, so that read knew every change committed before
+        // this one would start: it stands for one, at the cost of a few µs on this thread.
+        // Numbered before the sample, so it answers every caller that arrived before. (Asked
+        // here, by the reader alone, not by every caller: one sample answers all who wait.)
+        let number = self.reads_started.fetch_add(1, Ordering::AcqRel) + 1;
+        let sampled = Utc::now();
+        let commits = store.commit_count();
+        if commits.is_some() && commits == st.commits_before_read {
+            self.confirmed_at_ms
+                .fetch_max(sampled.timestamp_millis(), Ordering::AcqRel);
+            self.last_good_read.store(number, Ordering::Release);
+            return Ok(());
+        }
         // Under load (others are waiting for a read too), let every request already runnable
         // reach its wait first, so this one read answers for all of them (several times fewer
         // reads). Alone, read at once.
-        if self.callers.load(Ordering::Relaxed) > 1 {
+        let number = if self.callers.load(Ordering::Relaxed) > 1 {
             for _ in 0..READ_YIELDS {
                 tokio::task::yield_now().await;
             }
-        }
-        let number = self.reads_started.fetch_add(1, Ordering::AcqRel) + 1;
+            // Renumbered, so it also answers those who arrived while it yielded.
+            self.reads_started.fetch_add(1, Ordering::AcqRel) + 1
+        } else {
+            number
+        };
         self.reads.inc();
         let started = Utc::now();
         match tokio::time::timeout(budget, self.read_changes(store, st.seen)).await {
             Ok(Ok(seen)) => {
                 st.seen = Some(seen);
                 st.retry_at = None;
+                // Sampled before the read started: a commit the read missed changes it.
+                st.commits_before_read = commits;
                 self.confirmed_at_ms
                     .store(started.timestamp_millis(), Ordering::Release);
                 self.last_good_read.store(number, Ordering::Release);
@@ -524,6 +549,8 @@ impl RegisterClock {
                     _ => tracing::warn!(?budget, "event log read timed out"),
                 }
                 st.retry_at = Some(Instant::now() + RETRY_FAILED_DATABASE);
+                // Until a read succeeds again, nothing stands in for one.
+                st.commits_before_read = None;
                 self.last_failed_read.store(number, Ordering::Release);
                 Err(RegisterUnreadable)
             }
@@ -689,5 +716,86 @@ mod tests {
             "older statuses are all dropped"
         );
         assert!(clock.still_current(&n(A), 11));
+    }
+
+    /// Appends an event touching `number` through `store`'s own connections.
+    async fn change_certificate(store: &Store, number: &CertificateNumber) {
+        let mut tx = store.begin().await.unwrap();
+        crate::store::append_event(
+            &mut tx,
+            Utc::now(),
+            "test",
+            "test_change",
+            number.as_str(),
+            crate::store::Touches::Certificate(number),
+            &serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn on_sqlite_an_unchanged_commit_count_stands_for_a_read_and_any_commit_forces_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/z.db", dir.path().display());
+        let store = Store::connect(&url).await.unwrap();
+        // Another pool on the same file: its commits come from other connections, as another
+        // process's would.
+        let other = Store::connect(&url).await.unwrap();
+        assert!(store.commit_count().is_some(), "a file has a commit count");
+        let reads = prometheus_client::metrics::counter::Counter::<u64>::default();
+        let clock = RegisterClock::new(Duration::from_secs(60), reads.clone());
+        let budget = Duration::from_secs(5);
+
+        clock.catch_up(&store, budget).await.unwrap();
+        let as_of = store.last_event_id().await.unwrap();
+        assert_eq!(reads.get(), 1);
+        for _ in 0..5 {
+            clock.catch_up(&store, budget).await.unwrap();
+        }
+        assert_eq!(reads.get(), 1, "nothing committed: no event-log read");
+        assert!(clock.still_current(&n(A), as_of));
+
+        for writer in [&other, &store] {
+            let before = reads.get();
+            let as_of = store.last_event_id().await.unwrap();
+            change_certificate(writer, &n(A)).await;
+            clock.catch_up(&store, budget).await.unwrap();
+            assert_eq!(reads.get(), before + 1, "a commit is read");
+            assert!(
+                !clock.still_current(&n(A), as_of),
+                "the change is seen on the next check"
+            );
+            assert!(clock.still_current(&n(B), as_of));
+        }
+        other.close().await;
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn after_a_failed_read_only_a_full_read_answers_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/z.db", dir.path().display());
+        let store = Store::connect(&url).await.unwrap();
+        let other = Store::connect(&url).await.unwrap();
+        let reads = prometheus_client::metrics::counter::Counter::<u64>::default();
+        let clock = RegisterClock::new(Duration::from_secs(60), reads.clone());
+        let budget = Duration::from_secs(5);
+        clock.catch_up(&store, budget).await.unwrap();
+        // A change committed elsewhere, and this instance's pool gone: the commit count still
+        // reads, the event log does not.
+        change_certificate(&other, &n(A)).await;
+        store.close().await;
+        assert!(store.commit_count().is_some());
+        assert!(clock.catch_up(&store, budget).await.is_err());
+        assert_eq!(reads.get(), 2);
+        // Inside the retry pause nothing is read.
+        assert!(clock.catch_up(&store, budget).await.is_err());
+        assert_eq!(reads.get(), 2);
+        tokio::time::sleep(RETRY_FAILED_DATABASE).await;
+        assert!(clock.catch_up(&store, budget).await.is_err());
+        assert_eq!(reads.get(), 3, "tried again with a full read");
+        other.close().await;
     }
 }

@@ -14,6 +14,8 @@ mod certificates;
 mod change_requests;
 pub use change_requests::{ChangeRequest, EventFilter};
 mod chat;
+mod commit_count;
+use commit_count::CommitCount;
 mod copies;
 pub use copies::{CopyRequest, IssueOutcome, IssuedCopyText, RenderDocument, UsageApproval};
 mod credentials;
@@ -41,6 +43,7 @@ pub use snapshot::RegisterReader;
 pub use status::{EnterpriseCertificate, StatusAtEvent};
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
@@ -61,6 +64,8 @@ pub type Tx = Transaction<'static, Any>;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite in a file only.
+    commits: Option<Arc<CommitCount>>,
 }
 
 impl Store {
@@ -114,7 +119,33 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("../migrations/postgres").run(&pool).await?,
         }
         Store::fill_name_keys(&pool).await?;
-        Ok(Store { pool, backend })
+        let commits = match backend {
+            Backend::Sqlite => Store::register_file(&pool)
+                .await?
+                .and_then(|file| CommitCount::open(&file))
+                .map(Arc::new),
+            Backend::Postgres => None,
+        };
+        Ok(Store {
+            pool,
+            backend,
+            commits,
+        })
+    }
+
+    /// The SQLite register's file as SQLite resolved it; `None` in memory.
+    async fn register_file(pool: &AnyPool) -> Result<Option<std::path::PathBuf>, StoreError> {
+        let file: String =
+            sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                .fetch_one(pool)
+                .await?;
+        Ok((!file.is_empty()).then(|| file.into()))
+    }
+
+    /// SQLite in a file: its [`CommitCount`] now, read on this thread without a round trip.
+    /// `None` on PostgreSQL, in memory, or when it cannot be read now.
+    pub fn commit_count(&self) -> Option<i64> {
+        self.commits.as_ref()?.read()
     }
 
     pub fn backend(&self) -> Backend {
