@@ -606,6 +606,21 @@ macro_rules! on_both_backends {
             }
         }
     };
+    // On two worker threads, as the server is deployed: for tests of what happens when
+    // requests are handled at the same moment, which one thread never does for requests that
+    // wait for nothing.
+    ($name:ident, $body:path, on_two_threads) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_sqlite() {
+                $body($crate::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_postgres_and_redis() {
+                $body($crate::Backend::Postgres).await
+            }
+        }
+    };
 }
 
 /// Today as the register counts it: the Beijing date (between 16:00 and 24:00 UTC it is
