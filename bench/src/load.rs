@@ -1,8 +1,9 @@
 //! `zizhi-load run`: N keep-alive HTTP/1.1 connections, each sending
 //! `GET /api/v1/verify/{base32}` for a random code as soon as the previous answer is read
-//! (closed loop, like `wrk`), on a lean hyper client so the generator costs little next to
-//! the server. Latency goes into an HDR histogram; a request counts only when it was sent
-//! after the warm-up and answered before the end. Every answer must be 200 with a valid
+//! (closed loop, like `wrk`), or with `--rate` at fixed times whatever the answers (open loop,
+//! like `wrk2`), on a lean hyper client so the generator costs little next to the server.
+//! Latency goes into an HDR histogram; a request counts only when it was due after the
+//! warm-up and answered before the end. Every answer must be 200 with a valid
 //! signature, or it counts as a failure. Then the same process measures raw signature checks
 //! on one core, and prints the ratio.
 
@@ -50,6 +51,13 @@ pub struct RunArgs {
     /// Seconds per raw crypto measurement afterwards; 0 skips it.
     #[arg(long, default_value_t = 3.0)]
     pub crypto_seconds: f64,
+    /// Requests a second offered in all, spread evenly over the connections and each due at
+    /// its time whether or not the one before was answered: a request that has to wait for
+    /// its connection counts its latency from when it was due, so a server that falls behind
+    /// cannot hide it (no coordinated omission). Unset: each connection sends as soon as its
+    /// previous answer is read, as fast as the server goes.
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Processes whose CPU time over the measured window to report, as NAME=PID or
     /// NAME=comm:COMMAND (every process of that command, e.g. postgres=comm:postgres).
     #[arg(long = "watch", value_name = "NAME=PID")]
@@ -292,17 +300,25 @@ async fn connect(t: &Target) -> anyhow::Result<SendRequest<Empty<Bytes>>> {
     Ok(sender)
 }
 
+/// When one connection's requests are due, under `--rate`.
+struct Schedule {
+    next: Instant,
+    every: Duration,
+}
+
 async fn drive(
     t: Arc<Target>,
     codes: Arc<Vec<String>>,
     measure_from: Instant,
     end: Instant,
     seed: u64,
+    mut schedule: Option<Schedule>,
 ) -> anyhow::Result<Tally> {
     let mut tally = Tally::new()?;
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut sender: Option<SendRequest<Empty<Bytes>>> = None;
     let mut path = String::with_capacity(t.base.len() + 600);
+    let mut last_answer = Instant::now();
     while Instant::now() < end {
         let s = match sender.as_mut() {
             Some(s) => s,
@@ -322,7 +338,29 @@ async fn drive(
         let req = Request::get(path.as_str())
             .header(header::HOST, t.host.as_str())
             .body(Empty::<Bytes>::new())?;
-        let started = Instant::now();
+        // Under a schedule: wait until the request is due. One that waited for its
+        // connection counts from when it was due; one sent on time from when it was sent, as
+        // the timer wakes up to a millisecond late, which is this client's delay, not the
+        // server's.
+        let due = match schedule.as_mut() {
+            Some(sc) => {
+                let due = sc.next;
+                sc.next += sc.every;
+                if due >= end {
+                    break;
+                }
+                if due > Instant::now() {
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                Some(due)
+            }
+            None => None,
+        };
+        let sent = Instant::now();
+        let started = match due {
+            Some(due) if last_answer > due => due,
+            _ => sent,
+        };
         let answer = async {
             s.ready().await?;
             let res = s.send_request(req).await?;
@@ -332,6 +370,7 @@ async fn drive(
         }
         .await;
         let done = Instant::now();
+        last_answer = done;
         let measured = started >= measure_from && done <= end;
         match answer {
             Ok((status, body)) => {
@@ -420,13 +459,25 @@ async fn run_load(args: &RunArgs, codes: Arc<Vec<String>>) -> anyhow::Result<Loa
         .collect::<anyhow::Result<Vec<_>>>()?;
     let sampler = tokio::spawn(sample_cpu(watched, measure_from, end));
     let mut tasks = tokio::task::JoinSet::new();
-    for c in 0..args.connections.max(1) {
+    let connections = args.connections.max(1);
+    let begin = Instant::now();
+    for c in 0..connections {
+        // Each connection's share of the rate, the connections' first requests spread over
+        // one interval so they do not all fall due together.
+        let schedule = args.rate.map(|rate| {
+            let every = Duration::from_secs_f64(connections as f64 / rate);
+            Schedule {
+                next: begin + every.mul_f64(c as f64 / connections as f64),
+                every,
+            }
+        });
         tasks.spawn(drive(
             targets[c % targets.len()].clone(),
             codes.clone(),
             measure_from,
             end,
             0x5eed_0000 + c as u64,
+            schedule,
         ));
     }
     let mut tally = Tally::new()?;
@@ -446,9 +497,16 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
         .worker_threads(args.threads.max(1))
         .enable_all()
         .build()?;
+    if let Some(rate) = args.rate
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        bail!("--rate must be a positive number of requests a second");
+    }
     eprintln!(
-        "load: {} connections, {} client thread(s), {:.0} s warm-up + {:.0} s measured, {} codes, {}",
+        "load: {} connections{}, {} client thread(s), {:.0} s warm-up + {:.0} s measured, {} codes, {}",
         args.connections,
+        args.rate
+            .map_or(String::new(), |r| format!(" offering {r:.0} req/s")),
         args.threads.max(1),
         args.warmup.as_secs_f64(),
         args.duration.as_secs_f64(),
@@ -475,8 +533,11 @@ fn print_load(args: &RunArgs, codes: usize, r: &LoadResult) {
     let h = &t.latency_us;
     let done = t.ok + t.failures() - t.errors;
     println!(
-        "GET /api/v1/verify/{{base32}}: {} connections, {} client thread(s), {:.0} s measured after {:.0} s warm-up, {} random codes",
+        "GET /api/v1/verify/{{base32}}: {} connections{}, {} client thread(s), {:.0} s measured after {:.0} s warm-up, {} random codes",
         args.connections,
+        args.rate.map_or(" (closed loop)".to_owned(), |r| format!(
+            " offering {r:.0} req/s (open loop: latency from when each request was due)"
+        )),
         args.threads.max(1),
         r.seconds,
         args.warmup.as_secs_f64(),

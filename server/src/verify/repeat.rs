@@ -3,9 +3,10 @@
 //! have changed since the last one, and are kept so they are not paid for again:
 //!
 //! - **The signature check.** It depends only on the payload's exact bytes and the keys it was
-//!   checked with. Entries are found by the SHA-256 of those bytes (never by copy number,
-//!   which a forger chooses freely) and hold the keys they were checked with: after a key
-//!   reload (a rotation, a key taken off the trust list) the check is made again.
+//!   checked with. Entries are found by those bytes themselves (never by copy number, which a
+//!   forger chooses freely, nor by their SHA-256, which would cost a repeat scan a seventh of
+//!   its instructions) and hold the keys they were checked with: after a key reload (a
+//!   rotation, a key taken off the trust list) the check is made again.
 //! - **The verdict's JSON.** It depends on the copy, the register's status of its certificate
 //!   and the Beijing date (usage periods and validity count in days), and on the moment of the
 //!   check, which is only written into `checked_at`. It is kept per payload together with the
@@ -33,17 +34,20 @@ use super::batch::SignatureBatches;
 use crate::key_ring::LoadedKeys;
 use crate::register::model::CertificateStatus;
 
-/// Payloads remembered by default: a site's morning of scans. Each costs about 3 KB (claims
-/// and the verdict's JSON), so the default stays near 15 MB at most.
+/// Payloads remembered by default: a site's morning of scans. Each costs about 3 KB (the
+/// payload, its claims and the verdict's JSON), so the default stays near 15 MB at most.
 pub const DEFAULT_CAPACITY: u64 = 5_000;
 
 /// Signature checks and verdict renderings of recently scanned payloads.
 #[derive(Clone)]
 pub struct RepeatScans {
     /// `None`: nothing is kept (a capacity of 0), every scan is checked and judged afresh.
-    checked: Option<Arc<quick_cache::sync::Cache<[u8; 32], Arc<Scanned>>>>,
+    checked: Option<Arc<CheckedPayloads>>,
     batches: Arc<SignatureBatches>,
 }
+
+/// Checked payloads, found by their exact bytes.
+type CheckedPayloads = quick_cache::sync::Cache<Box<[u8]>, Arc<Scanned>>;
 
 /// A payload whose signature was checked, with what was last answered for it.
 pub struct Scanned {
@@ -93,8 +97,7 @@ impl RepeatScans {
         keys: &Arc<LoadedKeys>,
         now: DateTime<Utc>,
     ) -> Result<Arc<Scanned>, PayloadError> {
-        let digest = payload_digest(payload);
-        if let Some(s) = self.checked.as_ref().and_then(|c| c.get(&digest))
+        if let Some(s) = self.checked.as_ref().and_then(|c| c.get(payload))
             && Arc::ptr_eq(&s.keys, keys)
         {
             // The remaining check, "issued no later than now", stays passed as time goes on.
@@ -108,14 +111,14 @@ impl RepeatScans {
         }
         let verified = checked.payload.accept(trust.list(), now)?;
         let scanned = Arc::new(Scanned {
-            digest,
+            digest: payload_digest(payload),
             keys: keys.clone(),
             verified,
             in_batch: checked.in_batch,
             rendered: Mutex::new(None),
         });
         if let Some(c) = &self.checked {
-            c.insert(digest, scanned.clone());
+            c.insert(payload.into(), scanned.clone());
         }
         Ok(scanned)
     }
