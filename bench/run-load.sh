@@ -10,6 +10,9 @@
 #                                     # until the machine is idle, so other work does not skew it
 #   INSTANCES=2 bench/run-load.sh     # two servers on the same PostgreSQL + Redis, the load's
 #                                     # connections split between them (ports BIND, BIND + 1)
+#   RATE=8000 bench/run-load.sh       # offer 8,000 req/s over the connections (open loop,
+#                                     # latency from when each request was due) instead of
+#                                     # sending as fast as the answers come
 #
 # Needs PostgreSQL at 127.0.0.1:5432 with trust auth (user postgres) and Redis at
 # 127.0.0.1:6379. Nothing here runs in CI.
@@ -36,6 +39,7 @@ export CARGO_TARGET_DIR
 : "${SKIP_BUILD:=0}"
 : "${IDLE_WAIT:=0}"
 : "${INSTANCES:=1}"
+: "${RATE:=}"
 
 DATA_DIR="$WORK_DIR/data"
 CODES="$WORK_DIR/codes.txt"
@@ -165,7 +169,7 @@ if REDIS_PID=$(pidof redis-server 2>/dev/null); then
 fi
 "$BIN/zizhi-load" run "${URLS[@]}" --codes "$CODES" \
     --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" \
-    --threads "$CLIENT_THREADS" "${watch[@]}"
+    --threads "$CLIENT_THREADS" ${RATE:+--rate "$RATE"} "${watch[@]}"
 
 for i in "${!SERVER_PIDS[@]}"; do
     echo "  peak RSS of server $((i + 1)): $(awk '/VmHWM/ {print $2, $3}' "/proc/${SERVER_PIDS[$i]}/status")"
