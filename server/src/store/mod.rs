@@ -30,7 +30,7 @@ pub use sessions::{StoredCeremony, StoredSession};
 pub mod snapshot;
 mod status;
 mod verification_counts;
-pub use verification_counts::VerificationDay;
+pub use verification_counts::{COUNTS_PER_UPSERT, VerificationDay};
 
 pub use credentials::{EnrolledEnterprise, NewCredential, StoredCredential};
 pub use documents::StoredDocument;

@@ -175,6 +175,66 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_batch_larger_than_one_statement_adds_every_pair_once_however_often_written() {
+        // The demo register, whose keys must date from its history's start.
+        let dir = tempfile::tempdir().unwrap();
+        let settings = crate::testing::settings(&dir);
+        let now = Utc::now();
+        crate::key_ring::KeyRing::load_or_create(
+            &settings.data_dir,
+            &settings.issuer_name,
+            crate::demo::seed::history_start(now),
+            now,
+        )
+        .unwrap();
+        let state = crate::app::AppState::build(settings).await.unwrap();
+        crate::demo::seed::seed(&state, &dir.path().join("demo"))
+            .await
+            .unwrap();
+        let copies: Vec<i64> = sqlx::query_scalar("SELECT id FROM copies ORDER BY id")
+            .fetch_all(state.store.pool())
+            .await
+            .unwrap();
+        // Every copy on 20 days: more pairs than one statement takes, so the batch spans
+        // statements; each pair given twice, as a caller may.
+        let first = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let days: Vec<NaiveDate> = (0..20).map(|d| first + chrono::Days::new(d)).collect();
+        let mut batch = Vec::new();
+        for &c in &copies {
+            for (i, &d) in days.iter().enumerate() {
+                batch.push((c, d, i as u64 + 1));
+                batch.push((c, d, 1));
+            }
+        }
+        assert!(
+            batch.len() / 2 > crate::store::COUNTS_PER_UPSERT,
+            "{} pairs fit one statement",
+            batch.len() / 2
+        );
+        let store = &state.store;
+        store.add_verification_counts(&batch).await.unwrap();
+        store.add_verification_counts(&batch[..2]).await.unwrap();
+        let stored = store.verification_days(&copies).await.unwrap();
+        assert_eq!(stored.len(), copies.len());
+        for (n, &c) in copies.iter().enumerate() {
+            let mut expected: Vec<VerificationDay> = days
+                .iter()
+                .enumerate()
+                .map(|(i, &day)| {
+                    // The second write added the first pair twice more.
+                    let again = if n == 0 && i == 0 { 2 } else { 0 };
+                    VerificationDay {
+                        day,
+                        count: i as u64 + 2 + again,
+                    }
+                })
+                .collect();
+            expected.reverse();
+            assert_eq!(stored[&c], expected, "copy {c}");
+        }
+    }
+
+    #[tokio::test]
     async fn past_the_bound_new_pairs_are_dropped_and_known_ones_still_count() {
         let tally = VerificationTally::default();
         let now = Utc::now();
