@@ -174,11 +174,18 @@ pub fn qr_codes_on_page(pdf: &Path, dpi: u32) -> Vec<String> {
     zbar(&stem.with_extension("png"))
 }
 
-/// Every QR code `zbarimg` reads in an image.
+/// Every QR code `zbarimg` reads in an image. Only QR codes: with every symbology on, zbar
+/// has read a run of printed text as a six-digit one-dimensional barcode.
 pub fn zbar(png: &Path) -> Vec<String> {
     let o = run(
         "zbarimg",
-        &["-q", "--raw", png.to_str().unwrap()],
+        &[
+            "-q",
+            "--raw",
+            "-Sdisable",
+            "-Sqrcode.enable",
+            png.to_str().unwrap(),
+        ],
         "zbar-tools",
     );
     String::from_utf8_lossy(&o.stdout)
