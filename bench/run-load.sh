@@ -13,6 +13,7 @@
 #   RATE=8000 bench/run-load.sh       # offer 8,000 req/s over the connections (open loop,
 #                                     # latency from when each request was due) instead of
 #                                     # sending as fast as the answers come
+#   TIMELINE=1 bench/run-load.sh      # also each second's answers and p99 (stalls vs queueing)
 #
 # Needs PostgreSQL at 127.0.0.1:5432 with trust auth (user postgres) and Redis at
 # 127.0.0.1:6379. Nothing here runs in CI.
@@ -40,6 +41,7 @@ export CARGO_TARGET_DIR
 : "${IDLE_WAIT:=0}"
 : "${INSTANCES:=1}"
 : "${RATE:=}"
+: "${TIMELINE:=0}"
 
 DATA_DIR="$WORK_DIR/data"
 CODES="$WORK_DIR/codes.txt"
@@ -158,18 +160,21 @@ before_pg=$(pg_stat)
 
 echo "== load (${DURATION} after ${WARMUP} warm-up, ${CONNECTIONS} connections)"
 if [ "$INSTANCES" = 1 ]; then
-    watch=(--watch "server=${SERVER_PIDS[0]}")
+    run_args=(--watch "server=${SERVER_PIDS[0]}")
 else
     # Every process named zizhi: the servers (the load client is zizhi-load).
-    watch=(--watch server=comm:zizhi)
+    run_args=(--watch server=comm:zizhi)
 fi
-watch+=(--watch postgres=comm:postgres)
+run_args+=(--watch postgres=comm:postgres)
 if REDIS_PID=$(pidof redis-server 2>/dev/null); then
-    watch+=(--watch "redis=${REDIS_PID%% *}")
+    run_args+=(--watch "redis=${REDIS_PID%% *}")
+fi
+if [ "$TIMELINE" = 1 ]; then
+    run_args+=(--timeline)
 fi
 "$BIN/zizhi-load" run "${URLS[@]}" --codes "$CODES" \
     --connections "$CONNECTIONS" --duration "$DURATION" --warmup "$WARMUP" \
-    --threads "$CLIENT_THREADS" ${RATE:+--rate "$RATE"} "${watch[@]}"
+    --threads "$CLIENT_THREADS" ${RATE:+--rate "$RATE"} "${run_args[@]}"
 
 for i in "${!SERVER_PIDS[@]}"; do
     echo "  peak RSS of server $((i + 1)): $(awk '/VmHWM/ {print $2, $3}' "/proc/${SERVER_PIDS[$i]}/status")"

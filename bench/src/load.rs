@@ -62,6 +62,10 @@ pub struct RunArgs {
     /// NAME=comm:COMMAND (every process of that command, e.g. postgres=comm:postgres).
     #[arg(long = "watch", value_name = "NAME=PID")]
     pub watch: Vec<String>,
+    /// Also print each measured second's answers and p99, to tell a steady queue from
+    /// stalls (a periodic task, a pause) that a whole run's p99 cannot tell apart.
+    #[arg(long)]
+    pub timeline: bool,
 }
 
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -237,6 +241,8 @@ struct Tally {
     warmup_requests: u64,
     /// `level/certificate_state` of each answer.
     verdicts: BTreeMap<String, u64>,
+    /// Latency of the answers that came in each measured second, by second.
+    by_second: Vec<Histogram<u64>>,
 }
 
 impl Tally {
@@ -249,7 +255,16 @@ impl Tally {
             errors: 0,
             warmup_requests: 0,
             verdicts: BTreeMap::new(),
+            by_second: Vec::new(),
         })
+    }
+
+    fn second(&mut self, second: usize) -> anyhow::Result<&mut Histogram<u64>> {
+        while self.by_second.len() <= second {
+            self.by_second
+                .push(Histogram::new_with_bounds(1, 60_000_000, 2)?);
+        }
+        Ok(&mut self.by_second[second])
     }
 
     fn merge(&mut self, o: Tally) -> anyhow::Result<()> {
@@ -261,6 +276,9 @@ impl Tally {
         self.warmup_requests += o.warmup_requests;
         for (k, v) in o.verdicts {
             *self.verdicts.entry(k).or_default() += v;
+        }
+        for (second, h) in o.by_second.into_iter().enumerate() {
+            self.second(second)?.add(&h)?;
         }
         Ok(())
     }
@@ -378,8 +396,11 @@ async fn drive(
                     tally.warmup_requests += u64::from(started < measure_from);
                     continue;
                 }
-                let us = done.duration_since(started).as_micros() as u64;
-                tally.latency_us.saturating_record(us.max(1));
+                let us = (done.duration_since(started).as_micros() as u64).max(1);
+                tally.latency_us.saturating_record(us);
+                tally
+                    .second(done.duration_since(measure_from).as_secs() as usize)?
+                    .saturating_record(us);
                 if status != StatusCode::OK {
                     tally.non_200 += 1;
                     continue;
@@ -573,6 +594,20 @@ fn print_load(args: &RunArgs, codes: usize, r: &LoadResult) {
         .map(|(k, n)| format!("{k} {:.1}%", **n as f64 * 100.0 / total.max(1) as f64))
         .collect();
     println!("  verdicts   {}", shown.join(", "));
+    if args.timeline {
+        let seconds: Vec<String> = t
+            .by_second
+            .iter()
+            .map(|h| {
+                format!(
+                    "{:.1}k {:.1}",
+                    h.len() as f64 / 1000.0,
+                    h.value_at_quantile(0.99) as f64 / 1000.0
+                )
+            })
+            .collect();
+        println!("  by second  answers, p99 ms: {}", seconds.join(" | "));
+    }
     let c = &r.cpu;
     let rps = done as f64 / r.seconds;
     let per_request = |cores: f64| cores * 1e6 / rps.max(f64::MIN_POSITIVE);

@@ -225,7 +225,7 @@ pub struct RunningServer {
     /// Picks up newly installed trust lists (`KeyRing::spawn_reloader`).
     key_reloader: tokio::task::JoinHandle<()>,
     /// Writes verification counts (`VerificationTally::spawn_writer`).
-    tally_writer: tokio::task::JoinHandle<()>,
+    tally_writer: Option<crate::verify::tally::TallyWriter>,
 }
 
 impl RunningServer {
@@ -273,7 +273,7 @@ impl RunningServer {
             task,
             metrics_task,
             key_reloader,
-            tally_writer,
+            tally_writer: Some(tally_writer),
         })
     }
 
@@ -309,7 +309,9 @@ impl RunningServer {
     /// The last verification counts, written after the last request drained, then the
     /// database closed.
     async fn write_counts_and_close(&mut self) {
-        self.tally_writer.abort();
+        if let Some(writer) = self.tally_writer.take() {
+            writer.stop().await;
+        }
         if let Err(e) = self.state.verify_tally.write(&self.state.store).await {
             tracing::warn!(error = %e, "verification counts lost at shutdown");
         }

@@ -5,7 +5,7 @@
 //!
 //! What is not yet written is this instance's alone; the portal adds it to the stored counts
 //! it shows, so the enterprise sees a scan at once on the instance that served it, and on the
-//! others within [`WRITE_EVERY`].
+//! others within [`WRITE_EVERY`] and the few seconds a write is spread over.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,11 +13,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use tokio::sync::watch;
 
-use crate::store::{Store, StoreError, VerificationDay};
+use crate::store::{COUNTS_PER_UPSERT, Store, StoreError, VerificationDay};
 
 /// How often each instance writes its counts.
 pub const WRITE_EVERY: Duration = Duration::from_secs(5);
+
+/// The writer spreads one write's statements over this much time. Written back to back, a
+/// busy instance's tens of thousands of pairs took the database most of a core for a few
+/// hundred milliseconds every [`WRITE_EVERY`], and the scans answered in that moment waited
+/// for it: under the cold load that second's p99 was twice the others'.
+const SPREAD_OVER: Duration = Duration::from_millis(2_500);
 
 /// Most (copy, day) pairs held unwritten. Reached only while the database is down for long
 /// under many distinct scans; beyond it new pairs are dropped (and counted in the log), so
@@ -27,13 +34,37 @@ const MAX_PENDING: usize = 100_000;
 /// Verifications of issued copies not yet written to the register. Cheap to clone.
 #[derive(Clone, Default)]
 pub struct VerificationTally {
+    /// Counts stay here until the statement that adds them has committed, so a write that
+    /// fails or is cut short leaves them for the next, and [`VerificationTally::days`] sees
+    /// them throughout.
     pending: Arc<Mutex<HashMap<(i64, NaiveDate), u64>>>,
+    /// One write at a time: two would both add what is pending.
+    writing: Arc<tokio::sync::Mutex<()>>,
     dropped: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for VerificationTally {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VerificationTally").finish_non_exhaustive()
+    }
+}
+
+/// The task that writes an instance's counts (`VerificationTally::spawn_writer`).
+#[derive(Debug)]
+pub struct TallyWriter {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TallyWriter {
+    /// Lets a write in progress finish, without its pauses, and ends the task. Stopped, not
+    /// aborted: an abort between a statement's commit and taking its counts off
+    /// `pending` would count them twice.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "the verification count writer failed");
+        }
     }
 }
 
@@ -62,15 +93,27 @@ impl VerificationTally {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Writes what is pending. When the database cannot be reached the counts are put back
-    /// for the next write (nothing is lost, nothing counted twice: the batch is one
-    /// transaction). A batch the database refuses is dropped and logged, so it cannot block
-    /// every count after it.
+    /// Writes what is pending, at once. Returns how many (copy, day) pairs were added.
     pub async fn write(&self, store: &Store) -> Result<usize, StoreError> {
-        let batch: Vec<(i64, NaiveDate, u64)> = {
-            let mut pending = self.lock();
-            pending.drain().map(|((c, d), n)| (c, d, n)).collect()
-        };
+        self.write_spread(store, Duration::ZERO, None).await
+    }
+
+    /// Writes what is pending a statement at a time, each statement its own transaction and
+    /// its counts taken off `pending` once it commits, with pauses that spread the
+    /// statements over `over` (none once `stop` says so). When the database cannot be reached
+    /// the rest waits for the next write: nothing is lost, nothing counted twice. A statement
+    /// the database refuses is dropped and logged, so it cannot block every count after it.
+    async fn write_spread(
+        &self,
+        store: &Store,
+        over: Duration,
+        mut stop: Option<&mut watch::Receiver<bool>>,
+    ) -> Result<usize, StoreError> {
+        let _one_at_a_time = self.writing.lock().await;
+        let mut batch: Vec<(i64, NaiveDate, u64)> =
+            self.lock().iter().map(|(&(c, d), &n)| (c, d, n)).collect();
+        // Key order: instances adding to the same rows lock them in the same order.
+        batch.sort_unstable_by_key(|&(c, d, _)| (c, d));
         let dropped = self.dropped.swap(0, Ordering::Relaxed);
         if dropped > 0 {
             tracing::warn!(
@@ -78,35 +121,79 @@ impl VerificationTally {
                 "verification counts dropped while the register could not be written"
             );
         }
-        match store.add_verification_counts(&batch).await {
-            Ok(()) => Ok(batch.len()),
-            Err(e @ (StoreError::Unavailable(_) | StoreError::Conflict { .. })) => {
-                let mut pending = self.lock();
-                for (c, d, n) in batch {
-                    *pending.entry((c, d)).or_default() += n;
+        let statements = batch.len().div_ceil(COUNTS_PER_UPSERT);
+        let pause = over / u32::try_from(statements.max(1)).unwrap_or(u32::MAX);
+        let mut written = 0;
+        let mut refused = None;
+        for (i, chunk) in batch.chunks(COUNTS_PER_UPSERT).enumerate() {
+            if i > 0 && !pause.is_zero() {
+                match stop.as_deref_mut() {
+                    Some(stop) if !*stop.borrow() => {
+                        tokio::select! {
+                            () = tokio::time::sleep(pause) => {}
+                            _ = stop.changed() => {}
+                        }
+                    }
+                    Some(_) => {}
+                    None => tokio::time::sleep(pause).await,
                 }
-                Err(e)
             }
-            Err(e) => {
-                tracing::error!(error = %e, pairs = batch.len(), "verification counts refused by the database; dropped");
-                Err(e)
+            match store.add_verification_counts(chunk).await {
+                Ok(()) => written += chunk.len(),
+                Err(e @ (StoreError::Unavailable(_) | StoreError::Conflict { .. })) => {
+                    return Err(e);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, pairs = chunk.len(), "verification counts refused by the database; dropped");
+                    refused = Some(e);
+                }
+            }
+            self.take_off(chunk);
+        }
+        refused.map_or(Ok(written), Err)
+    }
+
+    /// Takes written (or refused) counts off `pending`, leaving what was counted meanwhile.
+    fn take_off(&self, chunk: &[(i64, NaiveDate, u64)]) {
+        let mut pending = self.lock();
+        for &(c, d, n) in chunk {
+            if let Some(left) = pending.get_mut(&(c, d)) {
+                *left = left.saturating_sub(n);
+                if *left == 0 {
+                    pending.remove(&(c, d));
+                }
             }
         }
     }
 
-    /// Writes every [`WRITE_EVERY`] until aborted.
-    pub fn spawn_writer(&self, store: Store) -> tokio::task::JoinHandle<()> {
+    /// Writes every [`WRITE_EVERY`], spread over [`SPREAD_OVER`], until stopped.
+    pub fn spawn_writer(&self, store: Store) -> TallyWriter {
         let tally = self.clone();
-        tokio::spawn(async move {
+        let (stop_tx, mut stop) = watch::channel(false);
+        let task = tokio::spawn(async move {
             let mut every = tokio::time::interval(WRITE_EVERY);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                every.tick().await;
-                if let Err(e) = tally.write(&store).await {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    // Told to stop, or the writer's owner is gone.
+                    _ = stop.changed() => return,
+                }
+                if let Err(e) = tally
+                    .write_spread(&store, SPREAD_OVER, Some(&mut stop))
+                    .await
+                {
                     tracing::warn!(error = %e, "verification counts kept for the next write");
                 }
+                if *stop.borrow() {
+                    return;
+                }
             }
-        })
+        });
+        TallyWriter {
+            stop: stop_tx,
+            task,
+        }
     }
 
     /// Stored counts of these copies plus this instance's unwritten ones, each copy's days
@@ -174,11 +261,11 @@ mod tests {
         assert_eq!(tally.write(&app.state.store).await.unwrap(), 0);
     }
 
-    #[tokio::test]
-    async fn a_batch_larger_than_one_statement_adds_every_pair_once_however_often_written() {
-        // The demo register, whose keys must date from its history's start.
-        let dir = tempfile::tempdir().unwrap();
-        let settings = crate::testing::settings(&dir);
+    /// The demo register (whose keys must date from its history's start), its copies' ids.
+    async fn demo_register(
+        dir: &tempfile::TempDir,
+    ) -> (crate::app::AppState, crate::settings::Settings, Vec<i64>) {
+        let settings = crate::testing::settings(dir);
         let now = Utc::now();
         crate::key_ring::KeyRing::load_or_create(
             &settings.data_dir,
@@ -187,7 +274,7 @@ mod tests {
             now,
         )
         .unwrap();
-        let state = crate::app::AppState::build(settings).await.unwrap();
+        let state = crate::app::AppState::build(settings.clone()).await.unwrap();
         crate::demo::seed::seed(&state, &dir.path().join("demo"))
             .await
             .unwrap();
@@ -195,6 +282,140 @@ mod tests {
             .fetch_all(state.store.pool())
             .await
             .unwrap();
+        (state, settings, copies)
+    }
+
+    async fn stored_total(store: &Store) -> u64 {
+        let n: i64 = sqlx::query_scalar("SELECT COALESCE(SUM(count), 0) FROM copy_verifications")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        u64::try_from(n).unwrap()
+    }
+
+    /// Every demo copy scanned on `days` days, once a day: more pairs than one statement
+    /// takes.
+    fn scan_on_many_days(tally: &VerificationTally, copies: &[i64], days: i64) -> u64 {
+        let first = Utc::now() - chrono::Duration::days(days);
+        for d in 0..days {
+            for &c in copies {
+                tally.record(c as u64, first + chrono::Duration::days(d));
+            }
+        }
+        let pairs = copies.len() * days as usize;
+        assert!(pairs > COUNTS_PER_UPSERT, "{pairs} pairs fit one statement");
+        pairs as u64
+    }
+
+    #[tokio::test]
+    async fn scans_counted_during_a_spread_write_are_kept_and_nothing_is_doubled() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, _, copies) = demo_register(&dir).await;
+        let tally = VerificationTally::default();
+        let before = scan_on_many_days(&tally, &copies, 40);
+        let writing = {
+            let (tally, store) = (tally.clone(), state.store.clone());
+            tokio::spawn(async move {
+                tally
+                    .write_spread(&store, Duration::from_millis(400), None)
+                    .await
+            })
+        };
+        // Once the first statement has committed, pairs of the batch are counted again: the
+        // first copy's (written already), the last copy's (in the last statement), and
+        // today's, which the batch does not hold.
+        while pending(&tally) == before {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let yesterday = Utc::now() - chrono::Duration::days(1);
+        let (first, last) = (copies[0] as u64, *copies.last().unwrap() as u64);
+        let mut during = 0;
+        while !writing.is_finished() {
+            tally.record(first, yesterday);
+            tally.record(last, yesterday);
+            tally.record(last, Utc::now());
+            during += 3;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(writing.await.unwrap().unwrap() as u64, before);
+        assert!(during > 0);
+        assert_eq!(stored_total(&state.store).await, before);
+        assert_eq!(
+            pending(&tally),
+            during,
+            "every scan made during the write waits"
+        );
+        tally.write(&state.store).await.unwrap();
+        assert_eq!(stored_total(&state.store).await, before + during);
+        assert_eq!(pending(&tally), 0);
+    }
+
+    #[tokio::test]
+    async fn a_database_lost_in_the_middle_of_a_write_loses_and_doubles_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, settings, copies) = demo_register(&dir).await;
+        let tally = VerificationTally::default();
+        let total = scan_on_many_days(&tally, &copies, 40);
+        let writing = {
+            let (tally, store) = (tally.clone(), state.store.clone());
+            tokio::spawn(async move {
+                tally
+                    .write_spread(&store, Duration::from_millis(1_500), None)
+                    .await
+            })
+        };
+        // The database goes away after the first statement and before the last.
+        while pending(&tally) == total {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        state.store.close().await;
+        let e = writing.await.unwrap().unwrap_err();
+        assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
+        let waiting = pending(&tally);
+        assert!(waiting > 0 && waiting < total, "{waiting} of {total}");
+        // Back again: the next write adds exactly what did not commit.
+        let store = Store::connect(&settings.database_url).await.unwrap();
+        assert_eq!(stored_total(&store).await, total - waiting);
+        tally.write(&store).await.unwrap();
+        assert_eq!(stored_total(&store).await, total);
+        assert_eq!(pending(&tally), 0);
+    }
+
+    #[tokio::test]
+    async fn told_to_stop_in_the_middle_of_a_spread_write_it_writes_the_rest_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, _, copies) = demo_register(&dir).await;
+        let tally = VerificationTally::default();
+        let total = scan_on_many_days(&tally, &copies, 40);
+        let (stop_tx, mut stop) = watch::channel(false);
+        let writing = {
+            let (tally, store) = (tally.clone(), state.store.clone());
+            tokio::spawn(async move {
+                // Spread over a minute: only the stop can make it quick.
+                tally
+                    .write_spread(&store, Duration::from_secs(60), Some(&mut stop))
+                    .await
+            })
+        };
+        while pending(&tally) == total {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let told = std::time::Instant::now();
+        stop_tx.send(true).unwrap();
+        assert_eq!(writing.await.unwrap().unwrap() as u64, total);
+        assert!(
+            told.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            told.elapsed()
+        );
+        assert_eq!(pending(&tally), 0);
+        assert_eq!(stored_total(&state.store).await, total);
+    }
+
+    #[tokio::test]
+    async fn a_batch_larger_than_one_statement_adds_every_pair_once_however_often_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, _, copies) = demo_register(&dir).await;
         // Every copy on 20 days: more pairs than one statement takes, so the batch spans
         // statements; each pair given twice, as a caller may.
         let first = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
