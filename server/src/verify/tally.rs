@@ -7,6 +7,7 @@
 //! it shows, so the enterprise sees a scan at once on the instance that served it, and on the
 //! others within [`WRITE_EVERY`] and the few seconds a write is spread over.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -126,17 +127,8 @@ impl VerificationTally {
         let mut written = 0;
         let mut refused = None;
         for (i, chunk) in batch.chunks(COUNTS_PER_UPSERT).enumerate() {
-            if i > 0 && !pause.is_zero() {
-                match stop.as_deref_mut() {
-                    Some(stop) if !*stop.borrow() => {
-                        tokio::select! {
-                            () = tokio::time::sleep(pause) => {}
-                            _ = stop.changed() => {}
-                        }
-                    }
-                    Some(_) => {}
-                    None => tokio::time::sleep(pause).await,
-                }
+            if i > 0 {
+                pause_unless_stopped(pause, stop.as_deref_mut()).await;
             }
             match store.add_verification_counts(chunk).await {
                 Ok(()) => written += chunk.len(),
@@ -157,10 +149,10 @@ impl VerificationTally {
     fn take_off(&self, chunk: &[(i64, NaiveDate, u64)]) {
         let mut pending = self.lock();
         for &(c, d, n) in chunk {
-            if let Some(left) = pending.get_mut(&(c, d)) {
-                *left = left.saturating_sub(n);
-                if *left == 0 {
-                    pending.remove(&(c, d));
+            if let Entry::Occupied(mut left) = pending.entry((c, d)) {
+                *left.get_mut() = left.get().saturating_sub(n);
+                if *left.get() == 0 {
+                    left.remove();
                 }
             }
         }
@@ -220,6 +212,24 @@ impl VerificationTally {
             days.sort_by_key(|d| std::cmp::Reverse(d.day));
         }
         Ok(out)
+    }
+}
+
+/// Sleeps `pause`, cut short when `stop` says so (or its sender is gone); no pause at all
+/// once it has.
+async fn pause_unless_stopped(pause: Duration, stop: Option<&mut watch::Receiver<bool>>) {
+    if pause.is_zero() {
+        return;
+    }
+    match stop {
+        Some(stop) if *stop.borrow() => {}
+        Some(stop) => {
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        None => tokio::time::sleep(pause).await,
     }
 }
 
@@ -307,26 +317,38 @@ mod tests {
         pairs as u64
     }
 
+    /// A spread write of what is pending, in a task of its own.
+    fn spawn_write(
+        tally: &VerificationTally,
+        store: &Store,
+        over: Duration,
+        stop: Option<watch::Receiver<bool>>,
+    ) -> tokio::task::JoinHandle<Result<usize, StoreError>> {
+        let (tally, store) = (tally.clone(), store.clone());
+        tokio::spawn(async move {
+            let mut stop = stop;
+            tally.write_spread(&store, over, stop.as_mut()).await
+        })
+    }
+
+    /// Waits until the write's first statement has committed (pending fell below `total`).
+    async fn first_statement_committed(tally: &VerificationTally, total: u64) {
+        while pending(tally) == total {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
     #[tokio::test]
     async fn scans_counted_during_a_spread_write_are_kept_and_nothing_is_doubled() {
         let dir = tempfile::tempdir().unwrap();
         let (state, _, copies) = demo_register(&dir).await;
         let tally = VerificationTally::default();
         let before = scan_on_many_days(&tally, &copies, 40);
-        let writing = {
-            let (tally, store) = (tally.clone(), state.store.clone());
-            tokio::spawn(async move {
-                tally
-                    .write_spread(&store, Duration::from_millis(400), None)
-                    .await
-            })
-        };
+        let writing = spawn_write(&tally, &state.store, Duration::from_millis(400), None);
         // Once the first statement has committed, pairs of the batch are counted again: the
         // first copy's (written already), the last copy's (in the last statement), and
         // today's, which the batch does not hold.
-        while pending(&tally) == before {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        first_statement_committed(&tally, before).await;
         let yesterday = Utc::now() - chrono::Duration::days(1);
         let (first, last) = (copies[0] as u64, *copies.last().unwrap() as u64);
         let mut during = 0;
@@ -356,18 +378,9 @@ mod tests {
         let (state, settings, copies) = demo_register(&dir).await;
         let tally = VerificationTally::default();
         let total = scan_on_many_days(&tally, &copies, 40);
-        let writing = {
-            let (tally, store) = (tally.clone(), state.store.clone());
-            tokio::spawn(async move {
-                tally
-                    .write_spread(&store, Duration::from_millis(1_500), None)
-                    .await
-            })
-        };
+        let writing = spawn_write(&tally, &state.store, Duration::from_millis(1_500), None);
         // The database goes away after the first statement and before the last.
-        while pending(&tally) == total {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        first_statement_committed(&tally, total).await;
         state.store.close().await;
         let e = writing.await.unwrap().unwrap_err();
         assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
@@ -387,19 +400,10 @@ mod tests {
         let (state, _, copies) = demo_register(&dir).await;
         let tally = VerificationTally::default();
         let total = scan_on_many_days(&tally, &copies, 40);
-        let (stop_tx, mut stop) = watch::channel(false);
-        let writing = {
-            let (tally, store) = (tally.clone(), state.store.clone());
-            tokio::spawn(async move {
-                // Spread over a minute: only the stop can make it quick.
-                tally
-                    .write_spread(&store, Duration::from_secs(60), Some(&mut stop))
-                    .await
-            })
-        };
-        while pending(&tally) == total {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let (stop_tx, stop) = watch::channel(false);
+        // Spread over a minute: only the stop can make it quick.
+        let writing = spawn_write(&tally, &state.store, Duration::from_secs(60), Some(stop));
+        first_statement_committed(&tally, total).await;
         let told = std::time::Instant::now();
         stop_tx.send(true).unwrap();
         assert_eq!(writing.await.unwrap().unwrap() as u64, total);
